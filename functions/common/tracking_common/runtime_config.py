@@ -1,0 +1,71 @@
+"""Runtime settings shared by the functions and the stacks that configure them.
+
+Environment variable names (the compute stack sets them, the functions read
+them), the SSM configuration documents and their documented defaults (the
+config stack writes them, the functions fall back to them when SSM is
+unreachable), and the event the notifier publishes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+
+# Environment variables of the functions.
+ENV_TABLE_NAME = "TABLE_NAME"
+ENV_API_CONFIG_PARAM = "API_CONFIG_PARAM"
+ENV_FEATURE_FLAGS_PARAM = "FEATURE_FLAGS_PARAM"
+ENV_DB_ENDPOINT_PARAM = "DB_ENDPOINT_PARAM"
+ENV_EVENT_BUS_NAME = "EVENT_BUS_NAME"
+ENV_ENVIRONMENT = "ENVIRONMENT"
+
+SERVICE_NAME = "tracking-api"
+NOTIFIER_SERVICE_NAME = "tracking-notifier"
+METRICS_NAMESPACE = "LogisticsTracking"
+
+# The event the notifier puts on EventBridge when a parcel's current status changes.
+EVENT_SOURCE = "logistics.tracking"
+EVENT_DETAIL_TYPE = "ShipmentStatusChanged"
+
+# How long the functions cache SSM values, in seconds (the contract says <= 60).
+PARAMETER_CACHE_SECONDS = 60
+
+KIB = 1024
+
+
+@dataclass(frozen=True)
+class ApiConfig:
+    """The API configuration parameter (JSON). Defaults apply to missing keys."""
+
+    # Request bodies above this are rejected with 413. A tracking update is
+    # < 10 KiB and a DynamoDB item is capped at 400 KB; the seed's "10MB" was
+    # API Gateway's own ceiling (seed defect 11).
+    max_request_size: int = 64 * KIB
+    default_page_size: int = 50
+    max_page_size: int = 100
+    idempotency_ttl_seconds: int = 24 * 3600
+    retry_after_seconds: int = 2
+
+    @classmethod
+    def from_mapping(cls, values: dict) -> ApiConfig:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: int(v) for k, v in values.items() if k in known})
+
+    def to_mapping(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class FeatureFlags:
+    """The feature flags parameter (JSON). Defaults apply to missing keys."""
+
+    enhanced_tracking: bool = False
+    batch_processing: bool = False
+    real_time_notifications: bool = False
+
+    @classmethod
+    def from_mapping(cls, values: dict) -> FeatureFlags:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: bool(v) for k, v in values.items() if k in known})
+
+    def to_mapping(self) -> dict:
+        return asdict(self)

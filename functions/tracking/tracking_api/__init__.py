@@ -1,0 +1,1 @@
+"""The tracking API function: models, domain rules, storage and routes."""

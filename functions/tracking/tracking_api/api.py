@@ -1,0 +1,230 @@
+"""Routes of the tracking API (DESIGN.md section 3) on Powertools' REST resolver."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
+
+from tracking_api import domain
+from tracking_api.errors import (
+    ApiError,
+    FeatureDisabled,
+    IdempotencyKeyReused,
+    NotFound,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    ValidationFailed,
+)
+from tracking_api.models import BatchRequest
+from tracking_api.repository import IdempotencyKeyTaken, IdempotencyRecord, TrackingRepository
+from tracking_api.settings import Settings, SettingsLoader
+from tracking_common.runtime_config import METRICS_NAMESPACE, SERVICE_NAME
+
+logger = Logger(service=SERVICE_NAME)
+tracer = Tracer(service=SERVICE_NAME)
+metrics = Metrics(namespace=METRICS_NAMESPACE, service=SERVICE_NAME)
+app = APIGatewayRestResolver()
+
+JSON_TYPE = "application/json"
+REPLAYED_HEADER = "Idempotent-Replayed"
+TRACK_ROUTE = "POST /track"
+
+
+@cache
+def settings_loader() -> SettingsLoader:
+    return SettingsLoader.from_environment()
+
+
+@cache
+def repository(table_name: str) -> TrackingRepository:
+    return TrackingRepository(table_name)
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
+    return Response(status_code=status, content_type=JSON_TYPE,
+                    body=json.dumps(body, separators=(",", ":")), headers=headers or {})
+
+
+def read_json_body(settings: Settings) -> Any:
+    """The request body as JSON, after the media type and size checks."""
+    event = app.current_event
+    content_type = (event.get_header_value("content-type") or "").split(";")[0].strip().lower()
+    if content_type != JSON_TYPE:
+        raise UnsupportedMediaType(f"Content-Type must be {JSON_TYPE}.")
+    raw = event.body or ""
+    data = base64.b64decode(raw) if event.is_base64_encoded else raw.encode()
+    if len(data) > settings.api.max_request_size:
+        raise PayloadTooLarge(
+            f"The request body is {len(data)} bytes; the limit is "
+            f"{settings.api.max_request_size}.")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise domain.InvalidJson("The request body is not UTF-8 encoded JSON.") from None
+    if not text.strip():
+        raise domain.InvalidJson("The request body is empty; a JSON object is required.")
+    return domain.parse_json(text)
+
+
+def _store(update, settings: Settings, received_ms: int,
+           idempotency_key: str | None = None, fingerprint: str = "") -> tuple[int, dict, bool]:
+    """Store one validated update; returns (status, body, replayed)."""
+    event = domain.Event.from_update(update, received_ms)
+    body = event.as_track_response()
+    record = None
+    if idempotency_key:
+        record = IdempotencyRecord(
+            key=idempotency_key, request_hash=fingerprint, response_status=201,
+            response_body=json.dumps(body, separators=(",", ":")),
+            expires_at=received_ms // 1000 + settings.api.idempotency_ttl_seconds,
+        )
+    try:
+        repository(settings.table_name).record(event, record)
+    except IdempotencyKeyTaken as taken:
+        if taken.stored.request_hash != fingerprint:
+            raise IdempotencyKeyReused(
+                "This Idempotency-Key was used with a different request body.") from None
+        metrics.add_metric(name="IdempotentReplays", unit=MetricUnit.Count, value=1)
+        return taken.stored.response_status, json.loads(taken.stored.response_body), True
+    metrics.add_metric(name="UpdatesStored", unit=MetricUnit.Count, value=1)
+    return 201, body, False
+
+
+@app.post("/track")
+def track() -> Response:
+    settings = settings_loader().get()
+    received = now_ms()
+    key = domain.validate_idempotency_key(app.current_event.get_header_value("idempotency-key"))
+    payload = read_json_body(settings)
+    update = domain.validate_update(payload, received)
+    status, body, replayed = _store(update, settings, received, key,
+                                    domain.request_hash(TRACK_ROUTE, payload))
+    return json_response(status, body, {REPLAYED_HEADER: "true"} if replayed else None)
+
+
+@app.post("/track/batch")
+def track_batch() -> Response:
+    settings = settings_loader().get()
+    if not settings.flags.batch_processing:
+        raise FeatureDisabled("Batch updates are disabled (feature flag batch_processing).")
+    received = now_ms()
+    payload = read_json_body(settings)
+    try:
+        batch = BatchRequest.model_validate(payload)
+    except ValueError as exc:
+        raise ValidationFailed("Invalid batch: updates must be a list of 1 to 25 objects.",
+                               domain.validation_details(exc)) from None
+    results = []
+    for index, item in enumerate(batch.updates):
+        try:
+            update = domain.validate_update(item, received, ("updates", index))
+            _, body, _ = _store(update, settings, received)
+            results.append({"index": index, "status": 201, "event_id": body["event_id"]})
+        except ApiError as exc:
+            # A bad item, or storage failing for this one, does not reject the
+            # others; the client retries exactly the items not reported 201.
+            _count_failure(exc)
+            results.append({"index": index, "status": exc.status, **exc.body()})
+    return json_response(200, {"results": results})
+
+
+@app.get("/status")
+def status() -> Response:
+    settings = settings_loader().get()
+    query = app.current_event.query_string_parameters or {}
+    tracking_id = domain.require_tracking_id(query.get("tracking_id"))
+    limit = domain.parse_limit(query.get("limit"), settings.api.default_page_size,
+                               settings.api.max_page_size)
+    scope = domain.status_scope(tracking_id)
+    after = domain.decode_cursor(query.get("cursor"), scope, domain.EVENT_POSITION)
+    repo = repository(settings.table_name)
+    state = repo.get_state(tracking_id)
+    if state is None:
+        raise NotFound(f"No tracking updates for tracking_id {tracking_id}.")
+    updates, last = repo.list_events(tracking_id, limit, after)
+    body = {
+        "tracking_id": tracking_id,
+        "status": state["status"],
+        "timestamp": state["timestamp"],
+        "location": state["location"],
+        "updates": updates,
+        "next_cursor": domain.encode_cursor(scope, last) if last else None,
+    }
+    if settings.flags.enhanced_tracking:
+        body["milestones"] = state["milestones"]
+    return json_response(200, body)
+
+
+@app.get("/shipments")
+def shipments() -> Response:
+    settings = settings_loader().get()
+    query = app.current_event.query_string_parameters or {}
+    status_value = domain.require_status(query.get("status"))
+    limit = domain.parse_limit(query.get("limit"), settings.api.default_page_size,
+                               settings.api.max_page_size)
+    scope = domain.shipments_scope(status_value)
+    after = domain.decode_cursor(query.get("cursor"), scope, domain.SHIPMENT_POSITION)
+    items, last = repository(settings.table_name).list_by_status(status_value, limit, after)
+    return json_response(200, {
+        "status": status_value, "items": items,
+        "next_cursor": domain.encode_cursor(scope, last) if last else None,
+    })
+
+
+@app.get("/health")
+def health() -> Response:
+    return json_response(200, {"status": "ok"})
+
+
+def _count_failure(exc: ApiError) -> None:
+    """Validation failures by reason, as their own metric with a ``reason`` dimension."""
+    if isinstance(exc, ValidationFailed | domain.InvalidJson):
+        reason = exc.details[0]["reason"] if exc.details else exc.code
+        with single_metric(name="ValidationFailures", unit=MetricUnit.Count, value=1,
+                           namespace=METRICS_NAMESPACE) as metric:
+            metric.add_dimension(name="reason", value=reason)
+
+
+@app.exception_handler(ApiError)
+def handle_api_error(exc: ApiError) -> Response:
+    _count_failure(exc)
+    headers = dict(exc.headers)
+    if exc.status == 503:
+        headers.setdefault("Retry-After", str(settings_loader().get().api.retry_after_seconds))
+        logger.warning("storage unavailable", exc_info=exc.__cause__ or exc)
+    return json_response(exc.status, exc.body(), headers)
+
+
+@app.exception_handler(Exception)
+def handle_unexpected(exc: Exception) -> Response:
+    logger.exception("unhandled error")
+    return json_response(500, {"error": {
+        "code": "internal_error",
+        "message": "An unexpected error occurred; it has been logged with the request id.",
+    }})
+
+
+@app.not_found
+def not_found(_exc: Exception) -> Response:
+    event = app.current_event
+    return json_response(404, NotFound(
+        f"No route for {event.http_method} {event.path}.").body())
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event: dict, context: Any) -> dict:
+    return app.resolve(event, context)

@@ -1,0 +1,136 @@
+"""Pydantic models: the one schema source of the HTTP contract (DESIGN.md section 3).
+
+The function validates with them; ``schema_export`` derives API Gateway's
+draft-4 request models and the OpenAPI document from them.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+TRACKING_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$"
+STATUSES = ("pending", "in_transit", "delivered", "failed")
+Status = Literal["pending", "in_transit", "delivered", "failed"]
+MAX_METADATA_BYTES = 8 * 1024
+MAX_BATCH_SIZE = 25
+
+# Strict: a string "12" or a boolean is not a number, as API Gateway's JSON
+# Schema validation would reject it; unknown fields are rejected.
+_STRICT = ConfigDict(strict=True, extra="forbid")
+
+
+class Location(BaseModel):
+    model_config = _STRICT
+    lat: float = Field(ge=-90, le=90, allow_inf_nan=False, description="Latitude in degrees")
+    lng: float = Field(ge=-180, le=180, allow_inf_nan=False, description="Longitude in degrees")
+
+
+class TrackingUpdate(BaseModel):
+    """Body of POST /track and each item of POST /track/batch."""
+
+    model_config = _STRICT
+    tracking_id: str = Field(pattern=TRACKING_ID_PATTERN, description="Parcel id")
+    status: Status
+    location: Location
+    metadata: dict[str, Any] = Field(
+        default=None, description="Free-form JSON object, at most 8 KiB serialized"
+    )
+    timestamp: int = Field(
+        default=None,
+        ge=0,
+        description="Event time, epoch milliseconds; within the last 30 days and at most "
+        "5 minutes ahead. Default: the time the API received the update.",
+    )
+
+    @field_validator("metadata")
+    @classmethod
+    def _metadata_size(cls, value: dict[str, Any]) -> dict[str, Any]:
+        size = len(json.dumps(value, separators=(",", ":")).encode())
+        if size > MAX_METADATA_BYTES:
+            raise ValueError(f"metadata is {size} bytes serialized; the limit is {MAX_METADATA_BYTES}")
+        return value
+
+
+class BatchRequest(BaseModel):
+    """Body of POST /track/batch. Items are validated one by one by the function,
+    so that one bad item does not reject the others."""
+
+    model_config = _STRICT
+    updates: list[dict[str, Any]] = Field(min_length=1, max_length=MAX_BATCH_SIZE)
+
+
+# Responses (documented in the OpenAPI document; the function builds them as dicts).
+
+
+class LocationOut(BaseModel):
+    lat: float
+    lng: float
+
+
+class TrackResponse(BaseModel):
+    tracking_id: str
+    event_id: str
+    status: Status
+    timestamp: int
+    location: LocationOut
+    metadata: dict[str, Any] | None = None
+
+
+class UpdateOut(BaseModel):
+    event_id: str
+    status: Status
+    timestamp: int
+    location: LocationOut
+    metadata: dict[str, Any] | None = None
+
+
+class StatusResponse(BaseModel):
+    tracking_id: str
+    status: Status
+    timestamp: int
+    location: LocationOut
+    updates: list[UpdateOut]
+    next_cursor: str | None
+    milestones: dict[str, int] | None = Field(
+        default=None, description="Only with feature flag enhanced_tracking"
+    )
+
+
+class ShipmentOut(BaseModel):
+    tracking_id: str
+    timestamp: int
+    location: LocationOut
+
+
+class ShipmentsResponse(BaseModel):
+    status: Status
+    items: list[ShipmentOut]
+    next_cursor: str | None
+
+
+class BatchItemResult(BaseModel):
+    index: int
+    status: int
+    event_id: str | None = None
+    error: dict[str, Any] | None = None
+
+
+class BatchResponse(BaseModel):
+    results: list[BatchItemResult]
+
+
+class HealthResponse(BaseModel):
+    status: Literal["ok"]
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+    details: list[Any] | None = None
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorBody

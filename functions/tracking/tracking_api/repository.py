@@ -1,0 +1,354 @@
+"""DynamoDB access for the tracking API: the only module that talks to the table.
+
+Write path (DESIGN.md section 4): one TransactWriteItems per accepted update in
+the common case: the event put (conditional on its key not existing, so nothing
+is ever overwritten), the state update (conditional on being newer by event
+time) and, with an Idempotency-Key, the idempotency record (conditional on the
+key being unused). No read before the write. An out-of-order event cancels the
+transaction on the state condition only; it is then stored without touching
+the state (second round trip, uncommon case).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from tracking_api.domain import Event
+from tracking_api.errors import IdempotencyKeyInProgress, StorageUnavailable
+from tracking_common import table
+
+# Throttling and service faults are retried by the SDK (standard mode, 3
+# attempts) before they become a 503; timeouts keep a dead endpoint from
+# holding a request for the whole Lambda timeout.
+CLIENT_CONFIG = Config(
+    retries={"max_attempts": 3, "mode": "standard"},
+    connect_timeout=2,
+    read_timeout=5,
+    max_pool_connections=16,
+)
+TRANSACTION_CONFLICT_RETRIES = 6
+_UNAVAILABLE_CODES = frozenset({
+    "ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded",
+    "InternalServerError", "ServiceUnavailable", "LimitExceededException",
+    "ResourceNotFoundException",
+})
+
+
+@dataclass(frozen=True)
+class IdempotencyRecord:
+    key: str
+    request_hash: str
+    response_status: int
+    response_body: str
+    expires_at: int
+
+
+@dataclass(frozen=True)
+class StoredIdempotency:
+    request_hash: str
+    response_status: int
+    response_body: str
+
+
+class IdempotencyKeyTaken(Exception):
+    """The key already protects a completed request; the caller replays or rejects."""
+
+    def __init__(self, stored: StoredIdempotency):
+        super().__init__("idempotency key already used")
+        self.stored = stored
+
+
+def _n(value: int | float) -> dict[str, str]:
+    return {"N": repr(value) if isinstance(value, float) else str(value)}
+
+
+def _s(value: str) -> dict[str, str]:
+    return {"S": value}
+
+
+def _cancellation_codes(error: ClientError) -> list[str]:
+    return [r.get("Code") or "None" for r in error.response.get("CancellationReasons", [])]
+
+
+class TrackingRepository:
+    def __init__(self, table_name: str, client: Any = None):
+        self.table_name = table_name
+        self._client = client
+
+    @cached_property
+    def client(self) -> Any:
+        return self._client or boto3.client("dynamodb", config=CLIENT_CONFIG)
+
+    # ---- write path -------------------------------------------------------
+
+    def _event_put(self, event: Event) -> dict[str, Any]:
+        item = {
+            table.PARTITION_KEY: _s(event.tracking_id),
+            table.SORT_KEY: _s(table.event_sort_key(event.timestamp, event.event_id)),
+            table.ATTR_EVENT_ID: _s(event.event_id),
+            table.ATTR_STATUS: _s(event.status),
+            table.ATTR_TIMESTAMP: _n(event.timestamp),
+            table.ATTR_LAT: _n(event.lat),
+            table.ATTR_LNG: _n(event.lng),
+            table.ATTR_RECEIVED_AT: _n(event.received_at),
+        }
+        if event.metadata is not None:
+            item[table.ATTR_METADATA] = _s(json.dumps(event.metadata, separators=(",", ":")))
+        return {"Put": {
+            "TableName": self.table_name, "Item": item,
+            "ConditionExpression": "attribute_not_exists(#sk)",
+            "ExpressionAttributeNames": {"#sk": table.SORT_KEY},
+        }}
+
+    def _state_update(self, event: Event) -> dict[str, Any]:
+        shard = table.status_shard(event.tracking_id)
+        return {"Update": {
+            "TableName": self.table_name,
+            "Key": {table.PARTITION_KEY: _s(event.tracking_id),
+                    table.SORT_KEY: _s(table.STATE_SORT_KEY)},
+            "UpdateExpression": (
+                "SET #st = :st, #ts = :ts, #eid = :eid, #lat = :lat, #lng = :lng, "
+                "#gpk = :gpk, #gsk = :gsk, #first = if_not_exists(#first, :ts)"
+            ),
+            # Newer by event time, ties broken by event id: the state never moves back.
+            "ConditionExpression": (
+                "attribute_not_exists(#ts) OR #ts < :ts OR (#ts = :ts AND #eid < :eid)"
+            ),
+            "ExpressionAttributeNames": {
+                "#st": table.ATTR_STATUS, "#ts": table.ATTR_TIMESTAMP,
+                "#eid": table.ATTR_EVENT_ID, "#lat": table.ATTR_LAT, "#lng": table.ATTR_LNG,
+                "#gpk": table.STATUS_INDEX_PARTITION_KEY, "#gsk": table.STATUS_INDEX_SORT_KEY,
+                "#first": table.first_seen_attribute(event.status),
+            },
+            "ExpressionAttributeValues": {
+                ":st": _s(event.status), ":ts": _n(event.timestamp), ":eid": _s(event.event_id),
+                ":lat": _n(event.lat), ":lng": _n(event.lng),
+                ":gpk": _s(table.status_index_partition(event.status, shard)),
+                ":gsk": _s(table.status_index_sort_key(event.timestamp, event.tracking_id)),
+            },
+        }}
+
+    def _idempotency_put(self, record: IdempotencyRecord, now_s: int) -> dict[str, Any]:
+        return {"Put": {
+            "TableName": self.table_name,
+            "Item": {
+                table.PARTITION_KEY: _s(table.idempotency_partition_key(record.key)),
+                table.SORT_KEY: _s(table.IDEMPOTENCY_SORT_KEY),
+                table.ATTR_REQUEST_HASH: _s(record.request_hash),
+                table.ATTR_RESPONSE_STATUS: _n(record.response_status),
+                table.ATTR_RESPONSE_BODY: _s(record.response_body),
+                table.TTL_ATTRIBUTE: _n(record.expires_at),
+            },
+            # An expired record that TTL has not deleted yet counts as free.
+            "ConditionExpression": "attribute_not_exists(#pk) OR #exp < :now",
+            "ExpressionAttributeNames": {"#pk": table.PARTITION_KEY, "#exp": table.TTL_ATTRIBUTE},
+            "ExpressionAttributeValues": {":now": _n(now_s)},
+        }}
+
+    def _first_seen_backfill(self, event: Event) -> dict[str, Any]:
+        """For an out-of-order event: its status may have been first seen earlier."""
+        return {
+            "TableName": self.table_name,
+            "Key": {table.PARTITION_KEY: _s(event.tracking_id),
+                    table.SORT_KEY: _s(table.STATE_SORT_KEY)},
+            "UpdateExpression": "SET #first = :ts",
+            "ConditionExpression": "attribute_exists(#pk) AND "
+                                   "(attribute_not_exists(#first) OR #first > :ts)",
+            "ExpressionAttributeNames": {"#first": table.first_seen_attribute(event.status),
+                                         "#pk": table.PARTITION_KEY},
+            "ExpressionAttributeValues": {":ts": _n(event.timestamp)},
+        }
+
+    def record(self, event: Event, idempotency: IdempotencyRecord | None = None) -> bool:
+        """Store one event; returns whether it became the parcel's current state.
+
+        Raises IdempotencyKeyTaken, IdempotencyKeyInProgress or StorageUnavailable.
+        """
+        now_s = event.received_at // 1000
+        advance_state = True
+        for attempt in range(TRANSACTION_CONFLICT_RETRIES + 1):
+            items = [self._event_put(event)]
+            if advance_state:
+                items.append(self._state_update(event))
+            if idempotency:
+                items.append(self._idempotency_put(idempotency, now_s))
+            try:
+                self._write(items)
+                break
+            except ClientError as exc:
+                if exc.response["Error"]["Code"] != "TransactionCanceledException":
+                    raise self._unavailable(exc) from exc
+                codes = _cancellation_codes(exc)
+                if idempotency and codes[-1] == "ConditionalCheckFailed":
+                    stored = self.get_idempotency(idempotency.key)
+                    if stored is None:  # expired and deleted in between: try again
+                        continue
+                    raise IdempotencyKeyTaken(stored) from None
+                if advance_state and codes[1] == "ConditionalCheckFailed":
+                    advance_state = False  # out of order: store the event alone
+                    continue
+                if "TransactionConflict" in codes and attempt < TRANSACTION_CONFLICT_RETRIES:
+                    # Another writer holds the parcel's state item (or this key): nothing
+                    # was written, so retrying is safe.
+                    time.sleep(random.uniform(0.005, 0.02) * (attempt + 1))
+                    continue
+                if "TransactionConflict" in codes and idempotency:
+                    raise IdempotencyKeyInProgress(
+                        "A request with this Idempotency-Key is still in progress; retry later.",
+                        headers={"Retry-After": "1"},
+                    ) from None
+                raise self._unavailable(exc) from exc
+        if not advance_state:
+            try:
+                self.client.update_item(**self._first_seen_backfill(event))
+            except ClientError as exc:
+                if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                    raise self._unavailable(exc) from exc
+            except BotoCoreError as exc:
+                raise self._unavailable(exc) from exc
+        return advance_state
+
+    def _write(self, items: list[dict[str, Any]]) -> None:
+        try:
+            if len(items) == 1:
+                put = items[0]["Put"]
+                try:
+                    self.client.put_item(**put)
+                except ClientError as exc:
+                    if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                        # Same shape as a cancelled transaction, for one code path.
+                        raise ClientError(
+                            {"Error": {"Code": "TransactionCanceledException", "Message": ""},
+                             "CancellationReasons": [{"Code": "ConditionalCheckFailed"}]},
+                            "PutItem") from exc
+                    raise
+            else:
+                self.client.transact_write_items(TransactItems=items)
+        except BotoCoreError as exc:
+            raise self._unavailable(exc) from exc
+
+    @staticmethod
+    def _unavailable(exc: Exception) -> Exception:
+        code = exc.response["Error"]["Code"] if isinstance(exc, ClientError) else type(exc).__name__
+        if isinstance(exc, BotoCoreError) or code in _UNAVAILABLE_CODES:
+            return StorageUnavailable(
+                "Tracking storage is unavailable; retry after the time in Retry-After.")
+        return exc
+
+    # ---- read path --------------------------------------------------------
+
+    def _call(self, operation: str, **kwargs: Any) -> dict[str, Any]:
+        try:
+            return getattr(self.client, operation)(**kwargs)
+        except (ClientError, BotoCoreError) as exc:
+            raise self._unavailable(exc) from exc
+
+    def get_idempotency(self, key: str) -> StoredIdempotency | None:
+        item = self._call(
+            "get_item", TableName=self.table_name, ConsistentRead=True,
+            Key={table.PARTITION_KEY: _s(table.idempotency_partition_key(key)),
+                 table.SORT_KEY: _s(table.IDEMPOTENCY_SORT_KEY)},
+        ).get("Item")
+        if not item or int(item[table.TTL_ATTRIBUTE]["N"]) < time.time():
+            return None
+        return StoredIdempotency(
+            request_hash=item[table.ATTR_REQUEST_HASH]["S"],
+            response_status=int(item[table.ATTR_RESPONSE_STATUS]["N"]),
+            response_body=item[table.ATTR_RESPONSE_BODY]["S"],
+        )
+
+    def get_state(self, tracking_id: str) -> dict[str, Any] | None:
+        item = self._call(
+            "get_item", TableName=self.table_name, ConsistentRead=True,
+            Key={table.PARTITION_KEY: _s(tracking_id), table.SORT_KEY: _s(table.STATE_SORT_KEY)},
+        ).get("Item")
+        if not item:
+            return None
+        prefix = table.ATTR_FIRST_SEEN_PREFIX
+        return {
+            "status": item[table.ATTR_STATUS]["S"],
+            "timestamp": int(item[table.ATTR_TIMESTAMP]["N"]),
+            "location": {"lat": float(item[table.ATTR_LAT]["N"]),
+                         "lng": float(item[table.ATTR_LNG]["N"])},
+            "milestones": {name[len(prefix):]: int(value["N"])
+                           for name, value in item.items() if name.startswith(prefix)},
+        }
+
+    def list_events(self, tracking_id: str, limit: int,
+                    after_sort_key: str | None) -> tuple[list[dict[str, Any]], str | None]:
+        """Events newest first by event time; returns (events, sort key to continue after)."""
+        kwargs: dict[str, Any] = {
+            "TableName": self.table_name, "ConsistentRead": True, "ScanIndexForward": False,
+            "Limit": limit + 1,  # one more tells whether another page exists
+            "KeyConditionExpression": "#pk = :pk AND begins_with(#sk, :prefix)",
+            "ExpressionAttributeNames": {"#pk": table.PARTITION_KEY, "#sk": table.SORT_KEY},
+            "ExpressionAttributeValues": {":pk": _s(tracking_id),
+                                          ":prefix": _s(table.EVENT_SORT_KEY_PREFIX)},
+        }
+        if after_sort_key:
+            kwargs["ExclusiveStartKey"] = {table.PARTITION_KEY: _s(tracking_id),
+                                           table.SORT_KEY: _s(after_sort_key)}
+        items = self._call("query", **kwargs)["Items"]
+        page = items[:limit]
+        more = len(items) > limit
+        return [self._event_out(item) for item in page], (
+            page[-1][table.SORT_KEY]["S"] if more else None)
+
+    @staticmethod
+    def _event_out(item: dict[str, Any]) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "event_id": item[table.ATTR_EVENT_ID]["S"],
+            "status": item[table.ATTR_STATUS]["S"],
+            "timestamp": int(item[table.ATTR_TIMESTAMP]["N"]),
+            "location": {"lat": float(item[table.ATTR_LAT]["N"]),
+                         "lng": float(item[table.ATTR_LNG]["N"])},
+        }
+        if table.ATTR_METADATA in item:
+            out["metadata"] = json.loads(item[table.ATTR_METADATA]["S"])
+        return out
+
+    @cached_property
+    def _pool(self) -> ThreadPoolExecutor:
+        return ThreadPoolExecutor(max_workers=table.STATUS_INDEX_SHARDS,
+                                  thread_name_prefix="shard-query")
+
+    def list_by_status(self, status: str, limit: int,
+                       after: str | None) -> tuple[list[dict[str, Any]], str | None]:
+        """Parcels whose current status is ``status``, newest first, across all shards."""
+        def query(shard: int) -> list[dict[str, Any]]:
+            condition = "#gpk = :gpk" + (" AND #gsk < :after" if after else "")
+            values = {":gpk": _s(table.status_index_partition(status, shard))}
+            names = {"#gpk": table.STATUS_INDEX_PARTITION_KEY}
+            if after:
+                values[":after"] = _s(after)
+                names["#gsk"] = table.STATUS_INDEX_SORT_KEY
+            return self._call(
+                "query", TableName=self.table_name, IndexName=table.STATUS_INDEX,
+                ScanIndexForward=False, Limit=limit + 1, KeyConditionExpression=condition,
+                ExpressionAttributeNames=names, ExpressionAttributeValues=values,
+            )["Items"]
+
+        merged = sorted(
+            (item for items in self._pool.map(query, range(table.STATUS_INDEX_SHARDS))
+             for item in items),
+            key=lambda item: item[table.STATUS_INDEX_SORT_KEY]["S"], reverse=True,
+        )
+        page = merged[:limit]
+        more = len(merged) > limit
+        return [
+            {"tracking_id": item[table.PARTITION_KEY]["S"],
+             "timestamp": int(item[table.ATTR_TIMESTAMP]["N"]),
+             "location": {"lat": float(item[table.ATTR_LAT]["N"]),
+                          "lng": float(item[table.ATTR_LNG]["N"])}}
+            for item in page
+        ], (page[-1][table.STATUS_INDEX_SORT_KEY]["S"] if more else None)

@@ -1,0 +1,94 @@
+"""API Gateway REST proxy events and Lambda contexts, as API Gateway and Lambda build them."""
+
+from __future__ import annotations
+
+import base64
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl
+
+
+def proxy_event(method: str, path: str, *, query: str = "", headers: dict[str, str] | None = None,
+                body: bytes | str | None = None, stage: str = "local") -> dict[str, Any]:
+    """An API Gateway REST (v1) proxy integration event for one HTTP request."""
+    headers = dict(headers or {})
+    pairs = parse_qsl(query, keep_blank_values=True)
+    multi_query: dict[str, list[str]] = {}
+    for key, value in pairs:
+        multi_query.setdefault(key, []).append(value)
+    if isinstance(body, str):
+        body = body.encode()
+    is_binary = False
+    text_body = None
+    if body is not None:
+        try:
+            text_body = body.decode("utf-8")
+        except UnicodeDecodeError:
+            text_body, is_binary = base64.b64encode(body).decode(), True
+    request_id = str(uuid.uuid4())
+    return {
+        "resource": path,
+        "path": path,
+        "httpMethod": method,
+        "headers": headers or None,
+        "multiValueHeaders": {k: [v] for k, v in headers.items()} or None,
+        "queryStringParameters": {k: v[-1] for k, v in multi_query.items()} or None,
+        "multiValueQueryStringParameters": multi_query or None,
+        "pathParameters": None,
+        "stageVariables": None,
+        "requestContext": {
+            "resourcePath": path,
+            "httpMethod": method,
+            "path": f"/{stage}{path}",
+            "stage": stage,
+            "requestId": request_id,
+            "extendedRequestId": request_id,
+            "requestTimeEpoch": int(time.time() * 1000),
+            "protocol": "HTTP/1.1",
+            "identity": {"sourceIp": "127.0.0.1", "userAgent": headers.get("User-Agent", "")},
+            "accountId": "local",
+            "apiId": "local",
+            "domainName": "localhost",
+        },
+        "body": text_body,
+        "isBase64Encoded": is_binary,
+    }
+
+
+@dataclass
+class LambdaContext:
+    """The attributes of Lambda's context object that Powertools reads."""
+
+    function_name: str = "tracking-api-local"
+    memory_limit_in_mb: int = 512
+    function_version: str = "$LATEST"
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    timeout_ms: int = 10_000
+    _deadline: float = field(default_factory=lambda: time.monotonic() + 10)
+
+    @property
+    def invoked_function_arn(self) -> str:
+        return f"arn:aws:lambda:local:local:function:{self.function_name}"
+
+    @property
+    def log_group_name(self) -> str:
+        return f"/aws/lambda/{self.function_name}"
+
+    @property
+    def log_stream_name(self) -> str:
+        return "local"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+def decode_response(response: dict[str, Any]) -> tuple[int, dict[str, str], bytes]:
+    """Status, headers and body bytes of a proxy integration response."""
+    headers = dict(response.get("headers") or {})
+    for key, values in (response.get("multiValueHeaders") or {}).items():
+        headers[key] = ", ".join(values)
+    body = response.get("body") or ""
+    data = base64.b64decode(body) if response.get("isBase64Encoded") else body.encode()
+    return int(response["statusCode"]), headers, data

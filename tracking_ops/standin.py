@@ -1,0 +1,127 @@
+"""moto's server on 127.0.0.1 standing in for AWS, provisioned from the stacks' own definitions."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import boto3
+
+from tracking_common import table
+from tracking_common.runtime_config import (
+    ENV_API_CONFIG_PARAM,
+    ENV_DB_ENDPOINT_PARAM,
+    ENV_ENVIRONMENT,
+    ENV_EVENT_BUS_NAME,
+    ENV_FEATURE_FLAGS_PARAM,
+    ENV_TABLE_NAME,
+)
+from tracking_stacks import definitions as defs
+
+LOOPBACK = "127.0.0.1"
+REGION = "us-east-1"
+# Dummy credentials: the stand-in accepts any, and the user's real ones are
+# never read because these take precedence for the processes we configure.
+DUMMY_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "standin",
+    "AWS_SECRET_ACCESS_KEY": "standin",
+    "AWS_SESSION_TOKEN": "standin",
+}
+PROFILE_VARIABLES = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE")
+
+
+@dataclass(frozen=True)
+class StandIn:
+    endpoint: str
+    env: str
+
+    def aws_environment(self) -> dict[str, str]:
+        """Environment for boto3 (and the functions) to reach the stand-in only."""
+        return {
+            "AWS_ENDPOINT_URL": self.endpoint,
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_REGION": REGION,
+            **DUMMY_CREDENTIALS,
+            # The shared credentials and config files must not leak into the stand-in.
+            "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+            "AWS_CONFIG_FILE": os.devnull,
+        }
+
+    def apply_to(self, environ: dict[str, str] | os._Environ) -> None:
+        """Point ``environ`` at the stand-in: its variables set, any profile removed."""
+        for name in PROFILE_VARIABLES:
+            environ.pop(name, None)
+        environ.update(self.aws_environment())
+        environ.update(self.function_environment())
+
+    def function_environment(self) -> dict[str, str]:
+        """What the compute stack sets on the functions, for this environment."""
+        return {
+            ENV_TABLE_NAME: defs.table_name(self.env),
+            ENV_API_CONFIG_PARAM: defs.API_CONFIG_PARAM.path(self.env),
+            ENV_FEATURE_FLAGS_PARAM: defs.FEATURE_FLAGS_PARAM.path(self.env),
+            ENV_DB_ENDPOINT_PARAM: defs.DB_ENDPOINT_PARAM.path(self.env),
+            ENV_EVENT_BUS_NAME: defs.event_bus_name(self.env),
+            ENV_ENVIRONMENT: self.env,
+            "POWERTOOLS_TRACE_DISABLED": "1",
+            "POWERTOOLS_METRICS_DISABLED": "1",
+            "POWERTOOLS_LOG_LEVEL": "WARNING",
+        }
+
+    def client(self, service: str):
+        return boto3.client(service, endpoint_url=self.endpoint, region_name=REGION,
+                            aws_access_key_id="standin", aws_secret_access_key="standin")
+
+
+@contextlib.contextmanager
+def moto_server() -> Iterator[str]:
+    """moto's server in a thread on 127.0.0.1 and a free port; yields its URL."""
+    import logging
+
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no line per AWS call
+    server = ThreadedMotoServer(ip_address=LOOPBACK, port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()
+
+
+def provision(standin: StandIn) -> None:
+    """The data and config layers (and the compute layer's event bus) in the stand-in."""
+    env = standin.env
+    dynamodb = standin.client("dynamodb")
+    name = defs.table_name(env)
+    dynamodb.create_table(TableName=name, **table.TABLE_DEFINITION)
+    dynamodb.update_time_to_live(
+        TableName=name,
+        TimeToLiveSpecification={"Enabled": True, "AttributeName": table.TTL_ATTRIBUTE},
+    )
+    standin.client("sqs").create_queue(
+        QueueName=defs.dlq_name(env),
+        Attributes={
+            "MessageRetentionPeriod": str(defs.DLQ_RETENTION_SECONDS),
+            "VisibilityTimeout": str(defs.DLQ_VISIBILITY_TIMEOUT_SECONDS),
+            "SqsManagedSseEnabled": "true",
+        },
+    )
+    ssm = standin.client("ssm")
+    for spec, value in defs.parameter_values(env, name).items():
+        ssm.put_parameter(Name=spec.path(env), Value=value, Overwrite=True,
+                          Type="SecureString" if spec.secure else "String",
+                          Description=spec.description)
+    standin.client("events").create_event_bus(Name=defs.event_bus_name(env))
+
+
+def reset(endpoint: str) -> None:
+    """Forget every resource in the stand-in (between tests)."""
+    import urllib.request
+
+    urllib.request.urlopen(  # noqa: S310 - loopback URL built by moto_server()
+        urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST"), timeout=10
+    ).read()

@@ -1,0 +1,87 @@
+"""Resource definitions shared by the stacks and the local runtime (no Pulumi here).
+
+The data stack and ``invoke local`` build the table and the DLQ from these;
+the config stack and ``invoke local`` write the same SSM parameters with the
+same values for an environment, read from ``stacks/config/Pulumi.<env>.yaml``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tracking_common.runtime_config import ApiConfig, FeatureFlags
+from tracking_stacks.naming import parameter_path, physical_name
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+STACKS_DIR = REPO_ROOT / "stacks"
+
+TABLE = "table"
+DLQ = "dlq"
+# 14 days, SQS's maximum: time for an operator to replay what failed.
+DLQ_RETENTION_SECONDS = 14 * 24 * 3600
+# At least the notifier's timeout times six, as AWS advises for event sources.
+DLQ_VISIBILITY_TIMEOUT_SECONDS = 300
+EVENT_BUS = "events"
+
+# Config keys of the config project (documented in stacks/config/Pulumi.yaml).
+API_CONFIG_KEY = "api_config"
+FEATURE_FLAGS_KEY = "feature_flags"
+
+
+@dataclass(frozen=True)
+class ParameterSpec:
+    what: str
+    secure: bool
+    description: str
+
+    def path(self, env: str) -> str:
+        return parameter_path(env, self.what)
+
+
+API_CONFIG_PARAM = ParameterSpec("api-config", False, "API settings (JSON)")
+FEATURE_FLAGS_PARAM = ParameterSpec("feature-flags", False, "Feature flags (JSON)")
+DB_ENDPOINT_PARAM = ParameterSpec("db-endpoint", True, "Tracking table name (SecureString)")
+
+
+def stack_config(layer: str, env: str) -> dict[str, Any]:
+    """The config of ``stacks/<layer>/Pulumi.<env>.yaml``, keys without the project prefix."""
+    path = STACKS_DIR / layer / f"Pulumi.{env}.yaml"
+    raw = yaml.safe_load(path.read_text()) or {}
+    return {key.split(":", 1)[1]: value for key, value in (raw.get("config") or {}).items()}
+
+
+def api_config_value(overrides: dict[str, Any] | None) -> str:
+    merged = {**ApiConfig().to_mapping(), **(overrides or {})}
+    return json.dumps(ApiConfig.from_mapping(merged).to_mapping(), sort_keys=True)
+
+
+def feature_flags_value(overrides: dict[str, Any] | None) -> str:
+    merged = {**FeatureFlags().to_mapping(), **(overrides or {})}
+    return json.dumps(FeatureFlags.from_mapping(merged).to_mapping(), sort_keys=True)
+
+
+def parameter_values(env: str, table_name: str) -> dict[ParameterSpec, str]:
+    """The parameter values of one environment, as the config stack writes them."""
+    config = stack_config("config", env)
+    return {
+        API_CONFIG_PARAM: api_config_value(config.get(API_CONFIG_KEY)),
+        FEATURE_FLAGS_PARAM: feature_flags_value(config.get(FEATURE_FLAGS_KEY)),
+        DB_ENDPOINT_PARAM: table_name,
+    }
+
+
+def table_name(env: str) -> str:
+    return physical_name(TABLE, env)
+
+
+def dlq_name(env: str) -> str:
+    return physical_name(DLQ, env)
+
+
+def event_bus_name(env: str) -> str:
+    return physical_name(EVENT_BUS, env)

@@ -1,0 +1,140 @@
+"""The layer registry: each layer's Pulumi project, exported outputs and reads.
+
+The orchestrator plans from it, the stack programs export and require through
+it, the synth checks consumers against it. An output name is written here only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Layer(StrEnum):
+    DATA = "data"
+    CONFIG = "config"
+    COMPUTE = "compute"
+    API = "api"
+    MONITORING = "monitoring"
+
+
+class Output(StrEnum):
+    """Every stack output, snake_case. The value is the exported name."""
+
+    # data
+    TABLE_NAME = "table_name"
+    TABLE_ARN = "table_arn"
+    TABLE_STREAM_ARN = "table_stream_arn"
+    DLQ_ARN = "dlq_arn"
+    DLQ_URL = "dlq_url"
+    DLQ_NAME = "dlq_name"
+    # config
+    API_CONFIG_PARAM_NAME = "api_config_param_name"
+    API_CONFIG_PARAM_ARN = "api_config_param_arn"
+    FEATURE_FLAGS_PARAM_NAME = "feature_flags_param_name"
+    FEATURE_FLAGS_PARAM_ARN = "feature_flags_param_arn"
+    DB_ENDPOINT_PARAM_NAME = "db_endpoint_param_name"
+    DB_ENDPOINT_PARAM_ARN = "db_endpoint_param_arn"
+    CONFIG_KEY_ARN = "config_key_arn"
+    # compute
+    API_FUNCTION_NAME = "api_function_name"
+    API_FUNCTION_ARN = "api_function_arn"
+    API_FUNCTION_INVOKE_ARN = "api_function_invoke_arn"
+    NOTIFIER_FUNCTION_NAME = "notifier_function_name"
+    EVENT_BUS_NAME = "event_bus_name"
+    EVENT_BUS_ARN = "event_bus_arn"
+    # api
+    REST_API_ID = "rest_api_id"
+    REST_API_NAME = "rest_api_name"
+    STAGE_NAME = "stage_name"
+    API_ENDPOINT = "api_endpoint"
+    ACCESS_LOG_GROUP_NAME = "access_log_group_name"
+    # monitoring
+    ALARM_TOPIC_ARN = "alarm_topic_arn"
+    DASHBOARD_NAME = "dashboard_name"
+    DASHBOARD_URL = "dashboard_url"
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    layer: Layer
+    exports: tuple[Output, ...]
+    # For each upstream layer, the outputs this layer requires from it.
+    reads: dict[Layer, tuple[Output, ...]] = field(default_factory=dict)
+
+    @property
+    def project(self) -> str:
+        return f"tracking-{self.layer.value}"
+
+    @property
+    def upstream(self) -> tuple[Layer, ...]:
+        return tuple(self.reads)
+
+
+O = Output
+REGISTRY: dict[Layer, LayerSpec] = {
+    spec.layer: spec
+    for spec in (
+        LayerSpec(Layer.DATA, exports=(O.TABLE_NAME, O.TABLE_ARN, O.TABLE_STREAM_ARN, O.DLQ_ARN,
+                                       O.DLQ_URL, O.DLQ_NAME)),
+        LayerSpec(
+            Layer.CONFIG,
+            exports=(O.API_CONFIG_PARAM_NAME, O.API_CONFIG_PARAM_ARN, O.FEATURE_FLAGS_PARAM_NAME,
+                     O.FEATURE_FLAGS_PARAM_ARN, O.DB_ENDPOINT_PARAM_NAME, O.DB_ENDPOINT_PARAM_ARN,
+                     O.CONFIG_KEY_ARN),
+            reads={Layer.DATA: (O.TABLE_NAME,)},
+        ),
+        LayerSpec(
+            Layer.COMPUTE,
+            exports=(O.API_FUNCTION_NAME, O.API_FUNCTION_ARN, O.API_FUNCTION_INVOKE_ARN,
+                     O.NOTIFIER_FUNCTION_NAME, O.EVENT_BUS_NAME, O.EVENT_BUS_ARN),
+            reads={
+                Layer.DATA: (O.TABLE_NAME, O.TABLE_ARN, O.TABLE_STREAM_ARN, O.DLQ_ARN),
+                Layer.CONFIG: (O.API_CONFIG_PARAM_NAME, O.API_CONFIG_PARAM_ARN,
+                               O.FEATURE_FLAGS_PARAM_NAME, O.FEATURE_FLAGS_PARAM_ARN,
+                               O.DB_ENDPOINT_PARAM_NAME, O.DB_ENDPOINT_PARAM_ARN,
+                               O.CONFIG_KEY_ARN),
+            },
+        ),
+        LayerSpec(
+            Layer.API,
+            exports=(O.REST_API_ID, O.REST_API_NAME, O.STAGE_NAME, O.API_ENDPOINT,
+                     O.ACCESS_LOG_GROUP_NAME),
+            reads={Layer.COMPUTE: (O.API_FUNCTION_NAME, O.API_FUNCTION_INVOKE_ARN)},
+        ),
+        LayerSpec(
+            Layer.MONITORING,
+            exports=(O.ALARM_TOPIC_ARN, O.DASHBOARD_NAME, O.DASHBOARD_URL),
+            reads={
+                Layer.DATA: (O.TABLE_NAME, O.DLQ_NAME),
+                Layer.COMPUTE: (O.API_FUNCTION_NAME, O.NOTIFIER_FUNCTION_NAME),
+                Layer.API: (O.REST_API_NAME, O.STAGE_NAME),
+            },
+        ),
+    )
+}
+
+
+def downstream_of(layer: Layer) -> tuple[Layer, ...]:
+    """Every layer that reads ``layer``, directly or through another layer, in registry order."""
+    found: list[Layer] = []
+    frontier = [layer]
+    while frontier:
+        current = frontier.pop()
+        for spec in REGISTRY.values():
+            if current in spec.reads and spec.layer not in found:
+                found.append(spec.layer)
+                frontier.append(spec.layer)
+    return tuple(spec.layer for spec in REGISTRY.values() if spec.layer in found)
+
+
+def upstream_of(layer: Layer) -> tuple[Layer, ...]:
+    """Every layer ``layer`` reads, directly or transitively, in registry order."""
+    found: set[Layer] = set()
+    frontier = list(REGISTRY[layer].upstream)
+    while frontier:
+        current = frontier.pop()
+        if current not in found:
+            found.add(current)
+            frontier.extend(REGISTRY[current].upstream)
+    return tuple(spec.layer for spec in REGISTRY.values() if spec.layer in found)
