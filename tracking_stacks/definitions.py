@@ -85,3 +85,41 @@ def dlq_name(env: str) -> str:
 
 def event_bus_name(env: str) -> str:
     return physical_name(EVENT_BUS, env)
+
+
+# The Lambda functions: what `invoke build` packages and the compute stack deploys.
+LAMBDA_RUNTIME = "python3.13"  # supported until 2029; the build targets the same version
+LAMBDA_ARCHITECTURE = "arm64"
+BUILD_DIR = REPO_ROOT / ".build"
+SHARED_FUNCTION_CODE = REPO_ROOT / "functions" / "common"
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    what: str
+    source_dir: str
+    handler: str
+    memory_mb: int
+    timeout_s: int
+    description: str
+
+    @property
+    def source(self) -> Path:
+        return REPO_ROOT / self.source_dir
+
+    @property
+    def asset(self) -> Path:
+        return BUILD_DIR / f"{self.what}.zip"
+
+    def function_name(self, env: str) -> str:
+        return physical_name(self.what, env)
+
+    def log_group_name(self, env: str) -> str:
+        return f"/aws/lambda/{self.function_name(env)}"
+
+
+API_FUNCTION = FunctionSpec("api", "functions/tracking", "app.handler", 512, 10,
+                            "Tracking API (POST /track, GET /status, GET /shipments)")
+NOTIFIER_FUNCTION = FunctionSpec("notifier", "functions/notifier", "app.handler", 256, 30,
+                                 "Publishes ShipmentStatusChanged from the table stream")
+FUNCTIONS = (API_FUNCTION, NOTIFIER_FUNCTION)

@@ -1,0 +1,1 @@
+"""The stream notifier: publishes ShipmentStatusChanged when a parcel's current status changes."""

@@ -1,0 +1,61 @@
+"""The layer DAG from the registry: deploy order, waves, selections."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from tracking_stacks.registry import REGISTRY, Layer, downstream_of
+
+
+class PlanError(ValueError):
+    pass
+
+
+def waves(layers: Iterable[Layer] | None = None) -> list[list[Layer]]:
+    """Layers grouped so each wave only reads earlier waves (or layers outside the selection).
+
+    Layers of one wave are independent of each other and may run concurrently.
+    """
+    selected = list(REGISTRY) if layers is None else [l for l in REGISTRY if l in set(layers)]
+    done: set[Layer] = set()
+    result: list[list[Layer]] = []
+    remaining = list(selected)
+    while remaining:
+        wave = [l for l in remaining
+                if all(u in done or u not in selected for u in REGISTRY[l].upstream)]
+        if not wave:
+            raise PlanError(f"cycle among layers {', '.join(remaining)}")
+        result.append(wave)
+        done.update(wave)
+        remaining = [l for l in remaining if l not in done]
+    return result
+
+
+def deploy_order(layers: Iterable[Layer] | None = None) -> list[Layer]:
+    return [layer for wave in waves(layers) for layer in wave]
+
+
+def destroy_order(layers: Iterable[Layer] | None = None) -> list[Layer]:
+    return list(reversed(deploy_order(layers)))
+
+
+def with_downstream(layer: Layer) -> list[Layer]:
+    return deploy_order([layer, *downstream_of(layer)])
+
+
+def parse_layer(name: str) -> Layer:
+    try:
+        return Layer(name)
+    except ValueError:
+        raise PlanError(f"unknown layer {name!r}; layers: "
+                        f"{', '.join(l.value for l in REGISTRY)}") from None
+
+
+def mermaid() -> str:
+    lines = ["graph LR"]
+    for spec in REGISTRY.values():
+        lines.append(f"    {spec.layer.value}[\"{spec.project}\"]")
+    for spec in REGISTRY.values():
+        for producer, outputs in spec.reads.items():
+            lines.append(f"    {producer.value} -->|{len(outputs)} outputs| {spec.layer.value}")
+    return "\n".join(lines)

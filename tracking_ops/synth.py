@@ -1,0 +1,230 @@
+"""Offline synthesis: every stack program under Pulumi's official mocks.
+
+Producers run first; each consumer's StackReferences return the producer's
+synthesized outputs, so a consumer can be checked before any producer was
+ever deployed (which ``pulumi preview`` cannot do). The result is DESIGN.md
+section 6's JSON.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import json
+import runpy
+import sys
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+import yaml
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _sync_await
+
+from tracking_ops.planner import deploy_order
+from tracking_stacks.definitions import STACKS_DIR
+from tracking_stacks.naming import DEFAULT_ORG, stack_reference_name
+from tracking_stacks.registry import REGISTRY, Layer
+
+MOCK_ACCOUNT_ID = "0" * 12  # stands for the caller identity's account; never a real one
+STACK_REFERENCE = "pulumi:pulumi:StackReference"
+
+
+class SynthError(Exception):
+    """A program failed, or a consumer requires an output its producer does not export."""
+
+
+def _arn(service: str, region: str, resource: str, account: bool = True) -> str:
+    return f"arn:aws:{service}:{region}:{MOCK_ACCOUNT_ID if account else ''}:{resource}"
+
+
+def computed_outputs(typ: str, name: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
+    """What AWS would compute for a resource: ids, ARNs, URLs, with the mock account."""
+    physical = inputs.get("name") or name
+    out: dict[str, Any] = {"name": physical} if "name" not in inputs else {}
+    match typ:
+        case "aws:dynamodb/table:Table":
+            arn = _arn("dynamodb", region, f"table/{physical}")
+            out |= {"arn": arn, "streamArn": f"{arn}/stream/1970-01-01T00:00:00.000"}
+        case "aws:sqs/queue:Queue":
+            out |= {"arn": _arn("sqs", region, physical),
+                    "url": f"https://sqs.{region}.amazonaws.com/{MOCK_ACCOUNT_ID}/{physical}"}
+        case "aws:kms/key:Key":
+            out |= {"arn": _arn("kms", region, f"key/{name}-id"), "keyId": f"{name}-id"}
+        case "aws:ssm/parameter:Parameter":
+            out |= {"arn": _arn("ssm", region, f"parameter{physical}")}
+        case "aws:lambda/function:Function":
+            arn = _arn("lambda", region, f"function:{physical}")
+            out |= {"arn": arn, "invokeArn": f"arn:aws:apigateway:{region}:lambda:path/"
+                                             f"2015-03-31/functions/{arn}/invocations"}
+        case "aws:cloudwatch/logGroup:LogGroup":
+            out |= {"arn": _arn("logs", region, f"log-group:{physical}")}
+        case "aws:iam/role:Role":
+            out |= {"arn": f"arn:aws:iam::{MOCK_ACCOUNT_ID}:role/{physical}"}
+        case "aws:cloudwatch/eventBus:EventBus":
+            out |= {"arn": _arn("events", region, f"event-bus/{physical}")}
+        case "aws:apigateway/restApi:RestApi":
+            out |= {"rootResourceId": f"{name}-root",
+                    "executionArn": _arn("execute-api", region, f"{name}-id"),
+                    "arn": f"arn:aws:apigateway:{region}::/restapis/{name}-id"}
+        case "aws:apigateway/stage:Stage":
+            out |= {"invokeUrl": f"https://{inputs.get('restApi')}.execute-api.{region}"
+                                 f".amazonaws.com/{inputs.get('stageName')}",
+                    "arn": f"arn:aws:apigateway:{region}::/restapis/{inputs.get('restApi')}"
+                           f"/stages/{inputs.get('stageName')}"}
+        case "aws:sns/topic:Topic":
+            out |= {"arn": _arn("sns", region, physical)}
+        case _:
+            out |= {"arn": _arn(typ.split(":")[1].split("/")[0], region, physical)}
+    return out
+
+
+class SynthMocks(pulumi.runtime.Mocks):
+    def __init__(self, region: str, references: dict[str, dict[str, Any]]):
+        self.region = region
+        self.references = references
+        self.resources: list[dict[str, Any]] = []
+        self.referenced: list[str] = []
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict]:
+        if args.typ == STACK_REFERENCE:
+            stack_name = args.inputs["name"]
+            self.referenced.append(stack_name)
+            return stack_name, {"name": stack_name,
+                                "outputs": self.references.get(stack_name, {}),
+                                "secretOutputNames": []}
+        state = dict(args.inputs)
+        if args.custom:
+            state |= computed_outputs(args.typ, args.name, args.inputs, self.region)
+        self.resources.append({"type": args.typ, "name": args.name, "inputs": args.inputs,
+                               "state": state})
+        return f"{args.name}-id", state
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, list]:
+        if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
+            return {"accountId": MOCK_ACCOUNT_ID, "arn": f"arn:aws:iam::{MOCK_ACCOUNT_ID}:user/synth",
+                    "userId": "synth", "id": MOCK_ACCOUNT_ID}, []
+        if args.token in ("aws:index/getRegion:getRegion", "aws:index/region:Region"):
+            return {"name": self.region, "region": self.region, "id": self.region,
+                    "endpoint": f"ec2.{self.region}.amazonaws.com",
+                    "description": "synth"}, []
+        raise SynthError(f"no mock for the invoke {args.token}")
+
+
+def read_stack_config(layer: Layer, env: str) -> dict[str, Any]:
+    """``stacks/<layer>/Pulumi.<env>.yaml`` with every key fully qualified (project:key)."""
+    path = STACKS_DIR / layer.value / f"Pulumi.{env}.yaml"
+    if not path.exists():
+        raise SynthError(f"{path} does not exist: environment {env!r} is not configured")
+    return (yaml.safe_load(path.read_text()) or {}).get("config") or {}
+
+
+def _config_strings(config: dict[str, Any]) -> dict[str, str]:
+    def text(value: Any) -> str:
+        if isinstance(value, str):
+            return value
+        return json.dumps(value)  # objects and lists as JSON; true/false and numbers likewise
+    return {key: text(value) for key, value in config.items()}
+
+
+SECRET_SIGNATURE = "4dabf18193072939515e22adb298388d"  # Pulumi's wire marker of a secret
+SECRET_PLACEHOLDER = "[secret]"
+
+
+def _plain(value: Any) -> Any:
+    """Outputs and inputs as JSON-able data (secrets masked, assets by path)."""
+    if isinstance(value, dict) and SECRET_SIGNATURE in value:
+        return SECRET_PLACEHOLDER
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, pulumi.Resource):
+        return "<resource>"
+    if isinstance(value, pulumi.asset.FileArchive | pulumi.asset.FileAsset):
+        return {"archive": str(value.path)}
+    if isinstance(value, pulumi.asset.AssetArchive):
+        return {"archive": {k: _plain(v) for k, v in value.assets.items()}}
+    return value
+
+
+@dataclass
+class LayerSynth:
+    layer: Layer
+    env: str
+    org: str
+    resources: list[dict[str, Any]]
+    outputs: dict[str, Any]
+    references: list[str] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        spec = REGISTRY[self.layer]
+        return {
+            "layer": self.layer.value,
+            "project": spec.project,
+            "stack": self.env,
+            "depends_on": [layer.value for layer in spec.upstream],
+            "references": self.references,
+            "resources": [{"type": r["type"], "name": r["name"], "inputs": _plain(r["inputs"]),
+                           "outputs": _plain(r["state"])} for r in self.resources],
+            "outputs": _plain(self.outputs),
+        }
+
+
+def _run_program(layer: Layer, env: str, org: str, mocks: SynthMocks) -> dict[str, Any]:
+    spec = REGISTRY[layer]
+    config = read_stack_config(layer, env)
+    region = str(config.get("aws:region", mocks.region))
+    mocks.region = region
+    pulumi.runtime.set_mocks(mocks, project=spec.project, stack=env, preview=False,
+                             organization=org)
+    pulumi.runtime.set_all_config(_config_strings(config), [])
+    program_dir = STACKS_DIR / layer.value
+    sys.modules.pop("components", None)  # each program has its own components module
+    sys.path.insert(0, str(program_dir))
+    try:
+        _sync_await(run_pulumi_func(
+            lambda: runpy.run_path(str(program_dir / "__main__.py"), run_name="__main__")))
+        root = pulumi.runtime.get_root_resource()
+        outputs = _sync_await(pulumi.Output.from_input(dict(root.outputs)).future())
+    finally:
+        sys.path.remove(str(program_dir))
+        sys.modules.pop("components", None)
+    return outputs or {}
+
+
+def synth_layer(layer: Layer, env: str, upstream: dict[Layer, dict[str, Any]],
+                org: str = DEFAULT_ORG, region: str = "us-east-1") -> LayerSynth:
+    """Run one program under mocks, its StackReferences answering with ``upstream``'s outputs."""
+    spec = REGISTRY[layer]
+    for producer, required in spec.reads.items():
+        if producer not in upstream:
+            raise SynthError(f"{spec.project} reads {REGISTRY[producer].project}, "
+                             "which has not been synthesized first")
+        missing = [name.value for name in required if name.value not in upstream[producer]]
+        if missing:
+            raise SynthError(f"{spec.project} requires {', '.join(missing)} from "
+                             f"{REGISTRY[producer].project}, which does not export it")
+    references = {stack_reference_name(org, producer, env): upstream[producer]
+                  for producer in spec.reads}
+    mocks = SynthMocks(region, references)
+    try:
+        outputs = contextvars.Context().run(_run_program, layer, env, org, mocks)
+    except SynthError:
+        raise
+    except Exception as exc:
+        raise SynthError(f"{spec.project} ({env}) failed under mocks: {exc}") from exc
+    return LayerSynth(layer, env, org, mocks.resources, outputs, mocks.referenced)
+
+
+def synth_all(env: str, org: str = DEFAULT_ORG,
+              progress=lambda layer, result: None) -> list[LayerSynth]:
+    results: dict[Layer, LayerSynth] = {}
+    for layer in deploy_order():
+        upstream = {producer: results[producer].outputs for producer in REGISTRY[layer].upstream}
+        results[layer] = synth_layer(layer, env, upstream, org)
+        progress(layer, results[layer])
+    return list(results.values())
+
+
+def synth_document(env: str, results: list[LayerSynth]) -> dict[str, Any]:
+    return {"env": env, "stacks": [result.as_json() for result in results]}

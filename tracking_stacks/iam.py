@@ -1,0 +1,41 @@
+"""IAM policy documents from structured statements (never JSON string literals)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+
+POLICY_VERSION = "2012-10-17"
+
+
+@dataclass(frozen=True)
+class Statement:
+    sid: str
+    actions: Sequence[str]
+    resources: Sequence[pulumi.Input[str]]
+    conditions: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+    def render(self) -> dict[str, Any]:
+        statement: dict[str, Any] = {"Sid": self.sid, "Effect": "Allow",
+                                     "Action": sorted(self.actions),
+                                     "Resource": list(self.resources)}
+        if self.conditions:
+            statement["Condition"] = {op: dict(values) for op, values in self.conditions.items()}
+        return statement
+
+
+def policy_document(*statements: Statement) -> pulumi.Output[str]:
+    return pulumi.Output.json_dumps(
+        {"Version": POLICY_VERSION, "Statement": [s.render() for s in statements]}
+    )
+
+
+def assume_role_document(service: str) -> pulumi.Output[str]:
+    return pulumi.Output.json_dumps({
+        "Version": POLICY_VERSION,
+        "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                       "Principal": {"Service": service}}],
+    })

@@ -1,0 +1,57 @@
+"""What every stack program starts with: who am I (layer, env, org), my tags,
+my upstream stacks, and the one way to export outputs."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+
+from tracking_stacks.naming import DEFAULT_ORG, PROD, physical_name, tags
+from tracking_stacks.references import Upstream
+from tracking_stacks.registry import REGISTRY, Layer, Output
+
+
+@dataclass(frozen=True)
+class StackContext:
+    layer: Layer
+    env: str
+    org: str
+    config: pulumi.Config
+
+    @classmethod
+    def current(cls, layer: Layer) -> StackContext:
+        project = pulumi.get_project()
+        if project != REGISTRY[layer].project:
+            raise ValueError(f"program of layer {layer} runs in project {project!r}, "
+                             f"expected {REGISTRY[layer].project!r}")
+        config = pulumi.Config()
+        return cls(layer=layer, env=pulumi.get_stack(), org=config.get("org") or DEFAULT_ORG,
+                   config=config)
+
+    @property
+    def is_prod(self) -> bool:
+        return self.env == PROD
+
+    @property
+    def tags(self) -> dict[str, str]:
+        return tags(self.env, self.layer)
+
+    def name(self, what: str) -> str:
+        return physical_name(what, self.env)
+
+    def upstream(self, producer: Layer) -> Upstream:
+        return Upstream(consumer=self.layer, producer=producer, org=self.org, env=self.env)
+
+    def export(self, outputs: Mapping[Output, Any]) -> None:
+        """Export exactly the outputs the registry lists for this layer."""
+        declared = set(REGISTRY[self.layer].exports)
+        given = set(outputs)
+        if given != declared:
+            raise ValueError(
+                f"layer {self.layer} must export {sorted(declared)}; missing "
+                f"{sorted(declared - given)}, not registered {sorted(given - declared)}")
+        for name, value in outputs.items():
+            pulumi.export(name.value, value)
