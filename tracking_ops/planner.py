@@ -16,18 +16,18 @@ def waves(layers: Iterable[Layer] | None = None) -> list[list[Layer]]:
 
     Layers of one wave are independent of each other and may run concurrently.
     """
-    selected = list(REGISTRY) if layers is None else [l for l in REGISTRY if l in set(layers)]
+    selected = list(REGISTRY) if layers is None else [layer for layer in REGISTRY if layer in set(layers)]
     done: set[Layer] = set()
     result: list[list[Layer]] = []
     remaining = list(selected)
     while remaining:
-        wave = [l for l in remaining
-                if all(u in done or u not in selected for u in REGISTRY[l].upstream)]
+        wave = [layer for layer in remaining
+                if all(u in done or u not in selected for u in REGISTRY[layer].upstream)]
         if not wave:
             raise PlanError(f"cycle among layers {', '.join(remaining)}")
         result.append(wave)
         done.update(wave)
-        remaining = [l for l in remaining if l not in done]
+        remaining = [layer for layer in remaining if layer not in done]
     return result
 
 
@@ -48,7 +48,7 @@ def parse_layer(name: str) -> Layer:
         return Layer(name)
     except ValueError:
         raise PlanError(f"unknown layer {name!r}; layers: "
-                        f"{', '.join(l.value for l in REGISTRY)}") from None
+                        f"{', '.join(layer.value for layer in REGISTRY)}") from None
 
 
 def mermaid() -> str:

@@ -71,44 +71,43 @@ class LayerSpec:
         return tuple(self.reads)
 
 
-O = Output
 REGISTRY: dict[Layer, LayerSpec] = {
     spec.layer: spec
     for spec in (
-        LayerSpec(Layer.DATA, exports=(O.TABLE_NAME, O.TABLE_ARN, O.TABLE_STREAM_ARN, O.DLQ_ARN,
-                                       O.DLQ_URL, O.DLQ_NAME)),
+        LayerSpec(Layer.DATA, exports=(Output.TABLE_NAME, Output.TABLE_ARN, Output.TABLE_STREAM_ARN, Output.DLQ_ARN,
+                                       Output.DLQ_URL, Output.DLQ_NAME)),
         LayerSpec(
             Layer.CONFIG,
-            exports=(O.API_CONFIG_PARAM_NAME, O.API_CONFIG_PARAM_ARN, O.FEATURE_FLAGS_PARAM_NAME,
-                     O.FEATURE_FLAGS_PARAM_ARN, O.DB_ENDPOINT_PARAM_NAME, O.DB_ENDPOINT_PARAM_ARN,
-                     O.CONFIG_KEY_ARN),
-            reads={Layer.DATA: (O.TABLE_NAME,)},
+            exports=(Output.API_CONFIG_PARAM_NAME, Output.API_CONFIG_PARAM_ARN, Output.FEATURE_FLAGS_PARAM_NAME,
+                     Output.FEATURE_FLAGS_PARAM_ARN, Output.DB_ENDPOINT_PARAM_NAME, Output.DB_ENDPOINT_PARAM_ARN,
+                     Output.CONFIG_KEY_ARN),
+            reads={Layer.DATA: (Output.TABLE_NAME,)},
         ),
         LayerSpec(
             Layer.COMPUTE,
-            exports=(O.API_FUNCTION_NAME, O.API_FUNCTION_ARN, O.API_FUNCTION_INVOKE_ARN,
-                     O.NOTIFIER_FUNCTION_NAME, O.EVENT_BUS_NAME, O.EVENT_BUS_ARN),
+            exports=(Output.API_FUNCTION_NAME, Output.API_FUNCTION_ARN, Output.API_FUNCTION_INVOKE_ARN,
+                     Output.NOTIFIER_FUNCTION_NAME, Output.EVENT_BUS_NAME, Output.EVENT_BUS_ARN),
             reads={
-                Layer.DATA: (O.TABLE_NAME, O.TABLE_ARN, O.TABLE_STREAM_ARN, O.DLQ_ARN),
-                Layer.CONFIG: (O.API_CONFIG_PARAM_NAME, O.API_CONFIG_PARAM_ARN,
-                               O.FEATURE_FLAGS_PARAM_NAME, O.FEATURE_FLAGS_PARAM_ARN,
-                               O.DB_ENDPOINT_PARAM_NAME, O.DB_ENDPOINT_PARAM_ARN,
-                               O.CONFIG_KEY_ARN),
+                Layer.DATA: (Output.TABLE_NAME, Output.TABLE_ARN, Output.TABLE_STREAM_ARN, Output.DLQ_ARN),
+                Layer.CONFIG: (Output.API_CONFIG_PARAM_NAME, Output.API_CONFIG_PARAM_ARN,
+                               Output.FEATURE_FLAGS_PARAM_NAME, Output.FEATURE_FLAGS_PARAM_ARN,
+                               Output.DB_ENDPOINT_PARAM_NAME, Output.DB_ENDPOINT_PARAM_ARN,
+                               Output.CONFIG_KEY_ARN),
             },
         ),
         LayerSpec(
             Layer.API,
-            exports=(O.REST_API_ID, O.REST_API_NAME, O.STAGE_NAME, O.API_ENDPOINT,
-                     O.ACCESS_LOG_GROUP_NAME),
-            reads={Layer.COMPUTE: (O.API_FUNCTION_NAME, O.API_FUNCTION_INVOKE_ARN)},
+            exports=(Output.REST_API_ID, Output.REST_API_NAME, Output.STAGE_NAME, Output.API_ENDPOINT,
+                     Output.ACCESS_LOG_GROUP_NAME),
+            reads={Layer.COMPUTE: (Output.API_FUNCTION_NAME, Output.API_FUNCTION_INVOKE_ARN)},
         ),
         LayerSpec(
             Layer.MONITORING,
-            exports=(O.ALARM_TOPIC_ARN, O.DASHBOARD_NAME, O.DASHBOARD_URL),
+            exports=(Output.ALARM_TOPIC_ARN, Output.DASHBOARD_NAME, Output.DASHBOARD_URL),
             reads={
-                Layer.DATA: (O.TABLE_NAME, O.DLQ_NAME),
-                Layer.COMPUTE: (O.API_FUNCTION_NAME, O.NOTIFIER_FUNCTION_NAME),
-                Layer.API: (O.REST_API_NAME, O.STAGE_NAME),
+                Layer.DATA: (Output.TABLE_NAME, Output.DLQ_NAME),
+                Layer.COMPUTE: (Output.API_FUNCTION_NAME, Output.NOTIFIER_FUNCTION_NAME),
+                Layer.API: (Output.REST_API_NAME, Output.STAGE_NAME),
             },
         ),
     )
