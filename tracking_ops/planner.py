@@ -16,13 +16,18 @@ def waves(layers: Iterable[Layer] | None = None) -> list[list[Layer]]:
 
     Layers of one wave are independent of each other and may run concurrently.
     """
-    selected = list(REGISTRY) if layers is None else [layer for layer in REGISTRY if layer in set(layers)]
+    selected = (
+        list(REGISTRY) if layers is None else [layer for layer in REGISTRY if layer in set(layers)]
+    )
     done: set[Layer] = set()
     result: list[list[Layer]] = []
     remaining = list(selected)
     while remaining:
-        wave = [layer for layer in remaining
-                if all(u in done or u not in selected for u in REGISTRY[layer].upstream)]
+        wave = [
+            layer
+            for layer in remaining
+            if all(u in done or u not in selected for u in REGISTRY[layer].upstream)
+        ]
         if not wave:
             raise PlanError(f"cycle among layers {', '.join(remaining)}")
         result.append(wave)
@@ -47,14 +52,15 @@ def parse_layer(name: str) -> Layer:
     try:
         return Layer(name)
     except ValueError:
-        raise PlanError(f"unknown layer {name!r}; layers: "
-                        f"{', '.join(layer.value for layer in REGISTRY)}") from None
+        raise PlanError(
+            f"unknown layer {name!r}; layers: {', '.join(layer.value for layer in REGISTRY)}"
+        ) from None
 
 
 def mermaid() -> str:
     lines = ["graph LR"]
     for spec in REGISTRY.values():
-        lines.append(f"    {spec.layer.value}[\"{spec.project}\"]")
+        lines.append(f'    {spec.layer.value}["{spec.project}"]')
     for spec in REGISTRY.values():
         for producer, outputs in spec.reads.items():
             lines.append(f"    {producer.value} -->|{len(outputs)} outputs| {spec.layer.value}")

@@ -10,8 +10,15 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 
-def proxy_event(method: str, path: str, *, query: str = "", headers: dict[str, str] | None = None,
-                body: bytes | str | None = None, stage: str = "local") -> dict[str, Any]:
+def proxy_event(
+    method: str,
+    path: str,
+    *,
+    query: str = "",
+    headers: dict[str, str] | None = None,
+    body: bytes | str | None = None,
+    stage: str = "local",
+) -> dict[str, Any]:
     """An API Gateway REST (v1) proxy integration event for one HTTP request."""
     headers = dict(headers or {})
     pairs = parse_qsl(query, keep_blank_values=True)

@@ -71,8 +71,13 @@ class StandIn:
         }
 
     def client(self, service: str):
-        return boto3.client(service, endpoint_url=self.endpoint, region_name=REGION,
-                            aws_access_key_id="standin", aws_secret_access_key="standin")
+        return boto3.client(
+            service,
+            endpoint_url=self.endpoint,
+            region_name=REGION,
+            aws_access_key_id="standin",
+            aws_secret_access_key="standin",
+        )
 
 
 @contextlib.contextmanager
@@ -112,9 +117,13 @@ def provision(standin: StandIn) -> None:
     )
     ssm = standin.client("ssm")
     for spec, value in defs.parameter_values(env, name).items():
-        ssm.put_parameter(Name=spec.path(env), Value=value, Overwrite=True,
-                          Type="SecureString" if spec.secure else "String",
-                          Description=spec.description)
+        ssm.put_parameter(
+            Name=spec.path(env),
+            Value=value,
+            Overwrite=True,
+            Type="SecureString" if spec.secure else "String",
+            Description=spec.description,
+        )
     standin.client("events").create_event_bus(Name=defs.event_bus_name(env))
 
 

@@ -46,16 +46,21 @@ def computed_outputs(typ: str, name: str, inputs: dict[str, Any], region: str) -
             arn = _arn("dynamodb", region, f"table/{physical}")
             out |= {"arn": arn, "streamArn": f"{arn}/stream/1970-01-01T00:00:00.000"}
         case "aws:sqs/queue:Queue":
-            out |= {"arn": _arn("sqs", region, physical),
-                    "url": f"https://sqs.{region}.amazonaws.com/{MOCK_ACCOUNT_ID}/{physical}"}
+            out |= {
+                "arn": _arn("sqs", region, physical),
+                "url": f"https://sqs.{region}.amazonaws.com/{MOCK_ACCOUNT_ID}/{physical}",
+            }
         case "aws:kms/key:Key":
             out |= {"arn": _arn("kms", region, f"key/{name}-id"), "keyId": f"{name}-id"}
         case "aws:ssm/parameter:Parameter":
             out |= {"arn": _arn("ssm", region, f"parameter{physical}")}
         case "aws:lambda/function:Function":
             arn = _arn("lambda", region, f"function:{physical}")
-            out |= {"arn": arn, "invokeArn": f"arn:aws:apigateway:{region}:lambda:path/"
-                                             f"2015-03-31/functions/{arn}/invocations"}
+            out |= {
+                "arn": arn,
+                "invokeArn": f"arn:aws:apigateway:{region}:lambda:path/"
+                f"2015-03-31/functions/{arn}/invocations",
+            }
         case "aws:cloudwatch/logGroup:LogGroup":
             out |= {"arn": _arn("logs", region, f"log-group:{physical}")}
         case "aws:iam/role:Role":
@@ -63,14 +68,18 @@ def computed_outputs(typ: str, name: str, inputs: dict[str, Any], region: str) -
         case "aws:cloudwatch/eventBus:EventBus":
             out |= {"arn": _arn("events", region, f"event-bus/{physical}")}
         case "aws:apigateway/restApi:RestApi":
-            out |= {"rootResourceId": f"{name}-root",
-                    "executionArn": _arn("execute-api", region, f"{name}-id"),
-                    "arn": f"arn:aws:apigateway:{region}::/restapis/{name}-id"}
+            out |= {
+                "rootResourceId": f"{name}-root",
+                "executionArn": _arn("execute-api", region, f"{name}-id"),
+                "arn": f"arn:aws:apigateway:{region}::/restapis/{name}-id",
+            }
         case "aws:apigateway/stage:Stage":
-            out |= {"invokeUrl": f"https://{inputs.get('restApi')}.execute-api.{region}"
-                                 f".amazonaws.com/{inputs.get('stageName')}",
-                    "arn": f"arn:aws:apigateway:{region}::/restapis/{inputs.get('restApi')}"
-                           f"/stages/{inputs.get('stageName')}"}
+            out |= {
+                "invokeUrl": f"https://{inputs.get('restApi')}.execute-api.{region}"
+                f".amazonaws.com/{inputs.get('stageName')}",
+                "arn": f"arn:aws:apigateway:{region}::/restapis/{inputs.get('restApi')}"
+                f"/stages/{inputs.get('stageName')}",
+            }
         case "aws:sns/topic:Topic":
             out |= {"arn": _arn("sns", region, physical)}
         case _:
@@ -89,24 +98,35 @@ class SynthMocks(pulumi.runtime.Mocks):
         if args.typ == STACK_REFERENCE:
             stack_name = args.inputs["name"]
             self.referenced.append(stack_name)
-            return stack_name, {"name": stack_name,
-                                "outputs": self.references.get(stack_name, {}),
-                                "secretOutputNames": []}
+            return stack_name, {
+                "name": stack_name,
+                "outputs": self.references.get(stack_name, {}),
+                "secretOutputNames": [],
+            }
         state = dict(args.inputs)
         if args.custom:
             state |= computed_outputs(args.typ, args.name, args.inputs, self.region)
-        self.resources.append({"type": args.typ, "name": args.name, "inputs": args.inputs,
-                               "state": state})
+        self.resources.append(
+            {"type": args.typ, "name": args.name, "inputs": args.inputs, "state": state}
+        )
         return f"{args.name}-id", state
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, list]:
         if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
-            return {"accountId": MOCK_ACCOUNT_ID, "arn": f"arn:aws:iam::{MOCK_ACCOUNT_ID}:user/synth",
-                    "userId": "synth", "id": MOCK_ACCOUNT_ID}, []
+            return {
+                "accountId": MOCK_ACCOUNT_ID,
+                "arn": f"arn:aws:iam::{MOCK_ACCOUNT_ID}:user/synth",
+                "userId": "synth",
+                "id": MOCK_ACCOUNT_ID,
+            }, []
         if args.token in ("aws:index/getRegion:getRegion", "aws:index/region:Region"):
-            return {"name": self.region, "region": self.region, "id": self.region,
-                    "endpoint": f"ec2.{self.region}.amazonaws.com",
-                    "description": "synth"}, []
+            return {
+                "name": self.region,
+                "region": self.region,
+                "id": self.region,
+                "endpoint": f"ec2.{self.region}.amazonaws.com",
+                "description": "synth",
+            }, []
         raise SynthError(f"no mock for the invoke {args.token}")
 
 
@@ -123,6 +143,7 @@ def _config_strings(config: dict[str, Any]) -> dict[str, str]:
         if isinstance(value, str):
             return value
         return json.dumps(value)  # objects and lists as JSON; true/false and numbers likewise
+
     return {key: text(value) for key, value in config.items()}
 
 
@@ -164,8 +185,15 @@ class LayerSynth:
             "stack": self.env,
             "depends_on": [layer.value for layer in spec.upstream],
             "references": self.references,
-            "resources": [{"type": r["type"], "name": r["name"], "inputs": _plain(r["inputs"]),
-                           "outputs": _plain(r["state"])} for r in self.resources],
+            "resources": [
+                {
+                    "type": r["type"],
+                    "name": r["name"],
+                    "inputs": _plain(r["inputs"]),
+                    "outputs": _plain(r["state"]),
+                }
+                for r in self.resources
+            ],
             "outputs": _plain(self.outputs),
         }
 
@@ -175,15 +203,19 @@ def _run_program(layer: Layer, env: str, org: str, mocks: SynthMocks) -> dict[st
     config = read_stack_config(layer, env)
     region = str(config.get("aws:region", mocks.region))
     mocks.region = region
-    pulumi.runtime.set_mocks(mocks, project=spec.project, stack=env, preview=False,
-                             organization=org)
+    pulumi.runtime.set_mocks(
+        mocks, project=spec.project, stack=env, preview=False, organization=org
+    )
     pulumi.runtime.set_all_config(_config_strings(config), [])
     program_dir = STACKS_DIR / layer.value
     sys.modules.pop("components", None)  # each program has its own components module
     sys.path.insert(0, str(program_dir))
     try:
-        _sync_await(run_pulumi_func(
-            lambda: runpy.run_path(str(program_dir / "__main__.py"), run_name="__main__")))
+        _sync_await(
+            run_pulumi_func(
+                lambda: runpy.run_path(str(program_dir / "__main__.py"), run_name="__main__")
+            )
+        )
         root = pulumi.runtime.get_root_resource()
         outputs = _sync_await(pulumi.Output.from_input(dict(root.outputs)).future())
     finally:
@@ -192,20 +224,30 @@ def _run_program(layer: Layer, env: str, org: str, mocks: SynthMocks) -> dict[st
     return outputs or {}
 
 
-def synth_layer(layer: Layer, env: str, upstream: dict[Layer, dict[str, Any]],
-                org: str = DEFAULT_ORG, region: str = "us-east-1") -> LayerSynth:
+def synth_layer(
+    layer: Layer,
+    env: str,
+    upstream: dict[Layer, dict[str, Any]],
+    org: str = DEFAULT_ORG,
+    region: str = "us-east-1",
+) -> LayerSynth:
     """Run one program under mocks, its StackReferences answering with ``upstream``'s outputs."""
     spec = REGISTRY[layer]
     for producer, required in spec.reads.items():
         if producer not in upstream:
-            raise SynthError(f"{spec.project} reads {REGISTRY[producer].project}, "
-                             "which has not been synthesized first")
+            raise SynthError(
+                f"{spec.project} reads {REGISTRY[producer].project}, "
+                "which has not been synthesized first"
+            )
         missing = [name.value for name in required if name.value not in upstream[producer]]
         if missing:
-            raise SynthError(f"{spec.project} requires {', '.join(missing)} from "
-                             f"{REGISTRY[producer].project}, which does not export it")
-    references = {stack_reference_name(org, producer, env): upstream[producer]
-                  for producer in spec.reads}
+            raise SynthError(
+                f"{spec.project} requires {', '.join(missing)} from "
+                f"{REGISTRY[producer].project}, which does not export it"
+            )
+    references = {
+        stack_reference_name(org, producer, env): upstream[producer] for producer in spec.reads
+    }
     mocks = SynthMocks(region, references)
     try:
         outputs = contextvars.Context().run(_run_program, layer, env, org, mocks)
@@ -216,8 +258,9 @@ def synth_layer(layer: Layer, env: str, upstream: dict[Layer, dict[str, Any]],
     return LayerSynth(layer, env, org, mocks.resources, outputs, mocks.referenced)
 
 
-def synth_all(env: str, org: str = DEFAULT_ORG,
-              progress=lambda layer, result: None) -> list[LayerSynth]:
+def synth_all(
+    env: str, org: str = DEFAULT_ORG, progress=lambda layer, result: None
+) -> list[LayerSynth]:
     results: dict[Layer, LayerSynth] = {}
     for layer in deploy_order():
         upstream = {producer: results[producer].outputs for producer in REGISTRY[layer].upstream}

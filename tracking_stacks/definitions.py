@@ -118,8 +118,20 @@ class FunctionSpec:
         return f"/aws/lambda/{self.function_name(env)}"
 
 
-API_FUNCTION = FunctionSpec("api", "functions/tracking", "app.handler", 512, 10,
-                            "Tracking API (POST /track, GET /status, GET /shipments)")
-NOTIFIER_FUNCTION = FunctionSpec("notifier", "functions/notifier", "app.handler", 256, 30,
-                                 "Publishes ShipmentStatusChanged from the table stream")
+API_FUNCTION = FunctionSpec(
+    "api",
+    "functions/tracking",
+    "app.handler",
+    512,
+    10,
+    "Tracking API (POST /track, GET /status, GET /shipments)",
+)
+NOTIFIER_FUNCTION = FunctionSpec(
+    "notifier",
+    "functions/notifier",
+    "app.handler",
+    256,
+    30,
+    "Publishes ShipmentStatusChanged from the table stream",
+)
 FUNCTIONS = (API_FUNCTION, NOTIFIER_FUNCTION)

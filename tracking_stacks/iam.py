@@ -19,9 +19,12 @@ class Statement:
     conditions: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     def render(self) -> dict[str, Any]:
-        statement: dict[str, Any] = {"Sid": self.sid, "Effect": "Allow",
-                                     "Action": sorted(self.actions),
-                                     "Resource": list(self.resources)}
+        statement: dict[str, Any] = {
+            "Sid": self.sid,
+            "Effect": "Allow",
+            "Action": sorted(self.actions),
+            "Resource": list(self.resources),
+        }
         if self.conditions:
             statement["Condition"] = {op: dict(values) for op, values in self.conditions.items()}
         return statement
@@ -34,8 +37,11 @@ def policy_document(*statements: Statement) -> pulumi.Output[str]:
 
 
 def assume_role_document(service: str) -> pulumi.Output[str]:
-    return pulumi.Output.json_dumps({
-        "Version": POLICY_VERSION,
-        "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
-                       "Principal": {"Service": service}}],
-    })
+    return pulumi.Output.json_dumps(
+        {
+            "Version": POLICY_VERSION,
+            "Statement": [
+                {"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"Service": service}}
+            ],
+        }
+    )

@@ -26,5 +26,4 @@ def stack_reference_name(org: str, layer: Layer, env: str) -> str:
 
 
 def tags(env: str, layer: Layer) -> dict[str, str]:
-    return {"Project": PROJECT_TAG, "Environment": env, "Layer": layer.value,
-            "ManagedBy": "Pulumi"}
+    return {"Project": PROJECT_TAG, "Environment": env, "Layer": layer.value, "ManagedBy": "Pulumi"}

@@ -25,11 +25,14 @@ class StackContext:
     def current(cls, layer: Layer) -> StackContext:
         project = pulumi.get_project()
         if project != REGISTRY[layer].project:
-            raise ValueError(f"program of layer {layer} runs in project {project!r}, "
-                             f"expected {REGISTRY[layer].project!r}")
+            raise ValueError(
+                f"program of layer {layer} runs in project {project!r}, "
+                f"expected {REGISTRY[layer].project!r}"
+            )
         config = pulumi.Config()
-        return cls(layer=layer, env=pulumi.get_stack(), org=config.get("org") or DEFAULT_ORG,
-                   config=config)
+        return cls(
+            layer=layer, env=pulumi.get_stack(), org=config.get("org") or DEFAULT_ORG, config=config
+        )
 
     @property
     def is_prod(self) -> bool:
@@ -52,6 +55,7 @@ class StackContext:
         if given != declared:
             raise ValueError(
                 f"layer {self.layer} must export {sorted(declared)}; missing "
-                f"{sorted(declared - given)}, not registered {sorted(given - declared)}")
+                f"{sorted(declared - given)}, not registered {sorted(given - declared)}"
+            )
         for name, value in outputs.items():
             pulumi.export(name.value, value)

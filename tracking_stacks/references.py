@@ -29,6 +29,8 @@ class Upstream:
 
     def require(self, output: Output) -> pulumi.Output[Any]:
         if output not in REGISTRY[self.consumer].reads[self.producer]:
-            raise ValueError(f"layer {self.consumer} does not declare reading "
-                             f"{output.value!r} from {self.producer} (see registry)")
+            raise ValueError(
+                f"layer {self.consumer} does not declare reading "
+                f"{output.value!r} from {self.producer} (see registry)"
+            )
         return self.reference.require_output(output.value)

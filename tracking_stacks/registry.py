@@ -74,31 +74,67 @@ class LayerSpec:
 REGISTRY: dict[Layer, LayerSpec] = {
     spec.layer: spec
     for spec in (
-        LayerSpec(Layer.DATA, exports=(Output.TABLE_NAME, Output.TABLE_ARN, Output.TABLE_STREAM_ARN, Output.DLQ_ARN,
-                                       Output.DLQ_URL, Output.DLQ_NAME)),
+        LayerSpec(
+            Layer.DATA,
+            exports=(
+                Output.TABLE_NAME,
+                Output.TABLE_ARN,
+                Output.TABLE_STREAM_ARN,
+                Output.DLQ_ARN,
+                Output.DLQ_URL,
+                Output.DLQ_NAME,
+            ),
+        ),
         LayerSpec(
             Layer.CONFIG,
-            exports=(Output.API_CONFIG_PARAM_NAME, Output.API_CONFIG_PARAM_ARN, Output.FEATURE_FLAGS_PARAM_NAME,
-                     Output.FEATURE_FLAGS_PARAM_ARN, Output.DB_ENDPOINT_PARAM_NAME, Output.DB_ENDPOINT_PARAM_ARN,
-                     Output.CONFIG_KEY_ARN),
+            exports=(
+                Output.API_CONFIG_PARAM_NAME,
+                Output.API_CONFIG_PARAM_ARN,
+                Output.FEATURE_FLAGS_PARAM_NAME,
+                Output.FEATURE_FLAGS_PARAM_ARN,
+                Output.DB_ENDPOINT_PARAM_NAME,
+                Output.DB_ENDPOINT_PARAM_ARN,
+                Output.CONFIG_KEY_ARN,
+            ),
             reads={Layer.DATA: (Output.TABLE_NAME,)},
         ),
         LayerSpec(
             Layer.COMPUTE,
-            exports=(Output.API_FUNCTION_NAME, Output.API_FUNCTION_ARN, Output.API_FUNCTION_INVOKE_ARN,
-                     Output.NOTIFIER_FUNCTION_NAME, Output.EVENT_BUS_NAME, Output.EVENT_BUS_ARN),
+            exports=(
+                Output.API_FUNCTION_NAME,
+                Output.API_FUNCTION_ARN,
+                Output.API_FUNCTION_INVOKE_ARN,
+                Output.NOTIFIER_FUNCTION_NAME,
+                Output.EVENT_BUS_NAME,
+                Output.EVENT_BUS_ARN,
+            ),
             reads={
-                Layer.DATA: (Output.TABLE_NAME, Output.TABLE_ARN, Output.TABLE_STREAM_ARN, Output.DLQ_ARN),
-                Layer.CONFIG: (Output.API_CONFIG_PARAM_NAME, Output.API_CONFIG_PARAM_ARN,
-                               Output.FEATURE_FLAGS_PARAM_NAME, Output.FEATURE_FLAGS_PARAM_ARN,
-                               Output.DB_ENDPOINT_PARAM_NAME, Output.DB_ENDPOINT_PARAM_ARN,
-                               Output.CONFIG_KEY_ARN),
+                Layer.DATA: (
+                    Output.TABLE_NAME,
+                    Output.TABLE_ARN,
+                    Output.TABLE_STREAM_ARN,
+                    Output.DLQ_ARN,
+                ),
+                Layer.CONFIG: (
+                    Output.API_CONFIG_PARAM_NAME,
+                    Output.API_CONFIG_PARAM_ARN,
+                    Output.FEATURE_FLAGS_PARAM_NAME,
+                    Output.FEATURE_FLAGS_PARAM_ARN,
+                    Output.DB_ENDPOINT_PARAM_NAME,
+                    Output.DB_ENDPOINT_PARAM_ARN,
+                    Output.CONFIG_KEY_ARN,
+                ),
             },
         ),
         LayerSpec(
             Layer.API,
-            exports=(Output.REST_API_ID, Output.REST_API_NAME, Output.STAGE_NAME, Output.API_ENDPOINT,
-                     Output.ACCESS_LOG_GROUP_NAME),
+            exports=(
+                Output.REST_API_ID,
+                Output.REST_API_NAME,
+                Output.STAGE_NAME,
+                Output.API_ENDPOINT,
+                Output.ACCESS_LOG_GROUP_NAME,
+            ),
             reads={Layer.COMPUTE: (Output.API_FUNCTION_NAME, Output.API_FUNCTION_INVOKE_ARN)},
         ),
         LayerSpec(

@@ -8,20 +8,25 @@ from tracking_stacks.registry import Layer, Output
 stack = StackContext.current(Layer.API)
 compute = stack.upstream(Layer.COMPUTE)
 settings = stack.config
-api = ApiLayer("tracking", ApiLayerArgs(
-    api_name=stack.name("api"),
-    stage_name=stack.env,
-    function_name=compute.require(Output.API_FUNCTION_NAME),
-    function_invoke_arn=compute.require(Output.API_FUNCTION_INVOKE_ARN),
-    throttling_rate_limit=settings.get_float("throttling_rate_limit") or 100.0,
-    throttling_burst_limit=settings.get_int("throttling_burst_limit") or 200,
-    access_log_retention_days=settings.get_int("access_log_retention_days") or 14,
-    tags=stack.tags,
-))
-stack.export({
-    Output.REST_API_ID: api.rest_api.id,
-    Output.REST_API_NAME: api.rest_api.name,
-    Output.STAGE_NAME: api.stage.stage_name,
-    Output.API_ENDPOINT: api.stage.invoke_url,
-    Output.ACCESS_LOG_GROUP_NAME: api.access_logs.name,
-})
+api = ApiLayer(
+    "tracking",
+    ApiLayerArgs(
+        api_name=stack.name("api"),
+        stage_name=stack.env,
+        function_name=compute.require(Output.API_FUNCTION_NAME),
+        function_invoke_arn=compute.require(Output.API_FUNCTION_INVOKE_ARN),
+        throttling_rate_limit=settings.get_float("throttling_rate_limit") or 100.0,
+        throttling_burst_limit=settings.get_int("throttling_burst_limit") or 200,
+        access_log_retention_days=settings.get_int("access_log_retention_days") or 14,
+        tags=stack.tags,
+    ),
+)
+stack.export(
+    {
+        Output.REST_API_ID: api.rest_api.id,
+        Output.REST_API_NAME: api.rest_api.name,
+        Output.STAGE_NAME: api.stage.stage_name,
+        Output.API_ENDPOINT: api.stage.invoke_url,
+        Output.ACCESS_LOG_GROUP_NAME: api.access_logs.name,
+    }
+)

@@ -10,32 +10,37 @@ stack = StackContext.current(Layer.COMPUTE)
 data = stack.upstream(Layer.DATA)
 config = stack.upstream(Layer.CONFIG)
 settings = stack.config
-compute = ComputeLayer("tracking", ComputeLayerArgs(
-    env=stack.env,
-    region=aws.get_region().region,
-    table_name=data.require(Output.TABLE_NAME),
-    table_arn=data.require(Output.TABLE_ARN),
-    table_stream_arn=data.require(Output.TABLE_STREAM_ARN),
-    dlq_arn=data.require(Output.DLQ_ARN),
-    api_config_param_name=config.require(Output.API_CONFIG_PARAM_NAME),
-    api_config_param_arn=config.require(Output.API_CONFIG_PARAM_ARN),
-    feature_flags_param_name=config.require(Output.FEATURE_FLAGS_PARAM_NAME),
-    feature_flags_param_arn=config.require(Output.FEATURE_FLAGS_PARAM_ARN),
-    db_endpoint_param_name=config.require(Output.DB_ENDPOINT_PARAM_NAME),
-    db_endpoint_param_arn=config.require(Output.DB_ENDPOINT_PARAM_ARN),
-    config_key_arn=config.require(Output.CONFIG_KEY_ARN),
-    log_retention_days=settings.get_int("log_retention_days") or 14,
-    api_reserved_concurrency=settings.get_int("api_reserved_concurrency") or -1,
-    stream_batch_size=settings.get_int("stream_batch_size") or 100,
-    stream_max_retries=settings.get_int("stream_max_retries") or 5,
-    stream_max_record_age_seconds=settings.get_int("stream_max_record_age_seconds") or 3600,
-    tags=stack.tags,
-))
-stack.export({
-    Output.API_FUNCTION_NAME: compute.api.function.name,
-    Output.API_FUNCTION_ARN: compute.api.function.arn,
-    Output.API_FUNCTION_INVOKE_ARN: compute.api.function.invoke_arn,
-    Output.NOTIFIER_FUNCTION_NAME: compute.notifier.function.name,
-    Output.EVENT_BUS_NAME: compute.event_bus.name,
-    Output.EVENT_BUS_ARN: compute.event_bus.arn,
-})
+compute = ComputeLayer(
+    "tracking",
+    ComputeLayerArgs(
+        env=stack.env,
+        region=aws.get_region().region,
+        table_name=data.require(Output.TABLE_NAME),
+        table_arn=data.require(Output.TABLE_ARN),
+        table_stream_arn=data.require(Output.TABLE_STREAM_ARN),
+        dlq_arn=data.require(Output.DLQ_ARN),
+        api_config_param_name=config.require(Output.API_CONFIG_PARAM_NAME),
+        api_config_param_arn=config.require(Output.API_CONFIG_PARAM_ARN),
+        feature_flags_param_name=config.require(Output.FEATURE_FLAGS_PARAM_NAME),
+        feature_flags_param_arn=config.require(Output.FEATURE_FLAGS_PARAM_ARN),
+        db_endpoint_param_name=config.require(Output.DB_ENDPOINT_PARAM_NAME),
+        db_endpoint_param_arn=config.require(Output.DB_ENDPOINT_PARAM_ARN),
+        config_key_arn=config.require(Output.CONFIG_KEY_ARN),
+        log_retention_days=settings.get_int("log_retention_days") or 14,
+        api_reserved_concurrency=settings.get_int("api_reserved_concurrency") or -1,
+        stream_batch_size=settings.get_int("stream_batch_size") or 100,
+        stream_max_retries=settings.get_int("stream_max_retries") or 5,
+        stream_max_record_age_seconds=settings.get_int("stream_max_record_age_seconds") or 3600,
+        tags=stack.tags,
+    ),
+)
+stack.export(
+    {
+        Output.API_FUNCTION_NAME: compute.api.function.name,
+        Output.API_FUNCTION_ARN: compute.api.function.arn,
+        Output.API_FUNCTION_INVOKE_ARN: compute.api.function.invoke_arn,
+        Output.NOTIFIER_FUNCTION_NAME: compute.notifier.function.name,
+        Output.EVENT_BUS_NAME: compute.event_bus.name,
+        Output.EVENT_BUS_ARN: compute.event_bus.arn,
+    }
+)

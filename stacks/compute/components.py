@@ -55,24 +55,43 @@ class LambdaFunction(pulumi.ComponentResource):
     """A function with its log group (created by us, with retention) and a role
     whose only permissions are ``statements`` plus writing to that log group."""
 
-    def __init__(self, name: str, spec: defs.FunctionSpec, env: str,
-                 statements: list[Statement], environment: dict[str, pulumi.Input[str]],
-                 log_retention_days: int, tags: dict[str, str],
-                 reserved_concurrency: int = -1, opts: pulumi.ResourceOptions | None = None):
+    def __init__(
+        self,
+        name: str,
+        spec: defs.FunctionSpec,
+        env: str,
+        statements: list[Statement],
+        environment: dict[str, pulumi.Input[str]],
+        log_retention_days: int,
+        tags: dict[str, str],
+        reserved_concurrency: int = -1,
+        opts: pulumi.ResourceOptions | None = None,
+    ):
         super().__init__("tracking:compute:LambdaFunction", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         self.log_group = aws.cloudwatch.LogGroup(
-            f"{name}-logs", name=spec.log_group_name(env),
-            retention_in_days=log_retention_days, tags=tags, opts=child)
+            f"{name}-logs",
+            name=spec.log_group_name(env),
+            retention_in_days=log_retention_days,
+            tags=tags,
+            opts=child,
+        )
         self.role = aws.iam.Role(
-            f"{name}-role", name=spec.function_name(env),
+            f"{name}-role",
+            name=spec.function_name(env),
             assume_role_policy=assume_role_document("lambda.amazonaws.com"),
-            tags=tags, opts=child)
-        logs = Statement("OwnLogGroup", LOG_ACTIONS,
-                         [pulumi.Output.concat(self.log_group.arn, ":*")])
+            tags=tags,
+            opts=child,
+        )
+        logs = Statement(
+            "OwnLogGroup", LOG_ACTIONS, [pulumi.Output.concat(self.log_group.arn, ":*")]
+        )
         self.policy = aws.iam.RolePolicy(
-            f"{name}-policy", role=self.role.id,
-            policy=policy_document(*statements, logs, XRAY), opts=child)
+            f"{name}-policy",
+            role=self.role.id,
+            policy=policy_document(*statements, logs, XRAY),
+            opts=child,
+        )
         self.function = aws.lambda_.Function(
             f"{name}-function",
             name=spec.function_name(env),
@@ -87,7 +106,8 @@ class LambdaFunction(pulumi.ComponentResource):
             reserved_concurrent_executions=reserved_concurrency,
             tracing_config=aws.lambda_.FunctionTracingConfigArgs(mode="Active"),
             logging_config=aws.lambda_.FunctionLoggingConfigArgs(
-                log_format="Text", log_group=self.log_group.name),
+                log_format="Text", log_group=self.log_group.name
+            ),
             environment=aws.lambda_.FunctionEnvironmentArgs(variables=environment),
             tags=tags,
             # The role's policy must exist before the first invocation can log or write.
@@ -97,34 +117,66 @@ class LambdaFunction(pulumi.ComponentResource):
 
 
 class ComputeLayer(pulumi.ComponentResource):
-    def __init__(self, name: str, args: ComputeLayerArgs,
-                 opts: pulumi.ResourceOptions | None = None):
+    def __init__(
+        self, name: str, args: ComputeLayerArgs, opts: pulumi.ResourceOptions | None = None
+    ):
         super().__init__("tracking:compute:ComputeLayer", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         env = args.env
         self.event_bus = aws.cloudwatch.EventBus(
-            f"{name}-events", name=defs.event_bus_name(env), tags=args.tags, opts=child)
-        common_env = {ENV_ENVIRONMENT: env, "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
-                      "POWERTOOLS_LOG_LEVEL": "INFO"}
+            f"{name}-events", name=defs.event_bus_name(env), tags=args.tags, opts=child
+        )
+        common_env = {
+            ENV_ENVIRONMENT: env,
+            "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
+            "POWERTOOLS_LOG_LEVEL": "INFO",
+        }
 
         # The API function calls exactly: PutItem, UpdateItem (inside
         # TransactWriteItems, which has no IAM action of its own), GetItem and
         # Query on the table, Query on the status index; GetParameters on its
         # three parameters; kms:Decrypt of the SecureString, through SSM only.
         self.api = LambdaFunction(
-            f"{name}-api", defs.API_FUNCTION, env,
+            f"{name}-api",
+            defs.API_FUNCTION,
+            env,
             statements=[
-                Statement("TableItems", ["dynamodb:GetItem", "dynamodb:PutItem",
-                                         "dynamodb:UpdateItem", "dynamodb:Query"],
-                          [args.table_arn]),
-                Statement("StatusIndexQuery", ["dynamodb:Query"],
-                          [pulumi.Output.concat(args.table_arn, "/index/", table.STATUS_INDEX)]),
-                Statement("ConfigParameters", ["ssm:GetParameters"],
-                          [args.api_config_param_arn, args.feature_flags_param_arn,
-                           args.db_endpoint_param_arn]),
-                Statement("DecryptSecureStringViaSsm", ["kms:Decrypt"], [args.config_key_arn],
-                          {"StringEquals": {"kms:ViaService": pulumi.Output.concat(
-                              "ssm.", args.region, ".amazonaws.com")}}),
+                Statement(
+                    "TableItems",
+                    [
+                        "dynamodb:GetItem",
+                        "dynamodb:PutItem",
+                        "dynamodb:UpdateItem",
+                        "dynamodb:Query",
+                    ],
+                    [args.table_arn],
+                ),
+                Statement(
+                    "StatusIndexQuery",
+                    ["dynamodb:Query"],
+                    [pulumi.Output.concat(args.table_arn, "/index/", table.STATUS_INDEX)],
+                ),
+                Statement(
+                    "ConfigParameters",
+                    ["ssm:GetParameters"],
+                    [
+                        args.api_config_param_arn,
+                        args.feature_flags_param_arn,
+                        args.db_endpoint_param_arn,
+                    ],
+                ),
+                Statement(
+                    "DecryptSecureStringViaSsm",
+                    ["kms:Decrypt"],
+                    [args.config_key_arn],
+                    {
+                        "StringEquals": {
+                            "kms:ViaService": pulumi.Output.concat(
+                                "ssm.", args.region, ".amazonaws.com"
+                            )
+                        }
+                    },
+                ),
             ],
             environment={
                 **common_env,
@@ -136,17 +188,27 @@ class ComputeLayer(pulumi.ComponentResource):
             },
             log_retention_days=args.log_retention_days,
             reserved_concurrency=args.api_reserved_concurrency,
-            tags=args.tags, opts=child,
+            tags=args.tags,
+            opts=child,
         )
         # The notifier reads the stream (through its event source mapping),
         # reads the flags, puts events on our bus, and its mapping sends what
         # fails to the DLQ with the function's role.
         self.notifier = LambdaFunction(
-            f"{name}-notifier", defs.NOTIFIER_FUNCTION, env,
+            f"{name}-notifier",
+            defs.NOTIFIER_FUNCTION,
+            env,
             statements=[
-                Statement("TableStream", ["dynamodb:DescribeStream", "dynamodb:GetRecords",
-                                          "dynamodb:GetShardIterator", "dynamodb:ListStreams"],
-                          [args.table_stream_arn]),
+                Statement(
+                    "TableStream",
+                    [
+                        "dynamodb:DescribeStream",
+                        "dynamodb:GetRecords",
+                        "dynamodb:GetShardIterator",
+                        "dynamodb:ListStreams",
+                    ],
+                    [args.table_stream_arn],
+                ),
                 Statement("FeatureFlags", ["ssm:GetParameter"], [args.feature_flags_param_arn]),
                 Statement("PublishStatusChanges", ["events:PutEvents"], [self.event_bus.arn]),
                 Statement("FailedRecordsToDlq", ["sqs:SendMessage"], [args.dlq_arn]),
@@ -158,7 +220,8 @@ class ComputeLayer(pulumi.ComponentResource):
                 ENV_EVENT_BUS_NAME: self.event_bus.name,
             },
             log_retention_days=args.log_retention_days,
-            tags=args.tags, opts=child,
+            tags=args.tags,
+            opts=child,
         )
         # The DLQ's purpose (seed defect 4): a Lambda DLQ only receives async
         # invocations and the API is invoked synchronously, so failures of the
@@ -176,7 +239,9 @@ class ComputeLayer(pulumi.ComponentResource):
             function_response_types=["ReportBatchItemFailures"],
             destination_config=aws.lambda_.EventSourceMappingDestinationConfigArgs(
                 on_failure=aws.lambda_.EventSourceMappingDestinationConfigOnFailureArgs(
-                    destination_arn=args.dlq_arn)),
+                    destination_arn=args.dlq_arn
+                )
+            ),
             tags=args.tags,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.notifier.policy]),
         )

@@ -22,8 +22,9 @@ class ConfigLayerArgs:
 
 
 class ConfigLayer(pulumi.ComponentResource):
-    def __init__(self, name: str, args: ConfigLayerArgs,
-                 opts: pulumi.ResourceOptions | None = None):
+    def __init__(
+        self, name: str, args: ConfigLayerArgs, opts: pulumi.ResourceOptions | None = None
+    ):
         super().__init__("tracking:config:ConfigLayer", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         # A key of our own (not aws/ssm) so the functions' kms:Decrypt names one exact ARN.
@@ -35,8 +36,12 @@ class ConfigLayer(pulumi.ComponentResource):
             tags=args.tags,
             opts=child,
         )
-        aws.kms.Alias(f"{name}-key-alias", name=f"alias/{args.key_alias}",
-                      target_key_id=self.key.key_id, opts=child)
+        aws.kms.Alias(
+            f"{name}-key-alias",
+            name=f"alias/{args.key_alias}",
+            target_key_id=self.key.key_id,
+            opts=child,
+        )
         self.parameters = {
             spec: aws.ssm.Parameter(
                 f"{name}-{spec.what}",

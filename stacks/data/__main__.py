@@ -7,17 +7,22 @@ from tracking_stacks.program import StackContext
 from tracking_stacks.registry import Layer, Output
 
 stack = StackContext.current(Layer.DATA)
-data = DataLayer("tracking", DataLayerArgs(
-    table_name=defs.table_name(stack.env),
-    dlq_name=defs.dlq_name(stack.env),
-    tags=stack.tags,
-    protect=stack.config.get_bool("protect") or False,
-))
-stack.export({
-    Output.TABLE_NAME: data.table.name,
-    Output.TABLE_ARN: data.table.arn,
-    Output.TABLE_STREAM_ARN: data.table.stream_arn,
-    Output.DLQ_ARN: data.dlq.arn,
-    Output.DLQ_URL: data.dlq.url,
-    Output.DLQ_NAME: data.dlq.name,
-})
+data = DataLayer(
+    "tracking",
+    DataLayerArgs(
+        table_name=defs.table_name(stack.env),
+        dlq_name=defs.dlq_name(stack.env),
+        tags=stack.tags,
+        protect=stack.config.get_bool("protect") or False,
+    ),
+)
+stack.export(
+    {
+        Output.TABLE_NAME: data.table.name,
+        Output.TABLE_ARN: data.table.arn,
+        Output.TABLE_STREAM_ARN: data.table.stream_arn,
+        Output.DLQ_ARN: data.dlq.arn,
+        Output.DLQ_URL: data.dlq.url,
+        Output.DLQ_NAME: data.dlq.name,
+    }
+)

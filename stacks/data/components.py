@@ -41,7 +41,8 @@ class DataLayer(pulumi.ComponentResource):
                     name=index["IndexName"],
                     key_schemas=[
                         aws.dynamodb.TableGlobalSecondaryIndexKeySchemaArgs(
-                            attribute_name=k["AttributeName"], key_type=k["KeyType"])
+                            attribute_name=k["AttributeName"], key_type=k["KeyType"]
+                        )
                         for k in index["KeySchema"]
                     ],
                     projection_type=index["Projection"]["ProjectionType"],

@@ -12,25 +12,33 @@ data = stack.upstream(Layer.DATA)
 compute = stack.upstream(Layer.COMPUTE)
 api = stack.upstream(Layer.API)
 region = aws.get_region().region
-monitoring = MonitoringLayer("tracking", MonitoringLayerArgs(
-    env=stack.env,
-    region=region,
-    topic_name=stack.name("alarms"),
-    dashboard_name=stack.name("dashboard"),
-    alarm_email=stack.config.get("alarm_email") or "",
-    thresholds=stack.config.get_object("alarm_thresholds") or {},
-    table_name=data.require(Output.TABLE_NAME),
-    dlq_name=data.require(Output.DLQ_NAME),
-    api_function_name=compute.require(Output.API_FUNCTION_NAME),
-    notifier_function_name=compute.require(Output.NOTIFIER_FUNCTION_NAME),
-    rest_api_name=api.require(Output.REST_API_NAME),
-    stage_name=api.require(Output.STAGE_NAME),
-    tags=stack.tags,
-))
-stack.export({
-    Output.ALARM_TOPIC_ARN: monitoring.topic.arn,
-    Output.DASHBOARD_NAME: monitoring.dashboard.dashboard_name,
-    Output.DASHBOARD_URL: pulumi.Output.concat(
-        "https://console.aws.amazon.com/cloudwatch/home?region=", region,
-        "#dashboards:name=", monitoring.dashboard.dashboard_name),
-})
+monitoring = MonitoringLayer(
+    "tracking",
+    MonitoringLayerArgs(
+        env=stack.env,
+        region=region,
+        topic_name=stack.name("alarms"),
+        dashboard_name=stack.name("dashboard"),
+        alarm_email=stack.config.get("alarm_email") or "",
+        thresholds=stack.config.get_object("alarm_thresholds") or {},
+        table_name=data.require(Output.TABLE_NAME),
+        dlq_name=data.require(Output.DLQ_NAME),
+        api_function_name=compute.require(Output.API_FUNCTION_NAME),
+        notifier_function_name=compute.require(Output.NOTIFIER_FUNCTION_NAME),
+        rest_api_name=api.require(Output.REST_API_NAME),
+        stage_name=api.require(Output.STAGE_NAME),
+        tags=stack.tags,
+    ),
+)
+stack.export(
+    {
+        Output.ALARM_TOPIC_ARN: monitoring.topic.arn,
+        Output.DASHBOARD_NAME: monitoring.dashboard.dashboard_name,
+        Output.DASHBOARD_URL: pulumi.Output.concat(
+            "https://console.aws.amazon.com/cloudwatch/home?region=",
+            region,
+            "#dashboards:name=",
+            monitoring.dashboard.dashboard_name,
+        ),
+    }
+)

@@ -12,7 +12,13 @@ from tracking_common import table
 from tracking_common.runtime_config import METRICS_NAMESPACE, NOTIFIER_SERVICE_NAME, SERVICE_NAME
 
 API, API_FN, NOTIFIER_FN, QUEUE, TABLE, INDEX = (
-    "api", "api_function", "notifier_function", "queue", "table", "index")
+    "api",
+    "api_function",
+    "notifier_function",
+    "queue",
+    "table",
+    "index",
+)
 
 
 @dataclass(frozen=True)
@@ -29,33 +35,142 @@ class AlarmSpec:
 
 
 ALARMS = (
-    AlarmSpec("api-4xx", "Clients get many 4XX (bad input, auth, throttling)",
-              "AWS/ApiGateway", "4XXError", "Sum", 300, 2, 200, API),
+    AlarmSpec(
+        "api-4xx",
+        "Clients get many 4XX (bad input, auth, throttling)",
+        "AWS/ApiGateway",
+        "4XXError",
+        "Sum",
+        300,
+        2,
+        200,
+        API,
+    ),
     AlarmSpec("api-5xx", "The API returns 5XX", "AWS/ApiGateway", "5XXError", "Sum", 60, 1, 5, API),
-    AlarmSpec("api-latency-p99", "p99 latency of the API (ms)", "AWS/ApiGateway", "Latency",
-              "p99", 300, 2, 1500, API),
-    AlarmSpec("api-errors", "The API function fails", "AWS/Lambda", "Errors", "Sum", 60, 1, 5,
-              API_FN),
-    AlarmSpec("api-throttles", "The API function is throttled", "AWS/Lambda", "Throttles", "Sum",
-              60, 1, 5, API_FN),
-    AlarmSpec("api-duration-p99", "p99 duration of the API function (ms)", "AWS/Lambda",
-              "Duration", "p99", 300, 2, 5000, API_FN),
-    AlarmSpec("notifier-errors", "The notifier fails", "AWS/Lambda", "Errors", "Sum", 300, 1, 5,
-              NOTIFIER_FN),
-    AlarmSpec("notifier-throttles", "The notifier is throttled", "AWS/Lambda", "Throttles", "Sum",
-              300, 1, 5, NOTIFIER_FN),
-    AlarmSpec("notifier-duration-p99", "p99 duration of the notifier (ms)", "AWS/Lambda",
-              "Duration", "p99", 300, 2, 20000, NOTIFIER_FN),
-    AlarmSpec("notifier-iterator-age", "The notifier lags the table stream (ms)", "AWS/Lambda",
-              "IteratorAge", "Maximum", 60, 3, 300000, NOTIFIER_FN),
-    AlarmSpec("dlq-depth", "Stream records failed and wait in the DLQ", "AWS/SQS",
-              "ApproximateNumberOfMessagesVisible", "Maximum", 60, 1, 0, QUEUE),
-    AlarmSpec("table-read-throttles", "Reads of the table are throttled", "AWS/DynamoDB",
-              "ReadThrottleEvents", "Sum", 60, 1, 0, TABLE),
-    AlarmSpec("table-write-throttles", "Writes to the table are throttled", "AWS/DynamoDB",
-              "WriteThrottleEvents", "Sum", 60, 1, 0, TABLE),
-    AlarmSpec("index-write-throttles", "Writes to the status index are throttled",
-              "AWS/DynamoDB", "WriteThrottleEvents", "Sum", 60, 1, 0, INDEX),
+    AlarmSpec(
+        "api-latency-p99",
+        "p99 latency of the API (ms)",
+        "AWS/ApiGateway",
+        "Latency",
+        "p99",
+        300,
+        2,
+        1500,
+        API,
+    ),
+    AlarmSpec(
+        "api-errors", "The API function fails", "AWS/Lambda", "Errors", "Sum", 60, 1, 5, API_FN
+    ),
+    AlarmSpec(
+        "api-throttles",
+        "The API function is throttled",
+        "AWS/Lambda",
+        "Throttles",
+        "Sum",
+        60,
+        1,
+        5,
+        API_FN,
+    ),
+    AlarmSpec(
+        "api-duration-p99",
+        "p99 duration of the API function (ms)",
+        "AWS/Lambda",
+        "Duration",
+        "p99",
+        300,
+        2,
+        5000,
+        API_FN,
+    ),
+    AlarmSpec(
+        "notifier-errors",
+        "The notifier fails",
+        "AWS/Lambda",
+        "Errors",
+        "Sum",
+        300,
+        1,
+        5,
+        NOTIFIER_FN,
+    ),
+    AlarmSpec(
+        "notifier-throttles",
+        "The notifier is throttled",
+        "AWS/Lambda",
+        "Throttles",
+        "Sum",
+        300,
+        1,
+        5,
+        NOTIFIER_FN,
+    ),
+    AlarmSpec(
+        "notifier-duration-p99",
+        "p99 duration of the notifier (ms)",
+        "AWS/Lambda",
+        "Duration",
+        "p99",
+        300,
+        2,
+        20000,
+        NOTIFIER_FN,
+    ),
+    AlarmSpec(
+        "notifier-iterator-age",
+        "The notifier lags the table stream (ms)",
+        "AWS/Lambda",
+        "IteratorAge",
+        "Maximum",
+        60,
+        3,
+        300000,
+        NOTIFIER_FN,
+    ),
+    AlarmSpec(
+        "dlq-depth",
+        "Stream records failed and wait in the DLQ",
+        "AWS/SQS",
+        "ApproximateNumberOfMessagesVisible",
+        "Maximum",
+        60,
+        1,
+        0,
+        QUEUE,
+    ),
+    AlarmSpec(
+        "table-read-throttles",
+        "Reads of the table are throttled",
+        "AWS/DynamoDB",
+        "ReadThrottleEvents",
+        "Sum",
+        60,
+        1,
+        0,
+        TABLE,
+    ),
+    AlarmSpec(
+        "table-write-throttles",
+        "Writes to the table are throttled",
+        "AWS/DynamoDB",
+        "WriteThrottleEvents",
+        "Sum",
+        60,
+        1,
+        0,
+        TABLE,
+    ),
+    AlarmSpec(
+        "index-write-throttles",
+        "Writes to the status index are throttled",
+        "AWS/DynamoDB",
+        "WriteThrottleEvents",
+        "Sum",
+        60,
+        1,
+        0,
+        INDEX,
+    ),
 )
 STANDARD_STATISTICS = {"Sum", "Maximum", "Minimum", "Average", "SampleCount"}
 
@@ -78,20 +193,29 @@ class MonitoringLayerArgs:
 
 
 class MonitoringLayer(pulumi.ComponentResource):
-    def __init__(self, name: str, args: MonitoringLayerArgs,
-                 opts: pulumi.ResourceOptions | None = None):
+    def __init__(
+        self, name: str, args: MonitoringLayerArgs, opts: pulumi.ResourceOptions | None = None
+    ):
         super().__init__("tracking:monitoring:MonitoringLayer", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         unknown = set(args.thresholds) - {a.key for a in ALARMS}
         if unknown:
             raise ValueError(f"alarm_thresholds names unknown alarms: {sorted(unknown)}")
         self.topic = aws.sns.Topic(
-            f"{name}-alarms", name=args.topic_name, kms_master_key_id="alias/aws/sns",
-            tags=args.tags, opts=child)
+            f"{name}-alarms",
+            name=args.topic_name,
+            kms_master_key_id="alias/aws/sns",
+            tags=args.tags,
+            opts=child,
+        )
         if args.alarm_email:
             aws.sns.TopicSubscription(
-                f"{name}-alarm-email", topic=self.topic.arn, protocol="email",
-                endpoint=args.alarm_email, opts=child)
+                f"{name}-alarm-email",
+                topic=self.topic.arn,
+                protocol="email",
+                endpoint=args.alarm_email,
+                opts=child,
+            )
         dimensions: dict[str, dict[str, pulumi.Input[str]]] = {
             API: {"ApiName": args.rest_api_name, "Stage": args.stage_name},
             API_FN: {"FunctionName": args.api_function_name},
@@ -108,7 +232,8 @@ class MonitoringLayer(pulumi.ComponentResource):
                 namespace=spec.namespace,
                 metric_name=spec.metric,
                 statistic=spec.statistic if spec.statistic in STANDARD_STATISTICS else None,
-                extended_statistic=None if spec.statistic in STANDARD_STATISTICS
+                extended_statistic=None
+                if spec.statistic in STANDARD_STATISTICS
                 else spec.statistic,
                 period=spec.period,
                 evaluation_periods=spec.evaluation_periods,
@@ -125,8 +250,11 @@ class MonitoringLayer(pulumi.ComponentResource):
             for spec in ALARMS
         ]
         self.dashboard = aws.cloudwatch.Dashboard(
-            f"{name}-dashboard", dashboard_name=args.dashboard_name,
-            dashboard_body=pulumi.Output.json_dumps(_dashboard(args, dimensions)), opts=child)
+            f"{name}-dashboard",
+            dashboard_name=args.dashboard_name,
+            dashboard_body=pulumi.Output.json_dumps(_dashboard(args, dimensions)),
+            opts=child,
+        )
         self.register_outputs({"topic_arn": self.topic.arn})
 
 
@@ -138,36 +266,88 @@ def _metric(namespace: str, metric: str, dims: dict[str, Any], **options: Any) -
 
 
 def _widget(title: str, region: Any, metrics: list[list[Any]], stat: str = "Sum") -> dict:
-    return {"type": "metric", "width": 12, "height": 6, "properties": {
-        "title": title, "region": region, "stat": stat, "period": 60, "view": "timeSeries",
-        "metrics": metrics}}
+    return {
+        "type": "metric",
+        "width": 12,
+        "height": 6,
+        "properties": {
+            "title": title,
+            "region": region,
+            "stat": stat,
+            "period": 60,
+            "view": "timeSeries",
+            "metrics": metrics,
+        },
+    }
 
 
 def _dashboard(args: MonitoringLayerArgs, dims: dict[str, dict[str, Any]]) -> dict[str, Any]:
     region = args.region
-    return {"widgets": [
-        _widget("API requests and errors", region, [
-            _metric("AWS/ApiGateway", m, dims[API]) for m in ("Count", "4XXError", "5XXError")]),
-        _widget("API latency (ms)", region, [
-            _metric("AWS/ApiGateway", "Latency", dims[API], stat=s) for s in ("p50", "p99")],
-            stat="p99"),
-        _widget("API function", region, [
-            _metric("AWS/Lambda", m, dims[API_FN]) for m in ("Invocations", "Errors", "Throttles")]
-            + [_metric("AWS/Lambda", "Duration", dims[API_FN], stat="p99")]),
-        _widget("Notifier", region, [
-            _metric("AWS/Lambda", m, dims[NOTIFIER_FN]) for m in ("Invocations", "Errors")]
-            + [_metric("AWS/Lambda", "IteratorAge", dims[NOTIFIER_FN], stat="Maximum")]),
-        _widget("Tracking updates", region, [
-            _metric(METRICS_NAMESPACE, m, {"service": SERVICE_NAME})
-            for m in ("UpdatesStored", "IdempotentReplays")]
-            + [_metric(METRICS_NAMESPACE, "StatusChangesPublished",
-                       {"service": NOTIFIER_SERVICE_NAME})]),
-        _widget("Table capacity and throttles", region, [
-            _metric("AWS/DynamoDB", m, dims[TABLE]) for m in (
-                "ConsumedReadCapacityUnits", "ConsumedWriteCapacityUnits",
-                "ReadThrottleEvents", "WriteThrottleEvents")]
-            + [_metric("AWS/DynamoDB", "WriteThrottleEvents", dims[INDEX])]),
-        _widget("Dead-letter queue depth", region, [
-            _metric("AWS/SQS", "ApproximateNumberOfMessagesVisible", dims[QUEUE])],
-            stat="Maximum"),
-    ]}
+    return {
+        "widgets": [
+            _widget(
+                "API requests and errors",
+                region,
+                [
+                    _metric("AWS/ApiGateway", m, dims[API])
+                    for m in ("Count", "4XXError", "5XXError")
+                ],
+            ),
+            _widget(
+                "API latency (ms)",
+                region,
+                [_metric("AWS/ApiGateway", "Latency", dims[API], stat=s) for s in ("p50", "p99")],
+                stat="p99",
+            ),
+            _widget(
+                "API function",
+                region,
+                [
+                    _metric("AWS/Lambda", m, dims[API_FN])
+                    for m in ("Invocations", "Errors", "Throttles")
+                ]
+                + [_metric("AWS/Lambda", "Duration", dims[API_FN], stat="p99")],
+            ),
+            _widget(
+                "Notifier",
+                region,
+                [_metric("AWS/Lambda", m, dims[NOTIFIER_FN]) for m in ("Invocations", "Errors")]
+                + [_metric("AWS/Lambda", "IteratorAge", dims[NOTIFIER_FN], stat="Maximum")],
+            ),
+            _widget(
+                "Tracking updates",
+                region,
+                [
+                    _metric(METRICS_NAMESPACE, m, {"service": SERVICE_NAME})
+                    for m in ("UpdatesStored", "IdempotentReplays")
+                ]
+                + [
+                    _metric(
+                        METRICS_NAMESPACE,
+                        "StatusChangesPublished",
+                        {"service": NOTIFIER_SERVICE_NAME},
+                    )
+                ],
+            ),
+            _widget(
+                "Table capacity and throttles",
+                region,
+                [
+                    _metric("AWS/DynamoDB", m, dims[TABLE])
+                    for m in (
+                        "ConsumedReadCapacityUnits",
+                        "ConsumedWriteCapacityUnits",
+                        "ReadThrottleEvents",
+                        "WriteThrottleEvents",
+                    )
+                ]
+                + [_metric("AWS/DynamoDB", "WriteThrottleEvents", dims[INDEX])],
+            ),
+            _widget(
+                "Dead-letter queue depth",
+                region,
+                [_metric("AWS/SQS", "ApproximateNumberOfMessagesVisible", dims[QUEUE])],
+                stat="Maximum",
+            ),
+        ]
+    }

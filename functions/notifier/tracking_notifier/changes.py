@@ -33,8 +33,9 @@ class StatusChange:
         }
 
 
-def status_change(keys: dict[str, Any], old_image: dict[str, Any] | None,
-                  new_image: dict[str, Any] | None) -> StatusChange | None:
+def status_change(
+    keys: dict[str, Any], old_image: dict[str, Any] | None, new_image: dict[str, Any] | None
+) -> StatusChange | None:
     """The change a stream record carries, or None when it is not a status change.
 
     Only the state item (sk=STATE) speaks for a parcel's current status; event

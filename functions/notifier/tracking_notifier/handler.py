@@ -38,8 +38,9 @@ logger = Logger(service=NOTIFIER_SERVICE_NAME)
 tracer = Tracer(service=NOTIFIER_SERVICE_NAME)
 metrics = Metrics(namespace=METRICS_NAMESPACE, service=NOTIFIER_SERVICE_NAME)
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
-CLIENT_CONFIG = Config(retries={"max_attempts": 3, "mode": "standard"},
-                       connect_timeout=2, read_timeout=5)
+CLIENT_CONFIG = Config(
+    retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=2, read_timeout=5
+)
 
 
 class PublishFailed(RuntimeError):
@@ -66,8 +67,11 @@ def feature_flags() -> FeatureFlags:
 
 
 def record_handler(record: DynamoDBRecord) -> None:
-    change = status_change(record.dynamodb.keys or {}, record.dynamodb.old_image or None,
-                           record.dynamodb.new_image or None)
+    change = status_change(
+        record.dynamodb.keys or {},
+        record.dynamodb.old_image or None,
+        record.dynamodb.new_image or None,
+    )
     if change is None or not feature_flags().real_time_notifications:
         return
     result = events_client().put_events(Entries=[change.entry(os.environ[ENV_EVENT_BUS_NAME])])
@@ -80,5 +84,6 @@ def record_handler(record: DynamoDBRecord) -> None:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict, context: Any) -> dict:
-    return process_partial_response(event=event, record_handler=record_handler,
-                                    processor=processor, context=context)
+    return process_partial_response(
+        event=event, record_handler=record_handler, processor=processor, context=context
+    )

@@ -53,8 +53,12 @@ def now_ms() -> int:
 
 
 def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
-    return Response(status_code=status, content_type=JSON_TYPE,
-                    body=json.dumps(body, separators=(",", ":")), headers=headers or {})
+    return Response(
+        status_code=status,
+        content_type=JSON_TYPE,
+        body=json.dumps(body, separators=(",", ":")),
+        headers=headers or {},
+    )
 
 
 def read_json_body(settings: Settings) -> Any:
@@ -67,8 +71,8 @@ def read_json_body(settings: Settings) -> Any:
     data = base64.b64decode(raw) if event.is_base64_encoded else raw.encode()
     if len(data) > settings.api.max_request_size:
         raise PayloadTooLarge(
-            f"The request body is {len(data)} bytes; the limit is "
-            f"{settings.api.max_request_size}.")
+            f"The request body is {len(data)} bytes; the limit is {settings.api.max_request_size}."
+        )
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
@@ -78,15 +82,22 @@ def read_json_body(settings: Settings) -> Any:
     return domain.parse_json(text)
 
 
-def _store(update, settings: Settings, received_ms: int,
-           idempotency_key: str | None = None, fingerprint: str = "") -> tuple[int, dict, bool]:
+def _store(
+    update,
+    settings: Settings,
+    received_ms: int,
+    idempotency_key: str | None = None,
+    fingerprint: str = "",
+) -> tuple[int, dict, bool]:
     """Store one validated update; returns (status, body, replayed)."""
     event = domain.Event.from_update(update, received_ms)
     body = event.as_track_response()
     record = None
     if idempotency_key:
         record = IdempotencyRecord(
-            key=idempotency_key, request_hash=fingerprint, response_status=201,
+            key=idempotency_key,
+            request_hash=fingerprint,
+            response_status=201,
             response_body=json.dumps(body, separators=(",", ":")),
             expires_at=received_ms // 1000 + settings.api.idempotency_ttl_seconds,
         )
@@ -95,7 +106,8 @@ def _store(update, settings: Settings, received_ms: int,
     except IdempotencyKeyTaken as taken:
         if taken.stored.request_hash != fingerprint:
             raise IdempotencyKeyReused(
-                "This Idempotency-Key was used with a different request body.") from None
+                "This Idempotency-Key was used with a different request body."
+            ) from None
         metrics.add_metric(name="IdempotentReplays", unit=MetricUnit.Count, value=1)
         return taken.stored.response_status, json.loads(taken.stored.response_body), True
     metrics.add_metric(name="UpdatesStored", unit=MetricUnit.Count, value=1)
@@ -109,8 +121,9 @@ def track() -> Response:
     key = domain.validate_idempotency_key(app.current_event.get_header_value("idempotency-key"))
     payload = read_json_body(settings)
     update = domain.validate_update(payload, received)
-    status, body, replayed = _store(update, settings, received, key,
-                                    domain.request_hash(TRACK_ROUTE, payload))
+    status, body, replayed = _store(
+        update, settings, received, key, domain.request_hash(TRACK_ROUTE, payload)
+    )
     return json_response(status, body, {REPLAYED_HEADER: "true"} if replayed else None)
 
 
@@ -124,8 +137,10 @@ def track_batch() -> Response:
     try:
         batch = BatchRequest.model_validate(payload)
     except ValueError as exc:
-        raise ValidationFailed("Invalid batch: updates must be a list of 1 to 25 objects.",
-                               domain.validation_details(exc)) from None
+        raise ValidationFailed(
+            "Invalid batch: updates must be a list of 1 to 25 objects.",
+            domain.validation_details(exc),
+        ) from None
     results = []
     for index, item in enumerate(batch.updates):
         try:
@@ -145,8 +160,9 @@ def status() -> Response:
     settings = settings_loader().get()
     query = app.current_event.query_string_parameters or {}
     tracking_id = domain.require_tracking_id(query.get("tracking_id"))
-    limit = domain.parse_limit(query.get("limit"), settings.api.default_page_size,
-                               settings.api.max_page_size)
+    limit = domain.parse_limit(
+        query.get("limit"), settings.api.default_page_size, settings.api.max_page_size
+    )
     scope = domain.status_scope(tracking_id)
     after = domain.decode_cursor(query.get("cursor"), scope, domain.EVENT_POSITION)
     repo = repository(settings.table_name)
@@ -172,15 +188,20 @@ def shipments() -> Response:
     settings = settings_loader().get()
     query = app.current_event.query_string_parameters or {}
     status_value = domain.require_status(query.get("status"))
-    limit = domain.parse_limit(query.get("limit"), settings.api.default_page_size,
-                               settings.api.max_page_size)
+    limit = domain.parse_limit(
+        query.get("limit"), settings.api.default_page_size, settings.api.max_page_size
+    )
     scope = domain.shipments_scope(status_value)
     after = domain.decode_cursor(query.get("cursor"), scope, domain.SHIPMENT_POSITION)
     items, last = repository(settings.table_name).list_by_status(status_value, limit, after)
-    return json_response(200, {
-        "status": status_value, "items": items,
-        "next_cursor": domain.encode_cursor(scope, last) if last else None,
-    })
+    return json_response(
+        200,
+        {
+            "status": status_value,
+            "items": items,
+            "next_cursor": domain.encode_cursor(scope, last) if last else None,
+        },
+    )
 
 
 @app.get("/health")
@@ -192,8 +213,9 @@ def _count_failure(exc: ApiError) -> None:
     """Validation failures by reason, as their own metric with a ``reason`` dimension."""
     if isinstance(exc, ValidationFailed | domain.InvalidJson):
         reason = exc.details[0]["reason"] if exc.details else exc.code
-        with single_metric(name="ValidationFailures", unit=MetricUnit.Count, value=1,
-                           namespace=METRICS_NAMESPACE) as metric:
+        with single_metric(
+            name="ValidationFailures", unit=MetricUnit.Count, value=1, namespace=METRICS_NAMESPACE
+        ) as metric:
             metric.add_dimension(name="reason", value=reason)
 
 
@@ -210,17 +232,21 @@ def handle_api_error(exc: ApiError) -> Response:
 @app.exception_handler(Exception)
 def handle_unexpected(exc: Exception) -> Response:
     logger.exception("unhandled error")
-    return json_response(500, {"error": {
-        "code": "internal_error",
-        "message": "An unexpected error occurred; it has been logged with the request id.",
-    }})
+    return json_response(
+        500,
+        {
+            "error": {
+                "code": "internal_error",
+                "message": "An unexpected error occurred; it has been logged with the request id.",
+            }
+        },
+    )
 
 
 @app.not_found
 def not_found(_exc: Exception) -> Response:
     event = app.current_event
-    return json_response(404, NotFound(
-        f"No route for {event.http_method} {event.path}.").body())
+    return json_response(404, NotFound(f"No route for {event.http_method} {event.path}.").body())
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

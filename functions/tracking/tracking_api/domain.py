@@ -57,8 +57,13 @@ def validate_update(payload: Any, now_ms: int, prefix: tuple = ()) -> TrackingUp
     if not isinstance(payload, dict):
         raise ValidationFailed(
             "The request body must be a JSON object.",
-            [{"field": ".".join(map(str, prefix)) or "body", "reason": "object_type",
-              "message": "Input should be an object"}],
+            [
+                {
+                    "field": ".".join(map(str, prefix)) or "body",
+                    "reason": "object_type",
+                    "message": "Input should be an object",
+                }
+            ],
         )
     try:
         update = TrackingUpdate.model_validate(payload)
@@ -66,13 +71,21 @@ def validate_update(payload: Any, now_ms: int, prefix: tuple = ()) -> TrackingUp
         details = validation_details(exc, prefix)
         fields = ", ".join(sorted({d["field"] for d in details}))
         raise ValidationFailed(f"Invalid tracking update: {fields}.", details) from None
-    if update.timestamp is not None and not now_ms - MAX_PAST_MS <= update.timestamp <= now_ms + MAX_FUTURE_MS:
+    if (
+        update.timestamp is not None
+        and not now_ms - MAX_PAST_MS <= update.timestamp <= now_ms + MAX_FUTURE_MS
+    ):
         field = ".".join(map(str, (*prefix, "timestamp")))
         raise ValidationFailed(
             "Invalid tracking update: timestamp.",
-            [{"field": field, "reason": "timestamp_out_of_range",
-              "message": "timestamp must be epoch milliseconds within the last 30 days "
-                         "and at most 5 minutes ahead"}],
+            [
+                {
+                    "field": field,
+                    "reason": "timestamp_out_of_range",
+                    "message": "timestamp must be epoch milliseconds within the last 30 days "
+                    "and at most 5 minutes ahead",
+                }
+            ],
         )
     return update
 
@@ -81,8 +94,13 @@ def require_tracking_id(value: str | None) -> str:
     if value is None or not _TRACKING_ID.fullmatch(value):
         raise ValidationFailed(
             "Query parameter tracking_id is missing or invalid.",
-            [{"field": "tracking_id", "reason": "string_pattern_mismatch",
-              "message": f"tracking_id must match {TRACKING_ID_PATTERN}"}],
+            [
+                {
+                    "field": "tracking_id",
+                    "reason": "string_pattern_mismatch",
+                    "message": f"tracking_id must match {TRACKING_ID_PATTERN}",
+                }
+            ],
         )
     return value
 
@@ -91,8 +109,13 @@ def require_status(value: str | None) -> str:
     if value not in STATUSES:
         raise ValidationFailed(
             "Query parameter status is missing or invalid.",
-            [{"field": "status", "reason": "enum",
-              "message": f"status must be one of {', '.join(STATUSES)}"}],
+            [
+                {
+                    "field": "status",
+                    "reason": "enum",
+                    "message": f"status must be one of {', '.join(STATUSES)}",
+                }
+            ],
         )
     return value
 
@@ -114,8 +137,13 @@ def validate_idempotency_key(value: str | None) -> str | None:
     if not IDEMPOTENCY_KEY_PATTERN.fullmatch(value):
         raise ValidationFailed(
             "Header Idempotency-Key must be 1 to 128 visible ASCII characters.",
-            [{"field": "Idempotency-Key", "reason": "pattern",
-              "message": "1-128 characters from '!' to '~'"}],
+            [
+                {
+                    "field": "Idempotency-Key",
+                    "reason": "pattern",
+                    "message": "1-128 characters from '!' to '~'",
+                }
+            ],
         )
     return value
 

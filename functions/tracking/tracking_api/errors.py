@@ -9,8 +9,9 @@ class ApiError(Exception):
     status = 500
     code = "internal_error"
 
-    def __init__(self, message: str, details: list[Any] | None = None,
-                 headers: dict[str, str] | None = None):
+    def __init__(
+        self, message: str, details: list[Any] | None = None, headers: dict[str, str] | None = None
+    ):
         super().__init__(message)
         self.message = message
         self.details = details

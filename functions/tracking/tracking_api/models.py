@@ -50,7 +50,9 @@ class TrackingUpdate(BaseModel):
     def _metadata_size(cls, value: dict[str, Any]) -> dict[str, Any]:
         size = len(json.dumps(value, separators=(",", ":")).encode())
         if size > MAX_METADATA_BYTES:
-            raise ValueError(f"metadata is {size} bytes serialized; the limit is {MAX_METADATA_BYTES}")
+            raise ValueError(
+                f"metadata is {size} bytes serialized; the limit is {MAX_METADATA_BYTES}"
+            )
         return value
 
 

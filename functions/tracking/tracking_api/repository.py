@@ -37,11 +37,17 @@ CLIENT_CONFIG = Config(
     max_pool_connections=16,
 )
 TRANSACTION_CONFLICT_RETRIES = 6
-_UNAVAILABLE_CODES = frozenset({
-    "ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded",
-    "InternalServerError", "ServiceUnavailable", "LimitExceededException",
-    "ResourceNotFoundException",
-})
+_UNAVAILABLE_CODES = frozenset(
+    {
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "InternalServerError",
+        "ServiceUnavailable",
+        "LimitExceededException",
+        "ResourceNotFoundException",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -104,68 +110,91 @@ class TrackingRepository:
         }
         if event.metadata is not None:
             item[table.ATTR_METADATA] = _s(json.dumps(event.metadata, separators=(",", ":")))
-        return {"Put": {
-            "TableName": self.table_name, "Item": item,
-            "ConditionExpression": "attribute_not_exists(#sk)",
-            "ExpressionAttributeNames": {"#sk": table.SORT_KEY},
-        }}
+        return {
+            "Put": {
+                "TableName": self.table_name,
+                "Item": item,
+                "ConditionExpression": "attribute_not_exists(#sk)",
+                "ExpressionAttributeNames": {"#sk": table.SORT_KEY},
+            }
+        }
 
     def _state_update(self, event: Event) -> dict[str, Any]:
         shard = table.status_shard(event.tracking_id)
-        return {"Update": {
-            "TableName": self.table_name,
-            "Key": {table.PARTITION_KEY: _s(event.tracking_id),
-                    table.SORT_KEY: _s(table.STATE_SORT_KEY)},
-            "UpdateExpression": (
-                "SET #st = :st, #ts = :ts, #eid = :eid, #lat = :lat, #lng = :lng, "
-                "#gpk = :gpk, #gsk = :gsk, #first = if_not_exists(#first, :ts)"
-            ),
-            # Newer by event time, ties broken by event id: the state never moves back.
-            "ConditionExpression": (
-                "attribute_not_exists(#ts) OR #ts < :ts OR (#ts = :ts AND #eid < :eid)"
-            ),
-            "ExpressionAttributeNames": {
-                "#st": table.ATTR_STATUS, "#ts": table.ATTR_TIMESTAMP,
-                "#eid": table.ATTR_EVENT_ID, "#lat": table.ATTR_LAT, "#lng": table.ATTR_LNG,
-                "#gpk": table.STATUS_INDEX_PARTITION_KEY, "#gsk": table.STATUS_INDEX_SORT_KEY,
-                "#first": table.first_seen_attribute(event.status),
-            },
-            "ExpressionAttributeValues": {
-                ":st": _s(event.status), ":ts": _n(event.timestamp), ":eid": _s(event.event_id),
-                ":lat": _n(event.lat), ":lng": _n(event.lng),
-                ":gpk": _s(table.status_index_partition(event.status, shard)),
-                ":gsk": _s(table.status_index_sort_key(event.timestamp, event.tracking_id)),
-            },
-        }}
+        return {
+            "Update": {
+                "TableName": self.table_name,
+                "Key": {
+                    table.PARTITION_KEY: _s(event.tracking_id),
+                    table.SORT_KEY: _s(table.STATE_SORT_KEY),
+                },
+                "UpdateExpression": (
+                    "SET #st = :st, #ts = :ts, #eid = :eid, #lat = :lat, #lng = :lng, "
+                    "#gpk = :gpk, #gsk = :gsk, #first = if_not_exists(#first, :ts)"
+                ),
+                # Newer by event time, ties broken by event id: the state never moves back.
+                "ConditionExpression": (
+                    "attribute_not_exists(#ts) OR #ts < :ts OR (#ts = :ts AND #eid < :eid)"
+                ),
+                "ExpressionAttributeNames": {
+                    "#st": table.ATTR_STATUS,
+                    "#ts": table.ATTR_TIMESTAMP,
+                    "#eid": table.ATTR_EVENT_ID,
+                    "#lat": table.ATTR_LAT,
+                    "#lng": table.ATTR_LNG,
+                    "#gpk": table.STATUS_INDEX_PARTITION_KEY,
+                    "#gsk": table.STATUS_INDEX_SORT_KEY,
+                    "#first": table.first_seen_attribute(event.status),
+                },
+                "ExpressionAttributeValues": {
+                    ":st": _s(event.status),
+                    ":ts": _n(event.timestamp),
+                    ":eid": _s(event.event_id),
+                    ":lat": _n(event.lat),
+                    ":lng": _n(event.lng),
+                    ":gpk": _s(table.status_index_partition(event.status, shard)),
+                    ":gsk": _s(table.status_index_sort_key(event.timestamp, event.tracking_id)),
+                },
+            }
+        }
 
     def _idempotency_put(self, record: IdempotencyRecord, now_s: int) -> dict[str, Any]:
-        return {"Put": {
-            "TableName": self.table_name,
-            "Item": {
-                table.PARTITION_KEY: _s(table.idempotency_partition_key(record.key)),
-                table.SORT_KEY: _s(table.IDEMPOTENCY_SORT_KEY),
-                table.ATTR_REQUEST_HASH: _s(record.request_hash),
-                table.ATTR_RESPONSE_STATUS: _n(record.response_status),
-                table.ATTR_RESPONSE_BODY: _s(record.response_body),
-                table.TTL_ATTRIBUTE: _n(record.expires_at),
-            },
-            # An expired record that TTL has not deleted yet counts as free.
-            "ConditionExpression": "attribute_not_exists(#pk) OR #exp < :now",
-            "ExpressionAttributeNames": {"#pk": table.PARTITION_KEY, "#exp": table.TTL_ATTRIBUTE},
-            "ExpressionAttributeValues": {":now": _n(now_s)},
-        }}
+        return {
+            "Put": {
+                "TableName": self.table_name,
+                "Item": {
+                    table.PARTITION_KEY: _s(table.idempotency_partition_key(record.key)),
+                    table.SORT_KEY: _s(table.IDEMPOTENCY_SORT_KEY),
+                    table.ATTR_REQUEST_HASH: _s(record.request_hash),
+                    table.ATTR_RESPONSE_STATUS: _n(record.response_status),
+                    table.ATTR_RESPONSE_BODY: _s(record.response_body),
+                    table.TTL_ATTRIBUTE: _n(record.expires_at),
+                },
+                # An expired record that TTL has not deleted yet counts as free.
+                "ConditionExpression": "attribute_not_exists(#pk) OR #exp < :now",
+                "ExpressionAttributeNames": {
+                    "#pk": table.PARTITION_KEY,
+                    "#exp": table.TTL_ATTRIBUTE,
+                },
+                "ExpressionAttributeValues": {":now": _n(now_s)},
+            }
+        }
 
     def _first_seen_backfill(self, event: Event) -> dict[str, Any]:
         """For an out-of-order event: its status may have been first seen earlier."""
         return {
             "TableName": self.table_name,
-            "Key": {table.PARTITION_KEY: _s(event.tracking_id),
-                    table.SORT_KEY: _s(table.STATE_SORT_KEY)},
+            "Key": {
+                table.PARTITION_KEY: _s(event.tracking_id),
+                table.SORT_KEY: _s(table.STATE_SORT_KEY),
+            },
             "UpdateExpression": "SET #first = :ts",
             "ConditionExpression": "attribute_exists(#pk) AND "
-                                   "(attribute_not_exists(#first) OR #first > :ts)",
-            "ExpressionAttributeNames": {"#first": table.first_seen_attribute(event.status),
-                                         "#pk": table.PARTITION_KEY},
+            "(attribute_not_exists(#first) OR #first > :ts)",
+            "ExpressionAttributeNames": {
+                "#first": table.first_seen_attribute(event.status),
+                "#pk": table.PARTITION_KEY,
+            },
             "ExpressionAttributeValues": {":ts": _n(event.timestamp)},
         }
 
@@ -228,9 +257,12 @@ class TrackingRepository:
                     if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
                         # Same shape as a cancelled transaction, for one code path.
                         raise ClientError(
-                            {"Error": {"Code": "TransactionCanceledException", "Message": ""},
-                             "CancellationReasons": [{"Code": "ConditionalCheckFailed"}]},
-                            "PutItem") from exc
+                            {
+                                "Error": {"Code": "TransactionCanceledException", "Message": ""},
+                                "CancellationReasons": [{"Code": "ConditionalCheckFailed"}],
+                            },
+                            "PutItem",
+                        ) from exc
                     raise
             else:
                 self.client.transact_write_items(TransactItems=items)
@@ -242,7 +274,8 @@ class TrackingRepository:
         code = exc.response["Error"]["Code"] if isinstance(exc, ClientError) else type(exc).__name__
         if isinstance(exc, BotoCoreError) or code in _UNAVAILABLE_CODES:
             return StorageUnavailable(
-                "Tracking storage is unavailable; retry after the time in Retry-After.")
+                "Tracking storage is unavailable; retry after the time in Retry-After."
+            )
         return exc
 
     # ---- read path --------------------------------------------------------
@@ -255,9 +288,13 @@ class TrackingRepository:
 
     def get_idempotency(self, key: str) -> StoredIdempotency | None:
         item = self._call(
-            "get_item", TableName=self.table_name, ConsistentRead=True,
-            Key={table.PARTITION_KEY: _s(table.idempotency_partition_key(key)),
-                 table.SORT_KEY: _s(table.IDEMPOTENCY_SORT_KEY)},
+            "get_item",
+            TableName=self.table_name,
+            ConsistentRead=True,
+            Key={
+                table.PARTITION_KEY: _s(table.idempotency_partition_key(key)),
+                table.SORT_KEY: _s(table.IDEMPOTENCY_SORT_KEY),
+            },
         ).get("Item")
         if not item or int(item[table.TTL_ATTRIBUTE]["N"]) < time.time():
             return None
@@ -269,7 +306,9 @@ class TrackingRepository:
 
     def get_state(self, tracking_id: str) -> dict[str, Any] | None:
         item = self._call(
-            "get_item", TableName=self.table_name, ConsistentRead=True,
+            "get_item",
+            TableName=self.table_name,
+            ConsistentRead=True,
             Key={table.PARTITION_KEY: _s(tracking_id), table.SORT_KEY: _s(table.STATE_SORT_KEY)},
         ).get("Item")
         if not item:
@@ -278,31 +317,44 @@ class TrackingRepository:
         return {
             "status": item[table.ATTR_STATUS]["S"],
             "timestamp": int(item[table.ATTR_TIMESTAMP]["N"]),
-            "location": {"lat": float(item[table.ATTR_LAT]["N"]),
-                         "lng": float(item[table.ATTR_LNG]["N"])},
-            "milestones": {name[len(prefix):]: int(value["N"])
-                           for name, value in item.items() if name.startswith(prefix)},
+            "location": {
+                "lat": float(item[table.ATTR_LAT]["N"]),
+                "lng": float(item[table.ATTR_LNG]["N"]),
+            },
+            "milestones": {
+                name[len(prefix) :]: int(value["N"])
+                for name, value in item.items()
+                if name.startswith(prefix)
+            },
         }
 
-    def list_events(self, tracking_id: str, limit: int,
-                    after_sort_key: str | None) -> tuple[list[dict[str, Any]], str | None]:
+    def list_events(
+        self, tracking_id: str, limit: int, after_sort_key: str | None
+    ) -> tuple[list[dict[str, Any]], str | None]:
         """Events newest first by event time; returns (events, sort key to continue after)."""
         kwargs: dict[str, Any] = {
-            "TableName": self.table_name, "ConsistentRead": True, "ScanIndexForward": False,
+            "TableName": self.table_name,
+            "ConsistentRead": True,
+            "ScanIndexForward": False,
             "Limit": limit + 1,  # one more tells whether another page exists
             "KeyConditionExpression": "#pk = :pk AND begins_with(#sk, :prefix)",
             "ExpressionAttributeNames": {"#pk": table.PARTITION_KEY, "#sk": table.SORT_KEY},
-            "ExpressionAttributeValues": {":pk": _s(tracking_id),
-                                          ":prefix": _s(table.EVENT_SORT_KEY_PREFIX)},
+            "ExpressionAttributeValues": {
+                ":pk": _s(tracking_id),
+                ":prefix": _s(table.EVENT_SORT_KEY_PREFIX),
+            },
         }
         if after_sort_key:
-            kwargs["ExclusiveStartKey"] = {table.PARTITION_KEY: _s(tracking_id),
-                                           table.SORT_KEY: _s(after_sort_key)}
+            kwargs["ExclusiveStartKey"] = {
+                table.PARTITION_KEY: _s(tracking_id),
+                table.SORT_KEY: _s(after_sort_key),
+            }
         items = self._call("query", **kwargs)["Items"]
         page = items[:limit]
         more = len(items) > limit
         return [self._event_out(item) for item in page], (
-            page[-1][table.SORT_KEY]["S"] if more else None)
+            page[-1][table.SORT_KEY]["S"] if more else None
+        )
 
     @staticmethod
     def _event_out(item: dict[str, Any]) -> dict[str, Any]:
@@ -310,8 +362,10 @@ class TrackingRepository:
             "event_id": item[table.ATTR_EVENT_ID]["S"],
             "status": item[table.ATTR_STATUS]["S"],
             "timestamp": int(item[table.ATTR_TIMESTAMP]["N"]),
-            "location": {"lat": float(item[table.ATTR_LAT]["N"]),
-                         "lng": float(item[table.ATTR_LNG]["N"])},
+            "location": {
+                "lat": float(item[table.ATTR_LAT]["N"]),
+                "lng": float(item[table.ATTR_LNG]["N"]),
+            },
         }
         if table.ATTR_METADATA in item:
             out["metadata"] = json.loads(item[table.ATTR_METADATA]["S"])
@@ -319,12 +373,15 @@ class TrackingRepository:
 
     @cached_property
     def _pool(self) -> ThreadPoolExecutor:
-        return ThreadPoolExecutor(max_workers=table.STATUS_INDEX_SHARDS,
-                                  thread_name_prefix="shard-query")
+        return ThreadPoolExecutor(
+            max_workers=table.STATUS_INDEX_SHARDS, thread_name_prefix="shard-query"
+        )
 
-    def list_by_status(self, status: str, limit: int,
-                       after: str | None) -> tuple[list[dict[str, Any]], str | None]:
+    def list_by_status(
+        self, status: str, limit: int, after: str | None
+    ) -> tuple[list[dict[str, Any]], str | None]:
         """Parcels whose current status is ``status``, newest first, across all shards."""
+
         def query(shard: int) -> list[dict[str, Any]]:
             condition = "#gpk = :gpk" + (" AND #gsk < :after" if after else "")
             values = {":gpk": _s(table.status_index_partition(status, shard))}
@@ -333,22 +390,35 @@ class TrackingRepository:
                 values[":after"] = _s(after)
                 names["#gsk"] = table.STATUS_INDEX_SORT_KEY
             return self._call(
-                "query", TableName=self.table_name, IndexName=table.STATUS_INDEX,
-                ScanIndexForward=False, Limit=limit + 1, KeyConditionExpression=condition,
-                ExpressionAttributeNames=names, ExpressionAttributeValues=values,
+                "query",
+                TableName=self.table_name,
+                IndexName=table.STATUS_INDEX,
+                ScanIndexForward=False,
+                Limit=limit + 1,
+                KeyConditionExpression=condition,
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
             )["Items"]
 
         merged = sorted(
-            (item for items in self._pool.map(query, range(table.STATUS_INDEX_SHARDS))
-             for item in items),
-            key=lambda item: item[table.STATUS_INDEX_SORT_KEY]["S"], reverse=True,
+            (
+                item
+                for items in self._pool.map(query, range(table.STATUS_INDEX_SHARDS))
+                for item in items
+            ),
+            key=lambda item: item[table.STATUS_INDEX_SORT_KEY]["S"],
+            reverse=True,
         )
         page = merged[:limit]
         more = len(merged) > limit
         return [
-            {"tracking_id": item[table.PARTITION_KEY]["S"],
-             "timestamp": int(item[table.ATTR_TIMESTAMP]["N"]),
-             "location": {"lat": float(item[table.ATTR_LAT]["N"]),
-                          "lng": float(item[table.ATTR_LNG]["N"])}}
+            {
+                "tracking_id": item[table.PARTITION_KEY]["S"],
+                "timestamp": int(item[table.ATTR_TIMESTAMP]["N"]),
+                "location": {
+                    "lat": float(item[table.ATTR_LAT]["N"]),
+                    "lng": float(item[table.ATTR_LNG]["N"]),
+                },
+            }
             for item in page
         ], (page[-1][table.STATUS_INDEX_SORT_KEY]["S"] if more else None)

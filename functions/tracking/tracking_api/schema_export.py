@@ -23,28 +23,76 @@ _DROP = {"title", "default"}
 # query parameters as (name, required, description), authorization).
 IAM, NONE = "AWS_IAM", "NONE"
 ROUTES: tuple[dict[str, Any], ...] = (
-    {"method": "POST", "path": "/track", "body": models.TrackingUpdate, "status": 201,
-     "response": models.TrackResponse, "query": (), "auth": IAM,
-     "summary": "Record one tracking update",
-     "headers": (("Idempotency-Key", False, "1-128 visible ASCII characters; retries with the "
-                  "same key and body are stored once"),)},
-    {"method": "POST", "path": "/track/batch", "body": models.BatchRequest, "status": 200,
-     "response": models.BatchResponse, "query": (), "auth": IAM,
-     "summary": "Record up to 25 tracking updates (feature flag batch_processing)", "headers": ()},
-    {"method": "GET", "path": "/status", "body": None, "status": 200,
-     "response": models.StatusResponse, "auth": IAM, "headers": (),
-     "summary": "A parcel's current state and its updates, newest first",
-     "query": (("tracking_id", True, "Parcel id"), ("limit", False, "1-100, default 50"),
-               ("cursor", False, "next_cursor of the previous page"))},
-    {"method": "GET", "path": "/shipments", "body": None, "status": 200,
-     "response": models.ShipmentsResponse, "auth": IAM, "headers": (),
-     "summary": "Parcels whose current status is S, most recently updated first",
-     "query": (("status", True, "pending, in_transit, delivered or failed"),
-               ("limit", False, "1-100, default 50"),
-               ("cursor", False, "next_cursor of the previous page"))},
-    {"method": "GET", "path": "/health", "body": None, "status": 200,
-     "response": models.HealthResponse, "query": (), "auth": NONE, "headers": (),
-     "summary": "Liveness; checks nothing remote"},
+    {
+        "method": "POST",
+        "path": "/track",
+        "body": models.TrackingUpdate,
+        "status": 201,
+        "response": models.TrackResponse,
+        "query": (),
+        "auth": IAM,
+        "summary": "Record one tracking update",
+        "headers": (
+            (
+                "Idempotency-Key",
+                False,
+                "1-128 visible ASCII characters; retries with the "
+                "same key and body are stored once",
+            ),
+        ),
+    },
+    {
+        "method": "POST",
+        "path": "/track/batch",
+        "body": models.BatchRequest,
+        "status": 200,
+        "response": models.BatchResponse,
+        "query": (),
+        "auth": IAM,
+        "summary": "Record up to 25 tracking updates (feature flag batch_processing)",
+        "headers": (),
+    },
+    {
+        "method": "GET",
+        "path": "/status",
+        "body": None,
+        "status": 200,
+        "response": models.StatusResponse,
+        "auth": IAM,
+        "headers": (),
+        "summary": "A parcel's current state and its updates, newest first",
+        "query": (
+            ("tracking_id", True, "Parcel id"),
+            ("limit", False, "1-100, default 50"),
+            ("cursor", False, "next_cursor of the previous page"),
+        ),
+    },
+    {
+        "method": "GET",
+        "path": "/shipments",
+        "body": None,
+        "status": 200,
+        "response": models.ShipmentsResponse,
+        "auth": IAM,
+        "headers": (),
+        "summary": "Parcels whose current status is S, most recently updated first",
+        "query": (
+            ("status", True, "pending, in_transit, delivered or failed"),
+            ("limit", False, "1-100, default 50"),
+            ("cursor", False, "next_cursor of the previous page"),
+        ),
+    },
+    {
+        "method": "GET",
+        "path": "/health",
+        "body": None,
+        "status": 200,
+        "response": models.HealthResponse,
+        "query": (),
+        "auth": NONE,
+        "headers": (),
+        "summary": "Liveness; checks nothing remote",
+    },
 )
 
 # Error statuses each route documents (the shape is always ErrorResponse).
@@ -115,25 +163,46 @@ def openapi_document(server_url: str | None = None) -> dict[str, Any]:
             "summary": route["summary"],
             "operationId": f"{route['method'].lower()}{route['path'].replace('/', '_')}",
             "parameters": [
-                {"name": name, "in": "query", "required": required,
-                 "description": description, "schema": {"type": "string"}}
+                {
+                    "name": name,
+                    "in": "query",
+                    "required": required,
+                    "description": description,
+                    "schema": {"type": "string"},
+                }
                 for name, required, description in route["query"]
-            ] + [
-                {"name": name, "in": "header", "required": required,
-                 "description": description,
-                 "schema": {"type": "string", "minLength": 1, "maxLength": 128,
-                            "pattern": "^[\\x21-\\x7e]+$"}}
+            ]
+            + [
+                {
+                    "name": name,
+                    "in": "header",
+                    "required": required,
+                    "description": description,
+                    "schema": {
+                        "type": "string",
+                        "minLength": 1,
+                        "maxLength": 128,
+                        "pattern": "^[\\x21-\\x7e]+$",
+                    },
+                }
                 for name, required, description in route["headers"]
             ],
             "responses": {
                 str(route["status"]): {
                     "description": "Success",
-                    "content": {"application/json": {
-                        "schema": openapi_schema(route["response"], "serialization")}},
+                    "content": {
+                        "application/json": {
+                            "schema": openapi_schema(route["response"], "serialization")
+                        }
+                    },
                 },
-                **{status: {"description": "Error", "content": {
-                    "application/json": {"schema": error_ref}}}
-                   for status in ERROR_STATUSES[route["path"]]},
+                **{
+                    status: {
+                        "description": "Error",
+                        "content": {"application/json": {"schema": error_ref}},
+                    }
+                    for status in ERROR_STATUSES[route["path"]]
+                },
             },
         }
         if route["auth"] == IAM:
@@ -150,9 +219,14 @@ def openapi_document(server_url: str | None = None) -> dict[str, Any]:
         "paths": paths,
         "components": {
             "schemas": {"ErrorResponse": openapi_schema(models.ErrorResponse, "serialization")},
-            "securitySchemes": {"sigv4": {
-                "type": "apiKey", "name": "Authorization", "in": "header",
-                "x-amazon-apigateway-authtype": "awsSigv4"}},
+            "securitySchemes": {
+                "sigv4": {
+                    "type": "apiKey",
+                    "name": "Authorization",
+                    "in": "header",
+                    "x-amazon-apigateway-authtype": "awsSigv4",
+                }
+            },
         },
     }
     if server_url:

@@ -30,8 +30,9 @@ from tracking_common.runtime_config import (
 )
 
 logger = Logger(child=True)
-SSM_CONFIG = Config(retries={"max_attempts": 2, "mode": "standard"},
-                    connect_timeout=1, read_timeout=2)
+SSM_CONFIG = Config(
+    retries={"max_attempts": 2, "mode": "standard"}, connect_timeout=1, read_timeout=2
+)
 OUTAGE_BACKOFF_SECONDS = 15
 
 
@@ -74,15 +75,18 @@ class SettingsLoader:
         values: dict[str, Any] = {}
         if names:
             values = self._provider().get_parameters_by_name(
-                parameters={name: {} for name in names}, decrypt=True,
+                parameters={name: {} for name in names},
+                decrypt=True,
                 max_age=PARAMETER_CACHE_SECONDS,
             )
         previous = self._current
         return Settings(
             api=ApiConfig.from_mapping(json.loads(values[self.api_param]))
-            if self.api_param in values else (previous.api if previous else ApiConfig()),
+            if self.api_param in values
+            else (previous.api if previous else ApiConfig()),
             flags=FeatureFlags.from_mapping(json.loads(values[self.flags_param]))
-            if self.flags_param in values else (previous.flags if previous else FeatureFlags()),
+            if self.flags_param in values
+            else (previous.flags if previous else FeatureFlags()),
             table_name=values.get(self.db_param) or self.table_name_default,
         )
 
@@ -94,8 +98,9 @@ class SettingsLoader:
             self._current = self._fetch()
             self._fresh_until = now + PARAMETER_CACHE_SECONDS
         except Exception:  # noqa: BLE001 - any SSM failure falls back, by design
-            logger.warning("SSM unreachable; serving with last known or default settings",
-                           exc_info=True)
+            logger.warning(
+                "SSM unreachable; serving with last known or default settings", exc_info=True
+            )
             if self._current is None:
                 self._current = Settings(ApiConfig(), FeatureFlags(), self.table_name_default)
             self._fresh_until = now + OUTAGE_BACKOFF_SECONDS
