@@ -1,0 +1,1 @@
+"""invoke tasks, grouped by purpose; tasks.py assembles them into one Collection."""

@@ -1,0 +1,60 @@
+"""Tasks for working on the code: tests, the local runtime, benchmarks."""
+
+from __future__ import annotations
+
+import sys
+
+from invoke import Context, task
+
+from tracking_ops.tasks.common import HELP_ENV, check_env, layer_arg
+
+TIERS = ("unit", "functional", "e2e")
+
+
+@task(
+    help={
+        "stack": "only the tests of this layer (e.g. api)",
+        "tier": f"only one tier: {', '.join(TIERS)}",
+        "lint": "run ruff before the tests (default on)",
+    }
+)
+def test(c: Context, stack: str = "", tier: str = "", lint: bool = True) -> None:
+    """Lint (ruff) and run the test suite (all tiers unless narrowed)."""
+    if lint:
+        c.run(f"{sys.executable} -m ruff check .", echo=True)
+        c.run(f"{sys.executable} -m ruff format --check .", echo=True)
+    markers = []
+    if stack:
+        markers.append(f"layer_{layer_arg(stack).value}")
+    if tier:
+        if tier not in TIERS:
+            from invoke import Exit
+
+            raise Exit(f"unknown tier {tier!r}; tiers: {', '.join(TIERS)}", code=2)
+        markers.append(tier)
+    selection = f' -m "{" and ".join(markers)}"' if markers else ""
+    c.run(f"{sys.executable} -m pytest{selection}", echo=True, pty=False)
+
+
+@task(
+    help={
+        "env": "whose config values the local SSM parameters get " + HELP_ENV[11:],
+        "port": "port on 127.0.0.1 (default 8787; 0 picks a free one)",
+    }
+)
+def local(c: Context, env: str = "dev", port: int = 8787) -> None:
+    """Run the whole API on this machine, moto standing in for AWS (no account, no Docker)."""
+    from tracking_ops.local import serve_forever
+
+    serve_forever(check_env(env), port)
+
+
+@task(help={"out": "write the figures as JSON here", "samples": "requests per warm series"})
+def bench(c: Context, out: str = "", samples: int = 200) -> None:
+    """Measure cold start and warm overhead against raw boto3 on one moto server."""
+    from tracking_ops.bench import run_bench
+
+    run_bench(out or None, samples)
+
+
+TASKS = (test, local, bench)

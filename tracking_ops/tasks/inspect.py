@@ -1,0 +1,85 @@
+"""Offline tasks: synth, graph, affected, build."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from invoke import Context, Exit, task
+
+from tracking_ops import planner
+from tracking_ops.affected import changed_paths, layers_for_paths
+from tracking_ops.build import BuildError, build_function
+from tracking_ops.synth import synth_all, synth_document
+from tracking_ops.tasks.common import HELP_ENV, check_env, one_line_errors
+from tracking_stacks.definitions import FUNCTIONS
+
+
+@task(help={"env": HELP_ENV, "out": "write the JSON here (default: print a summary only)"})
+def synth(c: Context, env: str = "dev", out: str = "") -> None:
+    """Run all five stack programs offline under Pulumi's mocks, producers first."""
+    started = time.monotonic()
+
+    def progress(layer, result) -> None:
+        print(
+            f"[{layer.value}] {len(result.resources)} resources, {len(result.outputs)} outputs",
+            flush=True,
+        )
+
+    with one_line_errors():
+        results = synth_all(check_env(env), progress=progress)
+    document = synth_document(env, results)
+    total = sum(len(r.resources) for r in results)
+    print(
+        f"synthesized {len(results)} stacks, {total} resources for {env} "
+        f"in {time.monotonic() - started:.1f}s"
+    )
+    if out:
+        Path(out).write_text(json.dumps(document, indent=2, sort_keys=True, default=str) + "\n")
+        print(f"wrote {out}")
+
+
+@task
+def graph(c: Context) -> None:
+    """Print the layer DAG as Mermaid (edges labelled with how many outputs flow)."""
+    print(planner.mermaid())
+
+
+@task(
+    help={
+        "since": "git revision to compare with (default origin/main)",
+        "json": "print a JSON list",
+    }
+)
+def affected(c: Context, since: str = "origin/main", json: bool = False) -> None:
+    """List the layers a change touches (with their downstream), in deploy order."""
+    import json as jsonlib
+
+    try:
+        layers = layers_for_paths(changed_paths(since))
+    except ValueError as exc:
+        raise Exit(f"error: {exc}", code=1) from None
+    names = [layer.value for layer in layers]
+    print(jsonlib.dumps(names) if json else (" ".join(names) or "(none)"))
+
+
+@task(help={"function": "build only this function: " + ", ".join(spec.what for spec in FUNCTIONS)})
+def build(c: Context, function: str = "") -> None:
+    """Build each function's Lambda asset (arm64, reproducible zip) into .build/."""
+    specs = [spec for spec in FUNCTIONS if not function or spec.what == function]
+    if not specs:
+        raise Exit(f"unknown function {function!r}", code=2)
+    for spec in specs:
+        started = time.monotonic()
+        try:
+            artifact = build_function(spec)
+        except BuildError as exc:
+            raise Exit(f"error: building {spec.what}: {exc}", code=1) from None
+        print(
+            f"built {spec.what}: {artifact.path} ({artifact.size / 1_048_576:.1f} MiB) "
+            f"sha256 {artifact.sha256} in {time.monotonic() - started:.1f}s"
+        )
+
+
+TASKS = (synth, graph, affected, build)
