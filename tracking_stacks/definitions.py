@@ -15,7 +15,10 @@ from typing import Any
 import yaml
 
 from tracking_common.runtime_config import ApiConfig, FeatureFlags
-from tracking_stacks.naming import parameter_path, physical_name
+from tracking_stacks.naming import ENVIRONMENTS, parameter_path, physical_name
+
+__all__ = ["ENVIRONMENTS", "physical_name"]  # re-exported for the local runtime
+
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 STACKS_DIR = REPO_ROOT / "stacks"

@@ -43,6 +43,10 @@ def status_change(
     """
     if keys.get(table.SORT_KEY) != table.STATE_SORT_KEY or not new_image:
         return None
+    if table.ATTR_STATUS not in new_image:
+        # An image with keys only carries no status to announce (moto emits one
+        # before the full image when an update creates the item).
+        return None
     try:
         new_status = str(new_image[table.ATTR_STATUS])
         tracking_id = str(new_image[table.PARTITION_KEY])
@@ -50,7 +54,9 @@ def status_change(
         event_id = str(new_image[table.ATTR_EVENT_ID])
     except (KeyError, TypeError, ValueError) as exc:
         raise MalformedRecord(f"state record without {exc}") from exc
-    previous = str(old_image[table.ATTR_STATUS]) if old_image else None
+    previous = (
+        str(old_image[table.ATTR_STATUS]) if old_image and table.ATTR_STATUS in old_image else None
+    )
     if previous == new_status:
         return None
     return StatusChange(tracking_id, previous, new_status, event_time, event_id)

@@ -1,0 +1,77 @@
+"""What API Gateway does before the function runs, for the local runtime: route
+lookup, required query parameters, the body model (the same draft-4 models the
+api stack creates), its size limit, and responses in the contract's shape."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import jsonschema
+
+from tracking_api.schema_export import ROUTES, request_models
+
+API_GATEWAY_MAX_BODY = 10 * 1024 * 1024  # API Gateway's own payload limit
+JSON_TYPE = "application/json"
+
+
+@dataclass(frozen=True)
+class GatewayRejection:
+    status: int
+    code: str
+    message: str
+    details: list[dict[str, str]] | None = None
+
+    def body(self) -> bytes:
+        error: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.details:
+            error["details"] = self.details
+        return json.dumps({"error": error}, separators=(",", ":")).encode()
+
+
+_ROUTES = {(route["method"], route["path"]): route for route in ROUTES}
+_VALIDATORS = {
+    name: jsonschema.Draft4Validator(schema) for name, schema in request_models().items()
+}
+
+
+def check_request(
+    method: str, path: str, query: dict[str, list[str]], content_type: str, body: bytes
+) -> GatewayRejection | None:
+    """None when API Gateway would pass the request on to the function."""
+    if len(body) > API_GATEWAY_MAX_BODY:
+        return GatewayRejection(413, "payload_too_large", "Request Too Long")
+    route = _ROUTES.get((method, path))
+    if route is None:
+        return None  # the function answers unknown routes with 404 not_found
+    missing = [name for name, required, _ in route["query"] if required and not query.get(name)]
+    if missing:
+        return GatewayRejection(
+            400,
+            "validation_error",
+            f"Missing required request parameters: [{', '.join(missing)}]",
+            [{"field": name, "reason": "missing", "message": "Field required"} for name in missing],
+        )
+    model = route["body"]
+    if model is None or content_type.split(";")[0].strip().lower() != JSON_TYPE:
+        return None  # no model for this media type: the function answers (415)
+    try:
+        payload = json.loads(body or b"null")
+    except ValueError:
+        # API Gateway rejects this with its own 400; the contract's code for it is
+        # invalid_json, which the function gives (see README, "Local runtime").
+        return None
+    errors = sorted(_VALIDATORS[model.__name__].iter_errors(payload), key=lambda e: list(e.path))
+    if not errors:
+        return None
+    details = [
+        {
+            "field": ".".join(str(p) for p in error.path) or "body",
+            "reason": str(error.validator),
+            "message": error.message[:200],
+        }
+        for error in errors[:20]
+    ]
+    fields = ", ".join(sorted({d["field"] for d in details}))
+    return GatewayRejection(400, "validation_error", f"Invalid request body: {fields}.", details)

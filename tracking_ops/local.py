@@ -1,0 +1,336 @@
+"""`invoke local`: the tracking API on this machine, moto standing in for AWS.
+
+- moto's server in a thread on 127.0.0.1 (a free port), provisioned from the
+  stacks' own definitions (table, DLQ, SSM parameters for the chosen env, bus);
+- a pool of worker processes, each one "Lambda container" that imports the
+  real ``app.handler`` once and handles one request at a time (the Powertools
+  resolver keeps per-request state, exactly as in Lambda);
+- an HTTP server on 127.0.0.1 that applies API Gateway's checks (gateway.py),
+  turns each request into a REST proxy event and writes the response back;
+- a stream poller that feeds the notifier from moto's DynamoDB stream, retries
+  failed records and sends what still fails to the DLQ, as the event source
+  mapping does.
+
+IAM authorization is not enforced locally.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import signal
+import sys
+import threading
+import time
+import warnings
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import ExitStack
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from tracking_ops import gateway, proxy, standin
+from tracking_stacks import definitions as defs
+
+BANNER = "Tracking API listening on http://{host}:{port}"
+IAM_NOTE = (
+    "note: IAM authorization (AWS_IAM) is not enforced locally; "
+    "every request is accepted as signed."
+)
+OBSERVER_QUEUE = "events-observer"  # local only: a queue subscribed to the bus
+STREAM_POLL_SECONDS = 0.25
+STREAM_MAX_RETRIES = 2
+DEFAULT_WORKERS = 4
+
+
+# ---- worker processes ("Lambda containers") -----------------------------------
+
+_handler = None
+
+
+def _quiet_empty_metrics() -> None:
+    """Powertools warns on every invocation that publishes no metric; noise locally."""
+    warnings.filterwarnings("ignore", message="No application metrics to publish")
+
+
+def _init_worker(environment: dict[str, str]) -> None:
+    global _handler
+    _quiet_empty_metrics()
+    os.environ.update(environment)
+    for name in standin.PROFILE_VARIABLES:
+        os.environ.pop(name, None)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when workers stop
+    from tracking_api.api import handler
+
+    _handler = handler
+
+
+def _invoke(event: dict[str, Any]) -> dict[str, Any]:
+    return _handler(event, proxy.LambdaContext(function_name=defs.API_FUNCTION.what))
+
+
+def _warm() -> bool:
+    return _handler is not None
+
+
+# ---- the stream feed -----------------------------------------------------------
+
+
+class StreamFeeder(threading.Thread):
+    """Polls the table's stream and calls the notifier as Lambda's event source mapping would."""
+
+    def __init__(self, instance: standin.StandIn):
+        super().__init__(name="stream-feeder", daemon=True)
+        self.instance = instance
+        self.stopping = threading.Event()
+        self.failures: dict[str, int] = {}
+        self.delivered = 0
+        self.dead_lettered = 0
+
+    def run(self) -> None:
+        from tracking_notifier.handler import handler
+
+        _quiet_empty_metrics()
+        dynamodb = self.instance.client("dynamodb")
+        streams = self.instance.client("dynamodbstreams")
+        sqs = self.instance.client("sqs")
+        table = defs.table_name(self.instance.env)
+        stream_arn = dynamodb.describe_table(TableName=table)["Table"]["LatestStreamArn"]
+        dlq_url = sqs.get_queue_url(QueueName=defs.dlq_name(self.instance.env))["QueueUrl"]
+        shard = streams.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"][0]
+        iterator = streams.get_shard_iterator(
+            StreamArn=stream_arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+        )["ShardIterator"]
+        pending: list[dict[str, Any]] = []
+        while not self.stopping.is_set():
+            try:
+                response = streams.get_records(ShardIterator=iterator, Limit=100)
+            except Exception:  # noqa: BLE001 - moto stopping; the loop ends with it
+                if self.stopping.wait(STREAM_POLL_SECONDS):
+                    return
+                continue
+            iterator = response.get("NextShardIterator") or iterator
+            pending += [self._lambda_record(r, stream_arn) for r in response["Records"]]
+            if pending:
+                pending = self._deliver(handler, pending, sqs, dlq_url, stream_arn, shard)
+            self.stopping.wait(STREAM_POLL_SECONDS)
+
+    @staticmethod
+    def _lambda_record(record: dict[str, Any], stream_arn: str) -> dict[str, Any]:
+        dynamodb = dict(record["dynamodb"])
+        created = dynamodb.get("ApproximateCreationDateTime")
+        if hasattr(created, "timestamp"):
+            dynamodb["ApproximateCreationDateTime"] = int(created.timestamp())
+        return {**record, "dynamodb": dynamodb, "eventSourceARN": stream_arn}
+
+    def _deliver(self, handler, records, sqs, dlq_url, stream_arn, shard) -> list[dict]:
+        try:
+            result = handler(
+                {"Records": records}, proxy.LambdaContext(function_name=defs.NOTIFIER_FUNCTION.what)
+            )
+            failed_ids = {f["itemIdentifier"] for f in (result or {}).get("batchItemFailures", [])}
+        except Exception:  # noqa: BLE001 - a raised error fails the whole batch, as in Lambda
+            failed_ids = {record["dynamodb"]["SequenceNumber"] for record in records}
+        retry = []
+        for record in records:
+            sequence = record["dynamodb"]["SequenceNumber"]
+            if sequence not in failed_ids:
+                self.delivered += 1
+                continue
+            self.failures[sequence] = self.failures.get(sequence, 0) + 1
+            if self.failures[sequence] <= STREAM_MAX_RETRIES:
+                retry.append(record)
+                continue
+            # The on-failure destination's message: where the failed record is, as
+            # Lambda's mapping describes it (it does not carry the record itself).
+            sqs.send_message(
+                QueueUrl=dlq_url,
+                MessageBody=json.dumps(
+                    {
+                        "requestContext": {
+                            "condition": "RetryAttemptsExhausted",
+                            "approximateInvokeCount": self.failures[sequence],
+                        },
+                        "DDBStreamBatchInfo": {
+                            "shardId": shard["ShardId"],
+                            "streamArn": stream_arn,
+                            "startSequenceNumber": sequence,
+                            "endSequenceNumber": sequence,
+                            "batchSize": 1,
+                        },
+                        "keys": record["dynamodb"].get("Keys"),
+                    }
+                ),
+            )
+            self.dead_lettered += 1
+        return retry
+
+
+# ---- HTTP ------------------------------------------------------------------------
+
+
+def _make_handler(pool: ProcessPoolExecutor, openapi: bytes, log) -> type:
+    class RequestHandler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        server_version = "tracking-local"
+
+        def _serve(self) -> None:
+            started = time.perf_counter()
+            url = urlsplit(self.path)
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else b""
+            if url.path == "/openapi.json" and self.command == "GET":
+                status, headers, data = 200, {"Content-Type": "application/json"}, openapi
+            else:
+                status, headers, data = self._through_gateway(url, body)
+            self.send_response(status)
+            for name, value in headers.items():
+                if name.lower() not in {"content-length", "connection"}:
+                    self.send_header(name, value)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+            log(
+                f"{self.command} {url.path} {status} {(time.perf_counter() - started) * 1000:.1f}ms"
+            )
+
+        def _through_gateway(self, url, body: bytes) -> tuple[int, dict[str, str], bytes]:
+            query = parse_qs(url.query, keep_blank_values=True)
+            rejection = gateway.check_request(
+                self.command, url.path, query, self.headers.get("Content-Type", ""), body
+            )
+            if rejection:
+                return rejection.status, {"Content-Type": "application/json"}, rejection.body()
+            event = proxy.proxy_event(
+                self.command,
+                url.path,
+                query=url.query,
+                headers=dict(self.headers.items()),
+                body=body if body or self.command != "GET" else None,
+            )
+            return proxy.decode_response(pool.submit(_invoke, event).result())
+
+        do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _serve
+
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+            pass  # one line per request is written by _serve
+
+    return RequestHandler
+
+
+class LocalRuntime:
+    """Everything `invoke local` starts, and stops in reverse order."""
+
+    def __init__(
+        self, env: str = "dev", port: int = 8787, workers: int = DEFAULT_WORKERS, log=None
+    ):
+        self.env = env
+        self.port = port
+        self.workers = workers
+        self.log = log or (lambda line: print(line, flush=True))
+        self._stack = ExitStack()
+        self.instance: standin.StandIn | None = None
+        self.httpd: ThreadingHTTPServer | None = None
+        self.feeder: StreamFeeder | None = None
+
+    @property
+    def url(self) -> str:
+        host, port = self.httpd.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> LocalRuntime:
+        endpoint = self._stack.enter_context(standin.moto_server())
+        self.instance = standin.StandIn(endpoint, self.env)
+        self.instance.apply_to(os.environ)
+        standin.provision(self.instance)
+        self._observe_events()
+        environment = {**self.instance.aws_environment(), **self.instance.function_environment()}
+        pool = ProcessPoolExecutor(
+            max_workers=self.workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_init_worker,
+            initargs=(environment,),
+        )
+        self._stack.callback(pool.shutdown, wait=True, cancel_futures=True)
+        for future in [pool.submit(_warm) for _ in range(self.workers)]:
+            future.result()
+        self.feeder = StreamFeeder(self.instance)
+        self.feeder.start()
+        self._stack.callback(self.feeder.join, 5)
+        self._stack.callback(self.feeder.stopping.set)
+        openapi = json.dumps(self._openapi()).encode()
+        self.httpd = ThreadingHTTPServer(
+            (standin.LOOPBACK, self.port), _make_handler(pool, openapi, self.log)
+        )
+        self.httpd.daemon_threads = True
+        thread = threading.Thread(target=self.httpd.serve_forever, name="http", daemon=True)
+        thread.start()
+        self._stack.callback(self.httpd.server_close)
+        self._stack.callback(self.httpd.shutdown)
+        return self
+
+    def _openapi(self) -> dict[str, Any]:
+        from tracking_api.schema_export import openapi_document
+
+        return openapi_document()
+
+    def _observe_events(self) -> None:
+        """A local queue that receives every event put on the bus, so they can be seen."""
+        sqs = self.instance.client("sqs")
+        events = self.instance.client("events")
+        queue_url = sqs.create_queue(QueueName=defs.physical_name(OBSERVER_QUEUE, self.env))[
+            "QueueUrl"
+        ]
+        queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
+            "Attributes"
+        ]["QueueArn"]
+        bus = defs.event_bus_name(self.env)
+        events.put_rule(
+            Name="observe-all",
+            EventBusName=bus,
+            EventPattern=json.dumps({"source": [{"prefix": ""}]}),
+        )
+        events.put_targets(
+            Rule="observe-all", EventBusName=bus, Targets=[{"Id": "observer", "Arn": queue_arn}]
+        )
+
+    def stop(self) -> None:
+        self._stack.close()
+
+
+def serve_forever(env: str, port: int, workers: int = DEFAULT_WORKERS) -> None:
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    started = time.monotonic()
+    runtime = LocalRuntime(env, port, workers).start()
+    try:
+        host, bound = runtime.httpd.server_address[:2]
+        print(BANNER.format(host=host, port=bound), flush=True)
+        print(IAM_NOTE, flush=True)
+        print(
+            f"env {env}: AWS stand-in (moto) at {runtime.instance.endpoint}, {workers} workers,"
+            f" ready in {time.monotonic() - started:.1f}s; OpenAPI at /openapi.json; "
+            "Ctrl-C stops everything",
+            flush=True,
+        )
+        stop.wait()
+    finally:
+        print("stopping...", flush=True)
+        runtime.stop()
+        print("stopped", flush=True)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Run the tracking API locally on moto.")
+    parser.add_argument("--env", default="dev", choices=defs.ENVIRONMENTS)
+    parser.add_argument("--port", type=int, default=8787)
+    parser.add_argument("--workers", type=int, default=DEFAULT_WORKERS)
+    args = parser.parse_args(argv)
+    serve_forever(args.env, args.port, args.workers)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
