@@ -93,6 +93,12 @@ class SynthMocks(pulumi.runtime.Mocks):
         self.references = references
         self.resources: list[dict[str, Any]] = []
         self.referenced: list[str] = []
+        self.protected: set[str] = set()
+
+    def record_options(self, args: pulumi.ResourceTransformationArgs) -> None:
+        """Resource options never reach the mocks; a stack transformation sees them."""
+        if args.opts and args.opts.protect:
+            self.protected.add(args.name)
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict]:
         if args.typ == STACK_REFERENCE:
@@ -107,7 +113,8 @@ class SynthMocks(pulumi.runtime.Mocks):
         if args.custom:
             state |= computed_outputs(args.typ, args.name, args.inputs, self.region)
         self.resources.append(
-            {"type": args.typ, "name": args.name, "inputs": args.inputs, "state": state}
+            {"type": args.typ, "name": args.name, "inputs": args.inputs, "state": state,
+             "protect": args.name in self.protected}
         )
         return f"{args.name}-id", state
 
@@ -189,6 +196,7 @@ class LayerSynth:
                 {
                     "type": r["type"],
                     "name": r["name"],
+                    "protect": r["protect"],
                     "inputs": _plain(r["inputs"]),
                     "outputs": _plain(r["state"]),
                 }
@@ -207,6 +215,7 @@ def _run_program(layer: Layer, env: str, org: str, mocks: SynthMocks) -> dict[st
         mocks, project=spec.project, stack=env, preview=False, organization=org
     )
     pulumi.runtime.set_all_config(_config_strings(config), [])
+    pulumi.runtime.register_stack_transformation(mocks.record_options)
     program_dir = STACKS_DIR / layer.value
     sys.modules.pop("components", None)  # each program has its own components module
     sys.path.insert(0, str(program_dir))

@@ -1,0 +1,100 @@
+"""Fixtures shared by every tier: markers by folder, one moto server per session."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tracking_ops import proxy, standin
+
+TESTS = Path(__file__).parent
+TIER_BY_FOLDER = {"unit": "unit", "functional": "functional", "e2e": "e2e"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        folder = Path(item.fspath).relative_to(TESTS).parts[0]
+        if folder in TIER_BY_FOLDER:
+            item.add_marker(TIER_BY_FOLDER[folder])
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint() -> Iterator[str]:
+    with standin.moto_server() as endpoint:
+        yield endpoint
+
+
+@pytest.fixture
+def aws(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> standin.StandIn:
+    """A fresh stand-in account: the data and config layers of dev, and the env pointing at it."""
+    standin.reset(moto_endpoint)
+    instance = standin.StandIn(moto_endpoint, "dev")
+    for name in standin.PROFILE_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    for name, value in {**instance.aws_environment(), **instance.function_environment()}.items():
+        monkeypatch.setenv(name, value)
+    standin.provision(instance)
+    return instance
+
+
+@dataclass
+class Reply:
+    status: int
+    headers: dict[str, str]
+    raw: bytes
+
+    @property
+    def body(self) -> Any:
+        return json.loads(self.raw)
+
+    @property
+    def error_code(self) -> str:
+        return self.body["error"]["code"]
+
+
+class ApiClient:
+    """Calls the real ``app.handler`` in-process with API Gateway proxy events."""
+
+    def __init__(self, handler):
+        self.handler = handler
+
+    def request(self, method: str, path: str, *, query: str = "", body: Any = None,
+                raw: bytes | str | None = None, headers: dict[str, str] | None = None,
+                content_type: str | None = "application/json") -> Reply:
+        all_headers = {"Content-Type": content_type} if content_type else {}
+        all_headers.update(headers or {})
+        data = raw if raw is not None else (json.dumps(body) if body is not None else None)
+        event = proxy.proxy_event(method, path, query=query, headers=all_headers, body=data)
+        status, response_headers, payload = proxy.decode_response(
+            self.handler(event, proxy.LambdaContext()))
+        return Reply(status, response_headers, payload)
+
+    def track(self, body: Any, **kwargs: Any) -> Reply:
+        return self.request("POST", "/track", body=body, **kwargs)
+
+    def status(self, query: str) -> Reply:
+        return self.request("GET", "/status", query=query)
+
+
+def reset_function_state() -> None:
+    """Forget per-container caches (settings, clients) as a new container would."""
+    from tracking_api import api
+
+    api.settings_loader.cache_clear()
+    api.repository.cache_clear()
+
+
+@pytest.fixture
+def api(aws: standin.StandIn) -> Iterator[ApiClient]:
+    from tracking_api.api import handler
+
+    reset_function_state()
+    os.environ.setdefault("POWERTOOLS_DEV", "false")
+    yield ApiClient(handler)
+    reset_function_state()

@@ -1,0 +1,109 @@
+"""Failures of what the function depends on: storage, SSM, and its own bugs."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+from botocore.stub import Stubber
+
+from tests.conftest import reset_function_state
+from tests.helpers import update
+from tracking_api import api as api_module
+from tracking_stacks import definitions as defs
+
+
+def dead_endpoint() -> str:
+    """A loopback port nothing listens on (connection refused at once)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
+
+
+class TestStorageOutage:
+    def test_unreachable_storage_is_503_with_retry_after_and_nothing_half_written(
+            self, api, monkeypatch):
+        monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", dead_endpoint())
+        reset_function_state()
+
+        reply = api.track(update(), headers={"Idempotency-Key": "during-outage"})
+
+        assert (reply.status, reply.error_code) == (503, "storage_unavailable")
+        assert int(reply.headers["Retry-After"]) >= 1
+        assert "Traceback" not in reply.raw.decode()
+
+        monkeypatch.delenv("AWS_ENDPOINT_URL_DYNAMODB")
+        reset_function_state()
+        retried = api.track(update(), headers={"Idempotency-Key": "during-outage"})
+        assert retried.status == 201 and "Idempotent-Replayed" not in retried.headers
+        assert len(api.status("tracking_id=PKG-1").body["updates"]) == 1
+
+    def test_reads_during_outage_are_503(self, api, monkeypatch):
+        monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", dead_endpoint())
+        reset_function_state()
+        for query in ("tracking_id=PKG-1",):
+            assert api.status(query).status == 503
+        assert api.request("GET", "/shipments", query="status=pending").status == 503
+
+    @pytest.mark.parametrize("code", ["ProvisionedThroughputExceededException",
+                                      "ThrottlingException", "InternalServerError"])
+    def test_throttling_after_sdk_retries_is_503(self, api, code):
+        api.track(update(tracking_id="warm"))
+        client = api_module.repository(api_module.settings_loader().get().table_name).client
+        with Stubber(client) as stub:
+            stub.add_client_error("transact_write_items", service_error_code=code,
+                                  http_status_code=400)
+            reply = api.track(update())
+        assert (reply.status, reply.error_code) == (503, "storage_unavailable")
+        assert "Retry-After" in reply.headers
+
+
+class TestSsmOutage:
+    def test_cold_start_without_ssm_serves_with_documented_defaults(self, api, monkeypatch):
+        monkeypatch.setenv("AWS_ENDPOINT_URL_SSM", dead_endpoint())
+        reset_function_state()
+
+        assert api.track(update()).status == 201
+        body = api.status("tracking_id=PKG-1").body
+        assert "milestones" not in body  # enhanced_tracking defaults to off
+        reply = api.request("POST", "/track/batch", body={"updates": [update()]})
+        assert reply.error_code == "feature_disabled"  # batch_processing defaults to off
+
+    def test_warm_container_keeps_last_known_values_when_ssm_fails(self, api, monkeypatch):
+        assert api.track(update()).status == 201
+        assert "milestones" in api.status("tracking_id=PKG-1").body  # dev flags read from SSM
+        loader = api_module.settings_loader()
+        monkeypatch.setattr(loader, "_fresh_until", 0.0)  # the cache expired...
+        monkeypatch.setattr(loader.provider, "get_parameters_by_name",
+                            lambda **_: (_ for _ in ()).throw(ConnectionError("ssm down")))
+
+        body = api.status("tracking_id=PKG-1").body  # ...and SSM is down
+
+        assert "milestones" in body
+
+    def test_changed_parameters_are_picked_up_after_the_cache_expires(self, api, aws,
+                                                                      monkeypatch):
+        api.track(update())
+        aws.client("ssm").put_parameter(
+            Name=defs.API_CONFIG_PARAM.path("dev"), Overwrite=True, Type="String",
+            Value=defs.api_config_value({"max_request_size": 50}))
+        assert api.track(update()).status == 201  # cached: old limit still applies
+        loader = api_module.settings_loader()
+        monkeypatch.setattr(loader, "_fresh_until", 0.0)
+        loader.provider.clear_cache()
+        assert api.track(update()).status == 413
+
+
+def test_unexpected_error_is_500_without_details(api, monkeypatch):
+    def explode(*_, **__):
+        raise RuntimeError("secret internal detail")
+
+    api.track(update(tracking_id="warm"))
+    repository = api_module.repository(api_module.settings_loader().get().table_name)
+    monkeypatch.setattr(repository, "record", explode)
+
+    reply = api.track(update())
+
+    assert (reply.status, reply.error_code) == (500, "internal_error")
+    assert "secret internal detail" not in reply.raw.decode()

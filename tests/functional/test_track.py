@@ -1,0 +1,196 @@
+"""POST /track against the real handler and moto (DESIGN.md section 3)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.helpers import now_ms, update
+
+DAY_MS = 24 * 3600 * 1000
+
+
+def test_valid_update_is_created_with_server_assigned_event_id(api):
+    reply = api.track(update(metadata={"scanner": "A7"}))
+
+    assert reply.status == 201
+    assert reply.headers["Content-Type"] == "application/json"
+    body = reply.body
+    assert body["tracking_id"] == "PKG-1"
+    assert body["status"] == "in_transit"
+    assert body["location"] == {"lat": 52.52, "lng": 13.40}
+    assert body["metadata"] == {"scanner": "A7"}
+    assert len(body["event_id"]) == 26
+    assert abs(body["timestamp"] - now_ms()) < 60_000
+
+
+def test_event_ids_are_unique(api):
+    ids = {api.track(update()).body["event_id"] for _ in range(20)}
+    assert len(ids) == 20
+
+
+def test_explicit_timestamp_is_kept(api):
+    ts = now_ms() - 3600_000
+    assert api.track(update(timestamp=ts)).body["timestamp"] == ts
+
+
+def test_response_omits_metadata_when_not_sent(api):
+    assert "metadata" not in api.track(update()).body
+
+
+@pytest.mark.parametrize("raw", ["{not json", "", "   ", '{"a": NaN}', '{"a": Infinity}', "\x00"])
+def test_body_that_is_not_json_is_400_invalid_json(api, raw):
+    reply = api.request("POST", "/track", raw=raw)
+    assert (reply.status, reply.error_code) == (400, "invalid_json")
+    assert reply.body["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        (update(tracking_id="-starts-with-dash"), "tracking_id"),
+        (update(tracking_id="a" * 101), "tracking_id"),
+        (update(tracking_id="has space"), "tracking_id"),
+        (update(tracking_id="ok\n"), "tracking_id"),
+        (update(status="lost"), "status"),
+        (update(lat=90.01), "location.lat"),
+        (update(lat=-90.01), "location.lat"),
+        (update(lng=180.5), "location.lng"),
+        ({"tracking_id": "P", "status": "pending", "location": {"lat": "12", "lng": 1}},
+         "location.lat"),
+        ({"tracking_id": "P", "status": "pending", "location": {"lat": True, "lng": 1}},
+         "location.lat"),
+        ({"tracking_id": "P", "status": "pending", "location": {"lat": 1}}, "location.lng"),
+        ({"tracking_id": "P", "status": "pending", "location": {"lat": 1, "lng": 2, "alt": 3}},
+         "location.alt"),
+        ({"status": "pending", "location": {"lat": 1, "lng": 2}}, "tracking_id"),
+        (update(unknown_field=1), "unknown_field"),
+        (update(metadata="not an object"), "metadata"),
+        (update(metadata=None), "metadata"),
+        (update(metadata={"blob": "x" * 8200}), "metadata"),
+        (update(timestamp="1700000000000"), "timestamp"),
+        (update(timestamp=1.5), "timestamp"),
+        (update(timestamp=True), "timestamp"),
+        (update(timestamp=now_ms() - 31 * DAY_MS), "timestamp"),
+        (update(timestamp=now_ms() + 6 * 60 * 1000), "timestamp"),
+        ([update()], "body"),
+    ],
+)
+def test_schema_violation_is_400_naming_the_field(api, body, field):
+    reply = api.track(body)
+
+    assert reply.status == 400
+    assert reply.error_code == "validation_error"
+    assert field in {d["field"] for d in reply.body["error"]["details"]}
+    assert field in reply.body["error"]["message"] or field == "body"
+
+
+def test_metadata_just_under_8_kib_is_accepted(api):
+    metadata = {"blob": "x" * (8 * 1024 - 20)}
+    assert len(json.dumps(metadata, separators=(",", ":"))) <= 8 * 1024
+    assert api.track(update(metadata=metadata)).status == 201
+
+
+def test_timestamp_at_window_edges_is_accepted(api):
+    assert api.track(update(timestamp=now_ms() - 30 * DAY_MS + 60_000)).status == 201
+    assert api.track(update(timestamp=now_ms() + 4 * 60 * 1000)).status == 201
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", None])
+def test_non_json_content_type_is_415(api, content_type):
+    reply = api.request("POST", "/track", body=update(), content_type=content_type)
+    assert (reply.status, reply.error_code) == (415, "unsupported_media_type")
+
+
+def test_json_content_type_with_charset_is_accepted(api):
+    reply = api.request("POST", "/track", body=update(),
+                        content_type="application/json; charset=utf-8")
+    assert reply.status == 201
+
+
+def test_body_over_max_request_size_is_413_and_nothing_stored(api):
+    big = update(metadata={"pad": "x" * (64 * 1024)})
+
+    reply = api.track(big)
+
+    assert (reply.status, reply.error_code) == (413, "payload_too_large")
+    assert api.status("tracking_id=PKG-1").status == 404
+
+
+def test_base64_encoded_body_is_decoded(api):
+    import base64
+
+    from tracking_ops import proxy
+
+    event = proxy.proxy_event("POST", "/track", headers={"Content-Type": "application/json"},
+                              body=json.dumps(update()))
+    event["body"] = base64.b64encode(event["body"].encode()).decode()
+    event["isBase64Encoded"] = True
+    status, _, _ = proxy.decode_response(api.handler(event, proxy.LambdaContext()))
+    assert status == 201
+
+
+def test_warm_update_is_one_aws_call(api):
+    from tests.functional.calls import count_aws_calls
+
+    api.track(update(tracking_id="warm-up"))
+    with count_aws_calls() as calls:
+        assert api.track(update()).status == 201
+    assert calls == ["DynamoDB.TransactWriteItems"]
+
+
+def test_two_updates_with_the_same_timestamp_are_both_stored(api):
+    ts = now_ms() - 1000
+    first = api.track(update(status="in_transit", timestamp=ts)).body
+    second = api.track(update(status="delivered", timestamp=ts)).body
+
+    history = api.status("tracking_id=PKG-1").body["updates"]
+
+    assert {u["event_id"] for u in history} == {first["event_id"], second["event_id"]}
+
+
+class TestIdempotency:
+    def test_retry_with_same_key_and_body_replays_and_stores_once(self, api):
+        key = {"Idempotency-Key": "retry-1"}
+        first = api.track(update(), headers=key)
+        again = api.track(update(), headers=key)
+
+        assert first.status == again.status == 201
+        assert again.body == first.body
+        assert again.headers.get("Idempotent-Replayed") == "true"
+        assert "Idempotent-Replayed" not in first.headers
+        assert len(api.status("tracking_id=PKG-1").body["updates"]) == 1
+
+    def test_same_key_with_different_body_is_422(self, api):
+        key = {"Idempotency-Key": "retry-2"}
+        api.track(update(status="pending"), headers=key)
+
+        reply = api.track(update(status="delivered"), headers=key)
+
+        assert (reply.status, reply.error_code) == (422, "idempotency_key_reused")
+        assert len(api.status("tracking_id=PKG-1").body["updates"]) == 1
+
+    def test_same_json_formatted_differently_is_the_same_request(self, api):
+        key = {"Idempotency-Key": "retry-3"}
+        api.request("POST", "/track", raw=json.dumps(update()), headers=key)
+        reply = api.request("POST", "/track", raw=json.dumps(update(), indent=4), headers=key)
+        assert reply.headers.get("Idempotent-Replayed") == "true"
+
+    @pytest.mark.parametrize("key", ["", "a" * 129, "has space", "tab\there", "é"])
+    def test_malformed_key_is_400_and_nothing_stored(self, api, key):
+        reply = api.track(update(), headers={"Idempotency-Key": key})
+        assert (reply.status, reply.error_code) == (400, "validation_error")
+        assert api.status("tracking_id=PKG-1").status == 404
+
+    def test_keys_of_128_visible_characters_are_accepted(self, api):
+        assert api.track(update(), headers={"Idempotency-Key": "~" * 128}).status == 201
+
+    def test_replay_costs_one_cancelled_transaction_and_one_read(self, api):
+        from tests.functional.calls import count_aws_calls
+
+        key = {"Idempotency-Key": "calls"}
+        api.track(update(), headers=key)
+        with count_aws_calls() as calls:
+            api.track(update(), headers=key)
+        assert calls == ["DynamoDB.TransactWriteItems", "DynamoDB.GetItem"]
