@@ -64,15 +64,24 @@ class ApiClient:
     def __init__(self, handler):
         self.handler = handler
 
-    def request(self, method: str, path: str, *, query: str = "", body: Any = None,
-                raw: bytes | str | None = None, headers: dict[str, str] | None = None,
-                content_type: str | None = "application/json") -> Reply:
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        query: str = "",
+        body: Any = None,
+        raw: bytes | str | None = None,
+        headers: dict[str, str] | None = None,
+        content_type: str | None = "application/json",
+    ) -> Reply:
         all_headers = {"Content-Type": content_type} if content_type else {}
         all_headers.update(headers or {})
         data = raw if raw is not None else (json.dumps(body) if body is not None else None)
         event = proxy.proxy_event(method, path, query=query, headers=all_headers, body=data)
         status, response_headers, payload = proxy.decode_response(
-            self.handler(event, proxy.LambdaContext()))
+            self.handler(event, proxy.LambdaContext())
+        )
         return Reply(status, response_headers, payload)
 
     def track(self, body: Any, **kwargs: Any) -> Reply:

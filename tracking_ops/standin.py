@@ -82,19 +82,43 @@ class StandIn:
 
 @contextlib.contextmanager
 def moto_server() -> Iterator[str]:
-    """moto's server in a thread on 127.0.0.1 and a free port; yields its URL."""
-    import logging
+    """moto's server in a thread on 127.0.0.1 and a free port; yields its URL.
 
-    from moto.server import ThreadedMotoServer
+    moto's backends are not thread-safe (its TransactWriteItems deep-copies
+    the table for rollback while other requests change it), so requests are
+    applied one at a time; connections are still accepted concurrently.
+    DynamoDB itself serializes conflicting writes, so this changes no semantics
+    the tests rely on.
+    """
+    import logging
+    import threading
+
+    from moto.moto_server.werkzeug_app import (
+        DomainDispatcherApplication,
+        MotoRequestHandler,
+        create_backend_app,
+    )
+    from werkzeug.serving import make_server
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no line per AWS call
-    server = ThreadedMotoServer(ip_address=LOOPBACK, port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
+    app = DomainDispatcherApplication(create_backend_app)
+    lock = threading.Lock()
+
+    def one_at_a_time(environ, start_response):
+        with lock:
+            return [b"".join(app(environ, start_response))]
+
+    server = make_server(
+        LOOPBACK, 0, one_at_a_time, threaded=True, request_handler=MotoRequestHandler
+    )
+    thread = threading.Thread(target=server.serve_forever, name="moto", daemon=True)
+    thread.start()
     try:
-        yield f"http://{host}:{port}"
+        yield f"http://{LOOPBACK}:{server.server_port}"
     finally:
-        server.stop()
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
 
 
 def provision(standin: StandIn) -> None:

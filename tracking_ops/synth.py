@@ -113,8 +113,13 @@ class SynthMocks(pulumi.runtime.Mocks):
         if args.custom:
             state |= computed_outputs(args.typ, args.name, args.inputs, self.region)
         self.resources.append(
-            {"type": args.typ, "name": args.name, "inputs": args.inputs, "state": state,
-             "protect": args.name in self.protected}
+            {
+                "type": args.typ,
+                "name": args.name,
+                "inputs": args.inputs,
+                "state": state,
+                "protect": args.name in self.protected,
+            }
         )
         return f"{args.name}-id", state
 

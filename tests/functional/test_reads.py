@@ -14,8 +14,11 @@ from tracking_stacks import definitions as defs
 def set_flags(aws, **flags) -> None:
     """Change the dev feature flags parameter, as an operator would."""
     aws.client("ssm").put_parameter(
-        Name=defs.FEATURE_FLAGS_PARAM.path("dev"), Overwrite=True, Type="String",
-        Value=defs.feature_flags_value(flags))
+        Name=defs.FEATURE_FLAGS_PARAM.path("dev"),
+        Overwrite=True,
+        Type="String",
+        Value=defs.feature_flags_value(flags),
+    )
     from tests.conftest import reset_function_state
 
     reset_function_state()
@@ -26,10 +29,20 @@ class TestStatus:
         reply = api.status("tracking_id=NOPE")
         assert (reply.status, reply.error_code) == (404, "not_found")
 
-    @pytest.mark.parametrize("query", ["", "tracking_id=", "tracking_id=bad%20id",
-                                       "tracking_id=P&limit=0", "tracking_id=P&limit=101",
-                                       "tracking_id=P&limit=ten", "tracking_id=P&limit=-1",
-                                       "tracking_id=P&cursor=%%%", "tracking_id=P&cursor=e30"])
+    @pytest.mark.parametrize(
+        "query",
+        [
+            "",
+            "tracking_id=",
+            "tracking_id=bad%20id",
+            "tracking_id=P&limit=0",
+            "tracking_id=P&limit=101",
+            "tracking_id=P&limit=ten",
+            "tracking_id=P&limit=-1",
+            "tracking_id=P&cursor=%%%",
+            "tracking_id=P&cursor=e30",
+        ],
+    )
     def test_invalid_query_is_400(self, api, query):
         api.track(update(tracking_id="P"))
         reply = api.status(query)
@@ -44,19 +57,25 @@ class TestStatus:
         body = api.status("tracking_id=PKG-1").body
 
         assert (body["status"], body["timestamp"], body["location"]["lat"]) == (
-            "delivered", base + 3000, 3)
+            "delivered",
+            base + 3000,
+            3,
+        )
         assert [u["status"] for u in body["updates"]] == ["delivered", "in_transit", "pending"]
 
     def test_updates_carry_their_fields(self, api):
         sent = api.track(update(metadata={"k": [1, 2]})).body
         (stored,) = api.status("tracking_id=PKG-1").body["updates"]
-        assert stored == {k: sent[k] for k in ("event_id", "status", "timestamp", "location",
-                                                "metadata")}
+        assert stored == {
+            k: sent[k] for k in ("event_id", "status", "timestamp", "location", "metadata")
+        }
 
     def test_paging_through_120_updates_has_no_gap_or_duplicate(self, api):
         base = now_ms() - 200_000
-        sent = [api.track(update(timestamp=base + i * 10 - (i % 3) * 10)).body["event_id"]
-                for i in range(120)]
+        sent = [
+            api.track(update(timestamp=base + i * 10 - (i % 3) * 10)).body["event_id"]
+            for i in range(120)
+        ]
 
         seen, cursor, pages = [], None, 0
         while True:
@@ -132,9 +151,14 @@ class TestShipments:
         body = api.request("GET", "/shipments", query="status=in_transit").body
 
         assert body["status"] == "in_transit"
-        assert [item["tracking_id"] for item in body["items"]] == [f"P{i}" for i in range(9, -1, -1)]
-        assert body["items"][0] == {"tracking_id": "P9", "timestamp": base + 9,
-                                    "location": {"lat": 52.52, "lng": 13.40}}
+        assert [item["tracking_id"] for item in body["items"]] == [
+            f"P{i}" for i in range(9, -1, -1)
+        ]
+        assert body["items"][0] == {
+            "tracking_id": "P9",
+            "timestamp": base + 9,
+            "location": {"lat": 52.52, "lng": 13.40},
+        }
         assert body["next_cursor"] is None
 
     def test_parcel_that_moved_on_is_no_longer_listed(self, api):
@@ -167,8 +191,9 @@ class TestShipments:
                 break
         assert seen == list(reversed(ids))
 
-    @pytest.mark.parametrize("query", ["", "status=lost", "status=pending&limit=0",
-                                       "status=pending&cursor=abc"])
+    @pytest.mark.parametrize(
+        "query", ["", "status=lost", "status=pending&limit=0", "status=pending&cursor=abc"]
+    )
     def test_invalid_query_is_400(self, api, query):
         reply = api.request("GET", "/shipments", query=query)
         assert (reply.status, reply.error_code) == (400, "validation_error")
@@ -177,16 +202,25 @@ class TestShipments:
         for i in range(3):
             api.track(update(tracking_id=f"P{i}", status="pending"))
         cursor = api.request("GET", "/shipments", query="status=pending&limit=1").body[
-            "next_cursor"]
+            "next_cursor"
+        ]
         reply = api.request("GET", "/shipments", query=f"status=failed&cursor={cursor}")
         assert reply.status == 400
 
 
 class TestBatch:
     def test_one_bad_item_does_not_reject_the_others(self, api):
-        reply = api.request("POST", "/track/batch", body={"updates": [
-            update(tracking_id="B1"), update(tracking_id="B2", status="lost"),
-            update(tracking_id="B3")]})
+        reply = api.request(
+            "POST",
+            "/track/batch",
+            body={
+                "updates": [
+                    update(tracking_id="B1"),
+                    update(tracking_id="B2", status="lost"),
+                    update(tracking_id="B3"),
+                ]
+            },
+        )
 
         assert reply.status == 200
         results = reply.body["results"]
@@ -194,19 +228,22 @@ class TestBatch:
         assert [r["index"] for r in results] == [0, 1, 2]
         assert results[1]["error"]["code"] == "validation_error"
         assert results[1]["error"]["details"][0]["field"] == "updates.1.status"
-        assert api.status("tracking_id=B3").body["updates"][0]["event_id"] == results[2][
-            "event_id"]
+        assert api.status("tracking_id=B3").body["updates"][0]["event_id"] == results[2]["event_id"]
         assert api.status("tracking_id=B2").status == 404
 
-    @pytest.mark.parametrize("body", [{"updates": []}, {"updates": [update()] * 26},
-                                      {"updates": "x"}, {"other": 1}, []])
+    @pytest.mark.parametrize(
+        "body", [{"updates": []}, {"updates": [update()] * 26}, {"updates": "x"}, {"other": 1}, []]
+    )
     def test_batch_shape_violations_are_400(self, api, body):
         reply = api.request("POST", "/track/batch", body=body)
         assert (reply.status, reply.error_code) == (400, "validation_error")
 
     def test_batch_of_25_is_accepted(self, api):
-        reply = api.request("POST", "/track/batch",
-                            body={"updates": [update(tracking_id=f"B{i}") for i in range(25)]})
+        reply = api.request(
+            "POST",
+            "/track/batch",
+            body={"updates": [update(tracking_id=f"B{i}") for i in range(25)]},
+        )
         assert [r["status"] for r in reply.body["results"]] == [201] * 25
 
     def test_disabled_by_flag_is_403_feature_disabled(self, api, aws):
@@ -224,8 +261,9 @@ def test_health_is_ok_without_touching_aws(api):
     assert calls == []
 
 
-@pytest.mark.parametrize(("method", "path"), [("GET", "/nope"), ("DELETE", "/track"),
-                                              ("GET", "/track")])
+@pytest.mark.parametrize(
+    ("method", "path"), [("GET", "/nope"), ("DELETE", "/track"), ("GET", "/track")]
+)
 def test_unknown_route_is_404_in_the_error_shape(api, method, path):
     reply = api.request(method, path)
     assert (reply.status, reply.error_code) == (404, "not_found")
@@ -233,8 +271,12 @@ def test_unknown_route_is_404_in_the_error_shape(api, method, path):
 
 
 def test_every_error_body_has_the_contract_shape(api):
-    replies = [api.track({"x": 1}), api.request("POST", "/track", raw="{"),
-               api.status("tracking_id=none"), api.request("GET", "/zzz")]
+    replies = [
+        api.track({"x": 1}),
+        api.request("POST", "/track", raw="{"),
+        api.status("tracking_id=none"),
+        api.request("GET", "/zzz"),
+    ]
     for reply in replies:
         assert set(reply.body) == {"error"}
         assert set(reply.body["error"]) <= {"code", "message", "details"}

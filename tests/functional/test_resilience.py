@@ -23,7 +23,8 @@ def dead_endpoint() -> str:
 
 class TestStorageOutage:
     def test_unreachable_storage_is_503_with_retry_after_and_nothing_half_written(
-            self, api, monkeypatch):
+        self, api, monkeypatch
+    ):
         monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", dead_endpoint())
         reset_function_state()
 
@@ -46,14 +47,17 @@ class TestStorageOutage:
             assert api.status(query).status == 503
         assert api.request("GET", "/shipments", query="status=pending").status == 503
 
-    @pytest.mark.parametrize("code", ["ProvisionedThroughputExceededException",
-                                      "ThrottlingException", "InternalServerError"])
+    @pytest.mark.parametrize(
+        "code",
+        ["ProvisionedThroughputExceededException", "ThrottlingException", "InternalServerError"],
+    )
     def test_throttling_after_sdk_retries_is_503(self, api, code):
         api.track(update(tracking_id="warm"))
         client = api_module.repository(api_module.settings_loader().get().table_name).client
         with Stubber(client) as stub:
-            stub.add_client_error("transact_write_items", service_error_code=code,
-                                  http_status_code=400)
+            stub.add_client_error(
+                "transact_write_items", service_error_code=code, http_status_code=400
+            )
             reply = api.track(update())
         assert (reply.status, reply.error_code) == (503, "storage_unavailable")
         assert "Retry-After" in reply.headers
@@ -75,19 +79,24 @@ class TestSsmOutage:
         assert "milestones" in api.status("tracking_id=PKG-1").body  # dev flags read from SSM
         loader = api_module.settings_loader()
         monkeypatch.setattr(loader, "_fresh_until", 0.0)  # the cache expired...
-        monkeypatch.setattr(loader.provider, "get_parameters_by_name",
-                            lambda **_: (_ for _ in ()).throw(ConnectionError("ssm down")))
+        monkeypatch.setattr(
+            loader.provider,
+            "get_parameters_by_name",
+            lambda **_: (_ for _ in ()).throw(ConnectionError("ssm down")),
+        )
 
         body = api.status("tracking_id=PKG-1").body  # ...and SSM is down
 
         assert "milestones" in body
 
-    def test_changed_parameters_are_picked_up_after_the_cache_expires(self, api, aws,
-                                                                      monkeypatch):
+    def test_changed_parameters_are_picked_up_after_the_cache_expires(self, api, aws, monkeypatch):
         api.track(update())
         aws.client("ssm").put_parameter(
-            Name=defs.API_CONFIG_PARAM.path("dev"), Overwrite=True, Type="String",
-            Value=defs.api_config_value({"max_request_size": 50}))
+            Name=defs.API_CONFIG_PARAM.path("dev"),
+            Overwrite=True,
+            Type="String",
+            Value=defs.api_config_value({"max_request_size": 50}),
+        )
         assert api.track(update()).status == 201  # cached: old limit still applies
         loader = api_module.settings_loader()
         monkeypatch.setattr(loader, "_fresh_until", 0.0)

@@ -57,13 +57,19 @@ def test_body_that_is_not_json_is_400_invalid_json(api, raw):
         (update(lat=90.01), "location.lat"),
         (update(lat=-90.01), "location.lat"),
         (update(lng=180.5), "location.lng"),
-        ({"tracking_id": "P", "status": "pending", "location": {"lat": "12", "lng": 1}},
-         "location.lat"),
-        ({"tracking_id": "P", "status": "pending", "location": {"lat": True, "lng": 1}},
-         "location.lat"),
+        (
+            {"tracking_id": "P", "status": "pending", "location": {"lat": "12", "lng": 1}},
+            "location.lat",
+        ),
+        (
+            {"tracking_id": "P", "status": "pending", "location": {"lat": True, "lng": 1}},
+            "location.lat",
+        ),
         ({"tracking_id": "P", "status": "pending", "location": {"lat": 1}}, "location.lng"),
-        ({"tracking_id": "P", "status": "pending", "location": {"lat": 1, "lng": 2, "alt": 3}},
-         "location.alt"),
+        (
+            {"tracking_id": "P", "status": "pending", "location": {"lat": 1, "lng": 2, "alt": 3}},
+            "location.alt",
+        ),
         ({"status": "pending", "location": {"lat": 1, "lng": 2}}, "tracking_id"),
         (update(unknown_field=1), "unknown_field"),
         (update(metadata="not an object"), "metadata"),
@@ -104,8 +110,9 @@ def test_non_json_content_type_is_415(api, content_type):
 
 
 def test_json_content_type_with_charset_is_accepted(api):
-    reply = api.request("POST", "/track", body=update(),
-                        content_type="application/json; charset=utf-8")
+    reply = api.request(
+        "POST", "/track", body=update(), content_type="application/json; charset=utf-8"
+    )
     assert reply.status == 201
 
 
@@ -123,8 +130,9 @@ def test_base64_encoded_body_is_decoded(api):
 
     from tracking_ops import proxy
 
-    event = proxy.proxy_event("POST", "/track", headers={"Content-Type": "application/json"},
-                              body=json.dumps(update()))
+    event = proxy.proxy_event(
+        "POST", "/track", headers={"Content-Type": "application/json"}, body=json.dumps(update())
+    )
     event["body"] = base64.b64encode(event["body"].encode()).decode()
     event["isBase64Encoded"] = True
     status, _, _ = proxy.decode_response(api.handler(event, proxy.LambdaContext()))

@@ -1,0 +1,147 @@
+"""The stream notifier against moto: what it publishes, and partial batch failures."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.functional.test_resilience import dead_endpoint
+from tests.helpers import now_ms
+from tracking_common import table
+from tracking_common.runtime_config import EVENT_DETAIL_TYPE, EVENT_SOURCE
+from tracking_ops import proxy
+from tracking_stacks import definitions as defs
+
+
+def image(tracking_id: str, status: str | None, ts: int = 1, event_id: str = "E1") -> dict:
+    item = {table.PARTITION_KEY: {"S": tracking_id}, table.SORT_KEY: {"S": table.STATE_SORT_KEY}}
+    if status is not None:
+        item |= {
+            table.ATTR_STATUS: {"S": status},
+            table.ATTR_TIMESTAMP: {"N": str(ts)},
+            table.ATTR_EVENT_ID: {"S": event_id},
+        }
+    return item
+
+
+def record(
+    sequence: str, new: dict, old: dict | None = None, sort_key: str = table.STATE_SORT_KEY
+) -> dict:
+    keys = {table.PARTITION_KEY: new[table.PARTITION_KEY], table.SORT_KEY: {"S": sort_key}}
+    dynamodb = {
+        "Keys": keys,
+        "NewImage": new,
+        "SequenceNumber": sequence,
+        "SizeBytes": 100,
+        "StreamViewType": "NEW_AND_OLD_IMAGES",
+    }
+    if old:
+        dynamodb["OldImage"] = old
+    return {
+        "eventID": sequence,
+        "eventName": "MODIFY" if old else "INSERT",
+        "eventSource": "aws:dynamodb",
+        "awsRegion": "us-east-1",
+        "dynamodb": dynamodb,
+        "eventSourceARN": "arn:aws:dynamodb:us-east-1:000000000000:table/t/stream/x",
+    }
+
+
+@pytest.fixture
+def observed(aws):
+    """An SQS queue receiving every event put on the dev bus."""
+    sqs, events = aws.client("sqs"), aws.client("events")
+    url = sqs.create_queue(QueueName="observer")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    bus = defs.event_bus_name("dev")
+    events.put_rule(
+        Name="all", EventBusName=bus, EventPattern=json.dumps({"source": [EVENT_SOURCE]})
+    )
+    events.put_targets(Rule="all", EventBusName=bus, Targets=[{"Id": "q", "Arn": arn}])
+
+    def read() -> list[dict]:
+        messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+        return [json.loads(m["Body"]) for m in messages]
+
+    return read
+
+
+@pytest.fixture
+def notify(aws):
+    from tracking_notifier import handler as module
+
+    module.events_client.cache_clear()
+
+    def call(records: list[dict]) -> dict:
+        return module.handler({"Records": records}, proxy.LambdaContext(function_name="n"))
+
+    yield call
+    module.events_client.cache_clear()
+
+
+def test_status_change_is_published_with_previous_and_new_status(notify, observed):
+    ts = now_ms()
+    result = notify([record("1", image("P1", "delivered", ts, "E9"), image("P1", "in_transit"))])
+
+    assert result == {"batchItemFailures": []}
+    (event,) = observed()
+    assert (event["source"], event["detail-type"]) == (EVENT_SOURCE, EVENT_DETAIL_TYPE)
+    assert event["detail"] == {
+        "tracking_id": "P1",
+        "previous_status": "in_transit",
+        "new_status": "delivered",
+        "event_time": ts,
+        "event_id": "E9",
+    }
+
+
+def test_non_changes_are_not_published(notify, observed):
+    same = record("1", image("P1", "pending", 2), image("P1", "pending", 1))
+    event_item = record("2", image("P2", "pending"), sort_key="E#0000000000001#X")
+    keys_only = record("3", image("P3", None))
+
+    assert notify([same, event_item, keys_only]) == {"batchItemFailures": []}
+    assert observed() == []
+
+
+def test_one_poison_record_fails_alone(notify, observed):
+    poison = image("BAD", "pending")
+    poison[table.ATTR_TIMESTAMP] = {"S": "not-a-number"}
+    records = [
+        record("1", image("P1", "pending")),
+        record("2", poison),
+        record("3", image("P3", "in_transit")),
+    ]
+
+    result = notify(records)
+
+    assert result == {"batchItemFailures": [{"itemIdentifier": "2"}]}
+    assert sorted(e["detail"]["tracking_id"] for e in observed()) == ["P1", "P3"]
+
+
+def test_flag_off_publishes_nothing(notify, observed, aws):
+    aws.client("ssm").put_parameter(
+        Name=defs.FEATURE_FLAGS_PARAM.path("dev"),
+        Overwrite=True,
+        Type="String",
+        Value=defs.feature_flags_value({}),
+    )
+    from aws_lambda_powertools.utilities import parameters
+
+    parameters.clear_caches()
+    assert notify([record("1", image("P1", "pending"))]) == {"batchItemFailures": []}
+    assert observed() == []
+    parameters.clear_caches()
+
+
+def test_eventbridge_failure_reports_every_change_failed(notify, monkeypatch):
+    monkeypatch.setenv("AWS_ENDPOINT_URL_EVENTBRIDGE", dead_endpoint())
+    from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
+
+    # All records failing raises, so Lambda retries the batch (bisecting) and the
+    # mapping sends what keeps failing to the DLQ.
+    with pytest.raises(BatchProcessingError):
+        notify([record("1", image("P1", "pending")), record("2", image("P2", "failed"))])
