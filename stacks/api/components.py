@@ -11,6 +11,7 @@ import pulumi
 import pulumi_aws as aws
 
 from tracking_api.schema_export import ROUTES, request_models
+from tracking_stacks.registry import Output
 
 JSON = "application/json"
 
@@ -259,4 +260,4 @@ class ApiLayer(pulumi.ComponentResource):
                     opts=child,
                 )
             )
-        self.register_outputs({"invoke_url": self.stage.invoke_url})
+        self.register_outputs({Output.API_ENDPOINT: self.stage.invoke_url})

@@ -22,6 +22,7 @@ from tracking_common.runtime_config import (
 )
 from tracking_stacks import definitions as defs
 from tracking_stacks.iam import Statement, assume_role_document, policy_document
+from tracking_stacks.registry import Output
 
 # X-Ray takes no resource-level permissions: the one documented `*` exception.
 XRAY = Statement("XRay", ["xray:PutTraceSegments", "xray:PutTelemetryRecords"], ["*"])
@@ -113,7 +114,7 @@ class LambdaFunction(pulumi.ComponentResource):
             # The role's policy must exist before the first invocation can log or write.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.policy, self.log_group]),
         )
-        self.register_outputs({"function_name": self.function.name})
+        self.register_outputs({"arn": self.function.arn})
 
 
 class ComputeLayer(pulumi.ComponentResource):
@@ -245,4 +246,4 @@ class ComputeLayer(pulumi.ComponentResource):
             tags=args.tags,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.notifier.policy]),
         )
-        self.register_outputs({"api_function_name": self.api.function.name})
+        self.register_outputs({Output.API_FUNCTION_NAME: self.api.function.name})

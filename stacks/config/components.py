@@ -8,6 +8,7 @@ import pulumi
 import pulumi_aws as aws
 
 from tracking_stacks import definitions as defs
+from tracking_stacks.registry import Output
 
 
 @dataclass(frozen=True)
@@ -59,4 +60,4 @@ class ConfigLayer(pulumi.ComponentResource):
                 (defs.DB_ENDPOINT_PARAM, args.table_name),
             )
         }
-        self.register_outputs({"key_arn": self.key.arn})
+        self.register_outputs({Output.CONFIG_KEY_ARN: self.key.arn})

@@ -9,6 +9,7 @@ import pulumi_aws as aws
 
 from tracking_common import table
 from tracking_stacks import definitions as defs
+from tracking_stacks.registry import Output
 
 
 @dataclass(frozen=True)
@@ -68,4 +69,4 @@ class DataLayer(pulumi.ComponentResource):
             tags=args.tags,
             opts=stateful,
         )
-        self.register_outputs({"table_name": self.table.name, "dlq_arn": self.dlq.arn})
+        self.register_outputs({Output.TABLE_NAME: self.table.name, Output.DLQ_ARN: self.dlq.arn})

@@ -10,6 +10,7 @@ import pulumi_aws as aws
 
 from tracking_common import table
 from tracking_common.runtime_config import METRICS_NAMESPACE, NOTIFIER_SERVICE_NAME, SERVICE_NAME
+from tracking_stacks.registry import Output
 
 API, API_FN, NOTIFIER_FN, QUEUE, TABLE, INDEX = (
     "api",
@@ -255,7 +256,7 @@ class MonitoringLayer(pulumi.ComponentResource):
             dashboard_body=pulumi.Output.json_dumps(_dashboard(args, dimensions)),
             opts=child,
         )
-        self.register_outputs({"topic_arn": self.topic.arn})
+        self.register_outputs({Output.ALARM_TOPIC_ARN: self.topic.arn})
 
 
 def _metric(namespace: str, metric: str, dims: dict[str, Any], **options: Any) -> list[Any]:

@@ -1,0 +1,59 @@
+"""Every stack program synthesized once per session under Pulumi's mocks, for dev and prod."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from tracking_ops.synth import SECRET_SIGNATURE, LayerSynth, synth_all
+from tracking_stacks.registry import Layer
+
+
+class Synthesized:
+    def __init__(self, results: list[LayerSynth]):
+        self.by_layer = {result.layer: result for result in results}
+
+    def layer(self, layer: Layer) -> LayerSynth:
+        return self.by_layer[layer]
+
+    def of_type(self, layer: Layer, typ: str) -> list[dict[str, Any]]:
+        return [unwrap(r) for r in self.by_layer[layer].resources if r["type"] == typ]
+
+    def one(self, layer: Layer, typ: str) -> dict[str, Any]:
+        (resource,) = self.of_type(layer, typ)
+        return resource
+
+    def all_resources(self) -> list[dict[str, Any]]:
+        return [unwrap(r) for result in self.by_layer.values() for r in result.resources]
+
+
+def unwrap(value: Any) -> Any:
+    """Secret inputs as their plain values (tests may look inside)."""
+    if isinstance(value, dict) and SECRET_SIGNATURE in value:
+        return unwrap(value["value"])
+    if isinstance(value, dict):
+        return {k: unwrap(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [unwrap(v) for v in value]
+    return value
+
+
+def policy_statements(resource: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {s["Sid"]: s for s in json.loads(resource["inputs"]["policy"])["Statement"]}
+
+
+@pytest.fixture(scope="session")
+def dev() -> Synthesized:
+    return Synthesized(synth_all("dev"))
+
+
+@pytest.fixture(scope="session")
+def prod() -> Synthesized:
+    return Synthesized(synth_all("prod"))
+
+
+@pytest.fixture(scope="session", params=["dev", "staging", "prod"])
+def each_env(request) -> tuple[str, Synthesized]:
+    return request.param, Synthesized(synth_all(request.param))

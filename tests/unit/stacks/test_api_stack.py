@@ -1,0 +1,146 @@
+"""tracking-api: methods, validation from the function's schema, gateway responses, stage."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tracking_api.schema_export import ROUTES, request_models
+from tracking_stacks.registry import Layer
+
+pytestmark = pytest.mark.layer_api
+METHOD, INTEGRATION = "aws:apigateway/method:Method", "aws:apigateway/integration:Integration"
+
+
+def routes_by_method(synthesized) -> dict[tuple[str, str], dict]:
+    resources = {
+        r["name"]: r for r in synthesized.of_type(Layer.API, "aws:apigateway/resource:Resource")
+    }
+    methods = {}
+    for method in synthesized.of_type(Layer.API, METHOD):
+        slug = method["name"].split("-method-")[1]  # e.g. post-track-batch
+        http, _, rest = slug.partition("-")
+        methods[(http.upper(), "/" + rest.replace("-", "/"))] = method["inputs"]
+    assert resources  # resources exist for every path (checked through methods below)
+    return methods
+
+
+def test_every_route_is_a_method_with_iam_auth_except_health(dev):
+    methods = routes_by_method(dev)
+    assert set(methods) == {(r["method"], r["path"]) for r in ROUTES}
+    for (http, path), inputs in methods.items():
+        expected = "NONE" if path == "/health" else "AWS_IAM"
+        assert inputs["authorization"] == expected, (http, path)
+
+
+def test_body_routes_validate_against_models_derived_from_the_pydantic_models(dev):
+    models = {
+        m["inputs"]["name"]: json.loads(m["inputs"]["schema"])
+        for m in dev.of_type(Layer.API, "aws:apigateway/model:Model")
+    }
+    assert models == request_models()
+    assert models["TrackingUpdate"]["$schema"] == "http://json-schema.org/draft-04/schema#"
+    methods = routes_by_method(dev)
+    assert methods[("POST", "/track")]["requestModels"] == {"application/json": "TrackingUpdate"}
+    assert methods[("POST", "/track/batch")]["requestModels"] == {
+        "application/json": "BatchRequest"
+    }
+
+
+def test_required_query_parameters_are_validated_at_the_gateway(dev):
+    methods = routes_by_method(dev)
+    assert methods[("GET", "/status")]["requestParameters"] == {
+        "method.request.querystring.tracking_id": True,
+        "method.request.querystring.limit": False,
+        "method.request.querystring.cursor": False,
+    }
+    validators = {
+        v["inputs"]["name"]: v["inputs"]
+        for v in dev.of_type(Layer.API, "aws:apigateway/requestValidator:RequestValidator")
+    }
+    assert validators["body-and-parameters"]["validateRequestBody"] is True
+    assert validators["parameters"]["validateRequestParameters"] is True
+
+
+def test_every_integration_is_a_lambda_proxy_to_the_api_function(dev):
+    invoke_arn = dev.layer(Layer.COMPUTE).outputs["api_function_invoke_arn"]
+    integrations = dev.of_type(Layer.API, INTEGRATION)
+    assert len(integrations) == len(ROUTES)
+    for integration in integrations:
+        inputs = integration["inputs"]
+        assert (inputs["type"], inputs["integrationHttpMethod"]) == ("AWS_PROXY", "POST")
+        assert inputs["uri"] == invoke_arn
+
+
+def test_gateway_responses_use_the_error_shape(dev):
+    responses = {
+        r["inputs"]["responseType"]: r["inputs"]
+        for r in dev.of_type(Layer.API, "aws:apigateway/response:Response")
+    }
+    assert responses["BAD_REQUEST_BODY"]["statusCode"] == "400"
+    assert responses["REQUEST_TOO_LARGE"]["statusCode"] == "413"
+    assert responses["UNSUPPORTED_MEDIA_TYPE"]["statusCode"] == "415"
+    for response_type, inputs in responses.items():
+        template = inputs["responseTemplates"]["application/json"]
+        # messageString is substituted already quoted: the template is JSON once it is.
+        rendered = json.loads(template.replace("$context.error.messageString", '"m"'))
+        assert set(rendered["error"]) == {"code", "message"}, response_type
+    assert (
+        json.loads(
+            responses["BAD_REQUEST_BODY"]["responseTemplates"]["application/json"].replace(
+                "$context.error.messageString", '"m"'
+            )
+        )["error"]["code"]
+        == "validation_error"
+    )
+
+
+def test_deployment_redeploys_when_the_definition_changes(dev, monkeypatch):
+    from tests.unit.stacks.conftest import Synthesized
+    from tracking_api import schema_export
+    from tracking_ops.synth import synth_all
+
+    trigger = dev.one(Layer.API, "aws:apigateway/deployment:Deployment")["inputs"]["triggers"]
+    assert len(trigger["redeployment"]) == 64  # seed defect 6
+
+    changed = [dict(route) for route in schema_export.ROUTES]
+    changed[0]["summary"] = "changed"
+    monkeypatch.setattr(schema_export, "ROUTES", tuple(changed))
+    import sys
+
+    sys.modules.pop("components", None)
+    again = Synthesized(synth_all("dev"))
+    new = again.one(Layer.API, "aws:apigateway/deployment:Deployment")["inputs"]["triggers"]
+    assert new["redeployment"] != trigger["redeployment"]
+
+
+def test_stage_has_access_logs_tracing_and_throttling_per_env(dev, prod):
+    stage = dev.one(Layer.API, "aws:apigateway/stage:Stage")["inputs"]
+    logs = dev.one(Layer.API, "aws:cloudwatch/logGroup:LogGroup")
+    assert stage["xrayTracingEnabled"] is True
+    assert stage["stageName"] == "dev"
+    assert stage["accessLogSettings"]["destinationArn"] == logs["state"]["arn"]
+    assert json.loads(stage["accessLogSettings"]["format"])["requestId"] == "$context.requestId"
+    settings = lambda s: s.one(Layer.API, "aws:apigateway/methodSettings:MethodSettings")[  # noqa: E731
+        "inputs"
+    ]["settings"]
+    assert settings(dev)["throttlingRateLimit"] < settings(prod)["throttlingRateLimit"]
+    assert settings(prod)["metricsEnabled"] is True
+    assert logs["inputs"]["retentionInDays"] == 14
+    assert (
+        prod.one(Layer.API, "aws:cloudwatch/logGroup:LogGroup")["inputs"]["retentionInDays"] == 90
+    )
+
+
+def test_lambda_permissions_are_scoped_to_this_api_stage_and_route(dev):
+    permissions = dev.of_type(Layer.API, "aws:lambda/permission:Permission")
+    execution_arn = next(
+        r for r in dev.layer(Layer.API).resources if r["type"] == "aws:apigateway/restApi:RestApi"
+    )["state"]["executionArn"]
+    assert sorted(p["inputs"]["sourceArn"] for p in permissions) == sorted(
+        f"{execution_arn}/dev/{r['method']}{r['path']}" for r in ROUTES
+    )
+    for permission in permissions:
+        assert permission["inputs"]["principal"] == "apigateway.amazonaws.com"
+        assert permission["inputs"]["function"] == "tracking-api-dev"
