@@ -57,11 +57,10 @@ def check_cli(env: str) -> str:
 def check_aws_credentials(env: str) -> None:
     """Credentials resolvable locally (no call to AWS is made here)."""
     import boto3
-    from botocore.exceptions import BotoCoreError
 
     try:
         credentials = boto3.Session().get_credentials()
-    except BotoCoreError as exc:
+    except Exception as exc:  # noqa: BLE001 - any resolver failure is one line, not a traceback
         raise PreflightError(
             f"AWS credentials could not be loaded: {exc}. {OFFLINE_HINT.format(env=env)}"
         ) from None

@@ -1,0 +1,126 @@
+"""Domain rules of the API function: no AWS involved."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tracking_api import domain
+from tracking_api.errors import InvalidJson, ValidationFailed
+from tracking_common import table
+
+NOW = 1_800_000_000_000
+tracking_ids = st.from_regex(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}", fullmatch=True)
+
+
+def test_event_ids_are_ulids_ordered_by_time():
+    earlier, later = domain.new_event_id(NOW), domain.new_event_id(NOW + 1)
+    assert re.fullmatch(domain.EVENT_ID_PATTERN, earlier)
+    assert earlier < later
+
+
+def test_event_ids_do_not_repeat():
+    assert len({domain.new_event_id(NOW) for _ in range(10_000)}) == 10_000
+
+
+@given(tracking_id=tracking_ids, ts=st.integers(0, 10**13 - 1))
+def test_event_sort_keys_are_valid_cursor_positions(tracking_id, ts):
+    sort_key = table.event_sort_key(ts, domain.new_event_id(ts))
+    scope = domain.status_scope(tracking_id)
+    cursor = domain.encode_cursor(scope, sort_key)
+    assert domain.decode_cursor(cursor, scope, domain.EVENT_POSITION) == sort_key
+
+
+@given(a=tracking_ids, b=tracking_ids)
+def test_a_cursor_is_only_accepted_by_its_own_parcel(a, b):
+    sort_key = table.event_sort_key(NOW, domain.new_event_id(NOW))
+    cursor = domain.encode_cursor(domain.status_scope(a), sort_key)
+    if a == b:
+        assert domain.decode_cursor(cursor, domain.status_scope(b), domain.EVENT_POSITION)
+    else:
+        with pytest.raises(ValidationFailed):
+            domain.decode_cursor(cursor, domain.status_scope(b), domain.EVENT_POSITION)
+
+
+@given(st.text(max_size=200))
+@settings(max_examples=300)
+def test_arbitrary_text_is_never_accepted_as_a_cursor_position_it_was_not(text):
+    scope = domain.status_scope("P1")
+    try:
+        position = domain.decode_cursor(text, scope, domain.EVENT_POSITION)
+    except ValidationFailed:
+        return
+    # Whatever decodes is a well-formed event key of this parcel's scope.
+    assert domain.EVENT_POSITION.fullmatch(position)
+
+
+@given(position=st.text(max_size=60))
+def test_a_forged_cursor_cannot_carry_a_foreign_key(position):
+    forged = domain.encode_cursor(domain.status_scope("P1"), position)
+    if domain.EVENT_POSITION.fullmatch(position):
+        assert domain.decode_cursor(forged, domain.status_scope("P1"), domain.EVENT_POSITION)
+    else:
+        with pytest.raises(ValidationFailed):
+            domain.decode_cursor(forged, domain.status_scope("P1"), domain.EVENT_POSITION)
+
+
+def test_cursor_reveals_no_table_internals_beyond_the_position():
+    sort_key = table.event_sort_key(NOW, domain.new_event_id(NOW))
+    cursor = domain.encode_cursor(domain.status_scope("P1"), sort_key)
+    assert set(json.loads(__import__("base64").urlsafe_b64decode(cursor + "=="))) == {"s", "p"}
+    assert table.PARTITION_KEY not in cursor
+
+
+@pytest.mark.parametrize("text", ["NaN", "[Infinity]", '{"a": -Infinity}', "{", "[1,]"])
+def test_non_rfc_json_is_invalid(text):
+    with pytest.raises(InvalidJson):
+        domain.parse_json(text)
+
+
+def test_request_hash_ignores_formatting_but_not_content():
+    a = domain.request_hash("POST /track", json.loads('{"b": 1, "a": [1, 2]}'))
+    b = domain.request_hash("POST /track", json.loads('{ "a" : [1,2], "b":1 }'))
+    c = domain.request_hash("POST /track", {"a": [2, 1], "b": 1})
+    assert a == b != c
+    assert domain.request_hash("POST /other", {"a": [1, 2], "b": 1}) != a
+
+
+@pytest.mark.parametrize(
+    ("value", "ok"),
+    [
+        ("1", True),
+        ("100", True),
+        ("0", False),
+        ("101", False),
+        ("01", True),
+        (" 5", False),
+        ("5.0", False),
+        ("-3", False),
+        ("", False),
+    ],
+)
+def test_limit_parsing(value, ok):
+    if ok:
+        assert domain.parse_limit(value, 50, 100) == int(value)
+    else:
+        with pytest.raises(ValidationFailed):
+            domain.parse_limit(value, 50, 100)
+
+
+def test_current_state_tie_breaks_by_event_id():
+    from tracking_api.models import TrackingUpdate
+
+    body = {
+        "tracking_id": "P",
+        "status": "pending",
+        "location": {"lat": 0, "lng": 0},
+        "timestamp": NOW,
+    }
+    first = domain.Event.from_update(TrackingUpdate.model_validate(body), NOW)
+    second = domain.Event.from_update(TrackingUpdate.model_validate(body), NOW)
+    assert first.is_newer_than(NOW - 1, "Z" * 26)
+    assert first.is_newer_than(NOW, second.event_id) != second.is_newer_than(NOW, first.event_id)

@@ -1,0 +1,109 @@
+"""The planner over the registry and the executor over any DAG, with fake deployers."""
+
+from __future__ import annotations
+
+import io
+import threading
+import time
+
+import pytest
+
+from tracking_ops import planner
+from tracking_ops.executor import FAILED, SKIPPED, SUCCEEDED, Reporter, execute
+from tracking_stacks.registry import REGISTRY, Layer, downstream_of, upstream_of
+
+DIAMOND = {"data": [], "left": ["data"], "right": ["data"], "top": ["left", "right"]}
+
+
+def run(graph, action, **kwargs):
+    out = io.StringIO()
+    outcomes = execute(list(graph), lambda n: graph[n], action, Reporter(out), **kwargs)
+    return {o.name: o for o in outcomes}, out.getvalue()
+
+
+def test_deploy_order_puts_every_producer_before_its_consumers():
+    order = planner.deploy_order()
+    assert order == [Layer.DATA, Layer.CONFIG, Layer.COMPUTE, Layer.API, Layer.MONITORING]
+    for spec in REGISTRY.values():
+        for producer in spec.upstream:
+            assert order.index(producer) < order.index(spec.layer)
+    assert planner.destroy_order() == list(reversed(order))
+
+
+def test_downstream_and_upstream_selection():
+    assert downstream_of(Layer.COMPUTE) == (Layer.API, Layer.MONITORING)
+    assert planner.with_downstream(Layer.API) == [Layer.API, Layer.MONITORING]
+    assert upstream_of(Layer.API) == (Layer.DATA, Layer.CONFIG, Layer.COMPUTE)
+    assert downstream_of(Layer.MONITORING) == ()
+
+
+def test_waves_of_a_partial_selection_ignore_unselected_producers():
+    assert planner.waves([Layer.API, Layer.MONITORING]) == [[Layer.API], [Layer.MONITORING]]
+
+
+def test_independent_layers_run_concurrently():
+    both_running = threading.Barrier(2, timeout=5)
+    seen = []
+
+    def action(name):
+        if name in ("left", "right"):
+            both_running.wait()  # raises BrokenBarrierError if they ran one after the other
+        seen.append(name)
+        return {"create": 1}
+
+    outcomes, _ = run(DIAMOND, action)
+
+    assert all(o.status == SUCCEEDED for o in outcomes.values())
+    assert seen[0] == "data" and seen[-1] == "top"
+
+
+def test_a_failure_skips_its_dependants_and_reports_them():
+    def action(name):
+        if name == "left":
+            raise RuntimeError("engine said:\n  error: quota exceeded")
+        return {"update": 2}
+
+    outcomes, text = run(DIAMOND, action)
+
+    assert outcomes["left"].status == FAILED
+    assert outcomes["left"].message == "error: quota exceeded"
+    assert outcomes["right"].status == SUCCEEDED
+    assert outcomes["top"].status == SKIPPED and "left" in outcomes["top"].message
+    assert "[top] skipped: left did not succeed" in text
+
+
+def test_progress_lines_and_summary_table():
+    outcomes, text = run({"a": [], "b": ["a"]}, lambda n: {"create": 3, "same": 7})
+
+    lines = text.splitlines()
+    assert lines[:4] == [
+        "[a] deploy started",
+        f"[a] deploy succeeded in {outcomes['a'].seconds:.1f}s (create 3)",
+        "[b] deploy started",
+        f"[b] deploy succeeded in {outcomes['b'].seconds:.1f}s (create 3)",
+    ]
+    assert lines[4].split() == ["layer", "result", "time", "changes"]
+    assert lines[5].split()[:2] == ["a", "succeeded"]
+
+
+def test_durations_are_measured():
+    outcomes, _ = run({"slow": []}, lambda n: time.sleep(0.05))
+    assert outcomes["slow"].seconds >= 0.05
+    assert outcomes["slow"].changes_text == "no changes"
+
+
+def test_a_cycle_is_an_error_not_a_hang():
+    with pytest.raises(ValueError, match="cycle"):
+        run({"a": ["b"], "b": ["a"]}, lambda n: None)
+
+
+def test_mermaid_lists_every_edge_of_the_registry():
+    text = planner.mermaid()
+    assert text.startswith("graph LR")
+    edges = sum(len(spec.reads) for spec in REGISTRY.values())
+    assert text.count("-->") == edges
+
+
+def test_unknown_layer_names_the_known_ones():
+    with pytest.raises(planner.PlanError, match="data, config, compute, api, monitoring"):
+        planner.parse_layer("database")

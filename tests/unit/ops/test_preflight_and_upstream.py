@@ -1,0 +1,124 @@
+"""Pre-flight messages and the upstream check of one-layer deploys."""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tracking_ops import preflight
+from tracking_ops.upstream import UpstreamNotReady, check_upstream
+from tracking_stacks.definitions import REPO_ROOT
+from tracking_stacks.registry import REGISTRY, Layer
+
+
+def fake_pulumi(tmp_path: Path, version: str) -> Path:
+    binary = tmp_path / "pulumi"
+    binary.write_text(f"#!/bin/sh\necho {version}\n")
+    binary.chmod(binary.stat().st_mode | stat.S_IEXEC)
+    return tmp_path
+
+
+def test_missing_cli_says_how_to_install_and_that_synth_works_offline(monkeypatch, tmp_path):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(preflight.PreflightError) as error:
+        preflight.check_cli("dev")
+    message = str(error.value)
+    assert "not installed" in message and "3.61" in message and "invoke synth" in message
+    assert "\n" not in message
+
+
+def test_old_cli_is_refused(monkeypatch, tmp_path):
+    monkeypatch.setenv("PATH", str(fake_pulumi(tmp_path, "v3.50.1")))
+    with pytest.raises(preflight.PreflightError, match="3.50.1 is older than 3.61"):
+        preflight.check_cli("dev")
+
+
+def test_current_cli_passes(monkeypatch, tmp_path):
+    monkeypatch.setenv("PATH", str(fake_pulumi(tmp_path, "v3.140.0")))
+    assert preflight.check_cli("dev").endswith("pulumi")
+
+
+def test_missing_credentials_say_how_to_configure(monkeypatch, tmp_path):
+    for name in list(os.environ):
+        if name.startswith("AWS_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    with pytest.raises(preflight.PreflightError, match="No AWS credentials found"):
+        preflight.check_aws_credentials("dev")
+
+
+def test_non_dev_env_needs_a_shared_secrets_provider(monkeypatch):
+    for name in (preflight.PASSPHRASE, preflight.PASSPHRASE_FILE, preflight.SECRETS_PROVIDER):
+        monkeypatch.delenv(name, raising=False)
+    assert preflight.secrets_settings("dev") == ("passphrase", {preflight.PASSPHRASE: ""})
+    with pytest.raises(preflight.PreflightError, match="PULUMI_CONFIG_PASSPHRASE"):
+        preflight.secrets_settings("prod")
+    monkeypatch.setenv(preflight.SECRETS_PROVIDER, "awskms://alias/tracking-prod")
+    assert preflight.secrets_settings("prod") == ("awskms://alias/tracking-prod", {})
+
+
+def test_destroying_prod_needs_the_explicit_flag():
+    with pytest.raises(preflight.PreflightError, match="--yes-destroy-prod"):
+        preflight.confirm_destroy("prod", allow_prod=False)
+    preflight.confirm_destroy("prod", allow_prod=True)
+    preflight.confirm_destroy("dev", allow_prod=False)
+
+
+@pytest.mark.parametrize(
+    "task", ["deploy-all", "preview", "destroy-all", "refresh", "outputs", "deploy --stack api"]
+)
+def test_engine_tasks_without_the_cli_exit_1_with_one_line_and_no_traceback(task, tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env["PATH"] = str(Path(sys.executable).parent)  # invoke and python, but no pulumi
+    result = subprocess.run(
+        [sys.executable, "-m", "invoke", *task.split()],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr + result.stdout
+    assert result.stderr.strip().startswith("error: The Pulumi CLI is not installed")
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def outputs_with(missing: dict[Layer, set[str]] | None = None, absent: set[Layer] = frozenset()):
+    def outputs_of(layer: Layer):
+        if layer in absent:
+            return None
+        return {
+            o.value: "x"
+            for o in REGISTRY[layer].exports
+            if o.value not in (missing or {}).get(layer, set())
+        }
+
+    return outputs_of
+
+
+def test_upstream_ready_passes():
+    check_upstream(Layer.MONITORING, "dev", outputs_with())
+
+
+def test_missing_upstream_stack_names_the_stack_to_deploy_first():
+    with pytest.raises(UpstreamNotReady) as error:
+        check_upstream(Layer.API, "dev", outputs_with(absent={Layer.COMPUTE}))
+    assert str(error.value) == (
+        "tracking-compute/dev does not exist; deploy it first: "
+        "invoke deploy --stack compute --env dev"
+    )
+
+
+def test_missing_upstream_output_names_it():
+    with pytest.raises(UpstreamNotReady, match="does not export api_function_invoke_arn"):
+        check_upstream(
+            Layer.API, "staging", outputs_with(missing={Layer.COMPUTE: {"api_function_invoke_arn"}})
+        )

@@ -1,0 +1,120 @@
+"""The invoke tasks as a user sees them, and change detection for CI."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tracking_ops.affected import layers_for_paths
+from tracking_stacks.definitions import REPO_ROOT
+from tracking_stacks.registry import Layer
+
+TASKS = [
+    "affected",
+    "bench",
+    "build",
+    "deploy",
+    "deploy-all",
+    "destroy-all",
+    "graph",
+    "local",
+    "outputs",
+    "preview",
+    "refresh",
+    "synth",
+    "test",
+]
+
+
+def invoke(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "invoke", *args],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_every_task_is_listed():
+    listed = invoke("--list").stdout
+    for task in TASKS:
+        assert f"  {task} " in listed or listed.rstrip().endswith(task), task
+
+
+@pytest.mark.parametrize("task", TASKS)
+def test_every_task_has_help_for_every_option(task):
+    text = invoke(task, "--help").stdout
+    assert "Docstring:" in text
+    options = [line for line in text.splitlines() if line.strip().startswith("-")]
+    for line in options:
+        assert len(line.split()) > 1, line  # an explanation follows the flag
+
+
+def test_env_option_everywhere_it_matters():
+    for task in [
+        "deploy-all",
+        "deploy",
+        "preview",
+        "destroy-all",
+        "refresh",
+        "outputs",
+        "synth",
+        "local",
+    ]:
+        assert "--env" in invoke(task, "--help").stdout, task
+
+
+def test_unknown_env_and_layer_are_refused():
+    assert invoke("synth", "--env", "qa").returncode == 2
+    result = invoke("deploy", "--stack", "database")
+    assert result.returncode == 2 and "unknown layer 'database'" in result.stderr
+    assert invoke("deploy").returncode == 2
+
+
+def test_synth_writes_the_documented_json(tmp_path):
+    out = tmp_path / "synth.json"
+    result = invoke("synth", "--env", "prod", "--out", str(out))
+
+    assert result.returncode == 0, result.stderr
+    assert "[data] 3 resources" in result.stdout
+    document = json.loads(out.read_text())
+    assert document["env"] == "prod"
+    assert [s["layer"] for s in document["stacks"]] == [l.value for l in Layer]
+    for stack in document["stacks"]:
+        assert set(stack) == {
+            "layer",
+            "project",
+            "stack",
+            "depends_on",
+            "references",
+            "resources",
+            "outputs",
+        }
+        assert stack["project"] == f"tracking-{stack['layer']}" and stack["stack"] == "prod"
+        assert stack["outputs"] and stack["resources"]
+        for resource in stack["resources"]:
+            assert {"type", "name", "inputs"} <= set(resource)
+
+
+def test_graph_prints_mermaid():
+    assert invoke("graph").stdout.startswith("graph LR")
+
+
+@pytest.mark.parametrize(
+    ("paths", "expected"),
+    [
+        (["stacks/api/components.py"], ["api", "monitoring"]),
+        (["stacks/data/Pulumi.prod.yaml"], ["data", "config", "compute", "api", "monitoring"]),
+        (["functions/notifier/tracking_notifier/handler.py"], ["compute", "api", "monitoring"]),
+        (["functions/common/tracking_common/table.py"], [l.value for l in Layer]),
+        (["tracking_stacks/naming.py"], [l.value for l in Layer]),
+        (["stacks/monitoring/__main__.py"], ["monitoring"]),
+        (["README.md", "tests/unit/x.py"], []),
+    ],
+)
+def test_affected_layers_follow_the_dag(paths, expected):
+    assert [layer.value for layer in layers_for_paths(paths)] == expected
