@@ -83,7 +83,7 @@ def test_synth_writes_the_documented_json(tmp_path):
     assert "[data] 3 resources" in result.stdout
     document = json.loads(out.read_text())
     assert document["env"] == "prod"
-    assert [s["layer"] for s in document["stacks"]] == [l.value for l in Layer]
+    assert [s["layer"] for s in document["stacks"]] == [layer.value for layer in Layer]
     for stack in document["stacks"]:
         assert set(stack) == {
             "layer",
@@ -110,8 +110,8 @@ def test_graph_prints_mermaid():
         (["stacks/api/components.py"], ["api", "monitoring"]),
         (["stacks/data/Pulumi.prod.yaml"], ["data", "config", "compute", "api", "monitoring"]),
         (["functions/notifier/tracking_notifier/handler.py"], ["compute", "api", "monitoring"]),
-        (["functions/common/tracking_common/table.py"], [l.value for l in Layer]),
-        (["tracking_stacks/naming.py"], [l.value for l in Layer]),
+        (["functions/common/tracking_common/table.py"], [layer.value for layer in Layer]),
+        (["tracking_stacks/naming.py"], [layer.value for layer in Layer]),
         (["stacks/monitoring/__main__.py"], ["monitoring"]),
         (["README.md", "tests/unit/x.py"], []),
     ],

@@ -122,9 +122,12 @@ def test_stage_has_access_logs_tracing_and_throttling_per_env(dev, prod):
     assert stage["stageName"] == "dev"
     assert stage["accessLogSettings"]["destinationArn"] == logs["state"]["arn"]
     assert json.loads(stage["accessLogSettings"]["format"])["requestId"] == "$context.requestId"
-    settings = lambda s: s.one(Layer.API, "aws:apigateway/methodSettings:MethodSettings")[  # noqa: E731
-        "inputs"
-    ]["settings"]
+
+    def settings(s):
+        return s.one(Layer.API, "aws:apigateway/methodSettings:MethodSettings")["inputs"][
+            "settings"
+        ]
+
     assert settings(dev)["throttlingRateLimit"] < settings(prod)["throttlingRateLimit"]
     assert settings(prod)["metricsEnabled"] is True
     assert logs["inputs"]["retentionInDays"] == 14

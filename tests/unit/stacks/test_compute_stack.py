@@ -133,10 +133,12 @@ def test_no_scan_no_wildcard_action_and_wildcard_resource_only_for_xray(dev):
 
 
 def test_log_groups_are_ours_with_longer_retention_in_prod(dev, prod):
-    retention = lambda s: {
-        g["inputs"]["name"]: g["inputs"]["retentionInDays"]  # noqa: E731
-        for g in s.of_type(Layer.COMPUTE, LOG_GROUP)
-    }
+    def retention(s):
+        return {
+            g["inputs"]["name"]: g["inputs"]["retentionInDays"]
+            for g in s.of_type(Layer.COMPUTE, LOG_GROUP)
+        }
+
     assert retention(dev) == {
         "/aws/lambda/tracking-api-dev": 14,
         "/aws/lambda/tracking-notifier-dev": 14,

@@ -50,5 +50,7 @@ def test_feature_flags_differ_by_env(dev, prod):
 
 
 def test_prod_key_is_recoverable_longer(dev, prod):
-    window = lambda s: s.one(Layer.CONFIG, "aws:kms/key:Key")["inputs"]["deletionWindowInDays"]  # noqa: E731
+    def window(s):
+        return s.one(Layer.CONFIG, "aws:kms/key:Key")["inputs"]["deletionWindowInDays"]
+
     assert window(prod) == 30 > window(dev)
