@@ -100,22 +100,32 @@ class StreamFeeder(threading.Thread):
         stream_arn = dynamodb.describe_table(TableName=table)["Table"]["LatestStreamArn"]
         dlq_url = sqs.get_queue_url(QueueName=defs.dlq_name(self.instance.env))["QueueUrl"]
         shard = streams.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"][0]
-        iterator = streams.get_shard_iterator(
-            StreamArn=stream_arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
-        )["ShardIterator"]
+        last_sequence: str | None = None
         pending: list[dict[str, Any]] = []
         while not self.stopping.is_set():
             try:
-                response = streams.get_records(ShardIterator=iterator, Limit=100)
+                # A fresh iterator after the last record seen on every poll: moto's
+                # NextShardIterator stops returning records written after it was issued.
+                position = (
+                    {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": last_sequence}
+                    if last_sequence
+                    else {"ShardIteratorType": "TRIM_HORIZON"}
+                )
+                iterator = streams.get_shard_iterator(
+                    StreamArn=stream_arn, ShardId=shard["ShardId"], **position
+                )["ShardIterator"]
+                records = streams.get_records(ShardIterator=iterator, Limit=100)["Records"]
             except Exception:  # noqa: BLE001 - moto stopping; the loop ends with it
                 if self.stopping.wait(STREAM_POLL_SECONDS):
                     return
                 continue
-            iterator = response.get("NextShardIterator") or iterator
-            pending += [self._lambda_record(r, stream_arn) for r in response["Records"]]
+            if records:
+                last_sequence = records[-1]["dynamodb"]["SequenceNumber"]
+            pending += [self._lambda_record(r, stream_arn) for r in records]
             if pending:
                 pending = self._deliver(handler, pending, sqs, dlq_url, stream_arn, shard)
-            self.stopping.wait(STREAM_POLL_SECONDS)
+            if not records:
+                self.stopping.wait(STREAM_POLL_SECONDS)
 
     @staticmethod
     def _lambda_record(record: dict[str, Any], stream_arn: str) -> dict[str, Any]:
