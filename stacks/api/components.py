@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from tracking_api.schema_export import ROUTES, request_models
+from tracking_api.schema_export import ROUTES, operation_id, request_models
 from tracking_stacks.registry import Output
 
 JSON = "application/json"
@@ -155,6 +155,7 @@ class ApiLayer(pulumi.ComponentResource):
                 resource_id=resource_for(route["path"]),
                 http_method=route["method"],
                 authorization=route["auth"],
+                operation_name=operation_id(route),
                 request_validator_id=(body_validator if body else params_validator).id,
                 request_models={JSON: models[body.__name__].name} if body else None,
                 request_parameters={

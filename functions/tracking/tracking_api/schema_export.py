@@ -105,6 +105,11 @@ ERROR_STATUSES = {
 }
 
 
+def operation_id(route: dict[str, Any]) -> str:
+    """``post_track_batch``: the OpenAPI operationId and the gateway method's operationName."""
+    return f"{route['method'].lower()}{route['path'].replace('/', '_')}"
+
+
 def _inline(node: Any, defs: dict[str, Any], nullable_style: str) -> Any:
     if isinstance(node, list):
         return [_inline(item, defs, nullable_style) for item in node]
@@ -161,7 +166,7 @@ def openapi_document(server_url: str | None = None) -> dict[str, Any]:
     for route in ROUTES:
         operation: dict[str, Any] = {
             "summary": route["summary"],
-            "operationId": f"{route['method'].lower()}{route['path'].replace('/', '_')}",
+            "operationId": operation_id(route),
             "parameters": [
                 {
                     "name": name,
