@@ -100,6 +100,21 @@ def reset_function_state() -> None:
 
 
 @pytest.fixture
+def project_stream(aws: standin.StandIn):
+    """Deliver the table's stream to the notifier, as the event source mapping does
+    (the current-state projection behind GET /shipments is eventually consistent)."""
+    from tracking_notifier import handler as notifier
+    from tracking_ops.local import StreamFeeder
+
+    notifier.dynamodb_client.cache_clear()
+    notifier.events_client.cache_clear()
+    feeder = StreamFeeder(aws)
+    yield feeder.drain
+    notifier.dynamodb_client.cache_clear()
+    notifier.events_client.cache_clear()
+
+
+@pytest.fixture
 def api(aws: standin.StandIn) -> Iterator[ApiClient]:
     from tracking_api.api import handler
 

@@ -79,7 +79,8 @@ def _warm() -> bool:
 
 
 class StreamFeeder(threading.Thread):
-    """Polls the table's stream and calls the notifier as Lambda's event source mapping would."""
+    """Polls the table's stream and calls the notifier as Lambda's event source mapping
+    would: batches of records, partial batch failures retried, then the DLQ."""
 
     def __init__(self, instance: standin.StandIn):
         super().__init__(name="stream-feeder", daemon=True)
@@ -88,43 +89,72 @@ class StreamFeeder(threading.Thread):
         self.failures: dict[str, int] = {}
         self.delivered = 0
         self.dead_lettered = 0
+        self._last_sequence: str | None = None
+        self._pending: list[dict[str, Any]] = []
+        self._ready = False
 
-    def run(self) -> None:
+    def _setup(self) -> None:
         from tracking_notifier.handler import handler
 
         _quiet_empty_metrics()
-        dynamodb = self.instance.client("dynamodb")
-        streams = self.instance.client("dynamodbstreams")
-        sqs = self.instance.client("sqs")
+        self._handler = handler
+        self._streams = self.instance.client("dynamodbstreams")
+        self._sqs = self.instance.client("sqs")
         table = defs.table_name(self.instance.env)
-        stream_arn = dynamodb.describe_table(TableName=table)["Table"]["LatestStreamArn"]
-        dlq_url = sqs.get_queue_url(QueueName=defs.dlq_name(self.instance.env))["QueueUrl"]
-        shard = streams.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"][0]
-        last_sequence: str | None = None
-        pending: list[dict[str, Any]] = []
+        self._stream_arn = self.instance.client("dynamodb").describe_table(TableName=table)[
+            "Table"
+        ]["LatestStreamArn"]
+        self._dlq_url = self._sqs.get_queue_url(QueueName=defs.dlq_name(self.instance.env))[
+            "QueueUrl"
+        ]
+        self._shard = self._streams.describe_stream(StreamArn=self._stream_arn)[
+            "StreamDescription"
+        ]["Shards"][0]
+        self._ready = True
+
+    def poll_once(self) -> int:
+        """Read what the stream has since the last poll and deliver it; returns how many
+        new records there were."""
+        if not self._ready:
+            self._setup()
+        # A fresh iterator after the last record seen on every poll: moto's
+        # NextShardIterator stops returning records written after it was issued.
+        position = (
+            {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": self._last_sequence}
+            if self._last_sequence
+            else {"ShardIteratorType": "TRIM_HORIZON"}
+        )
+        iterator = self._streams.get_shard_iterator(
+            StreamArn=self._stream_arn, ShardId=self._shard["ShardId"], **position
+        )["ShardIterator"]
+        records = self._streams.get_records(ShardIterator=iterator, Limit=100)["Records"]
+        if records:
+            self._last_sequence = records[-1]["dynamodb"]["SequenceNumber"]
+        self._pending += [self._lambda_record(r, self._stream_arn) for r in records]
+        if self._pending:
+            self._pending = self._deliver(
+                self._handler,
+                self._pending,
+                self._sqs,
+                self._dlq_url,
+                self._stream_arn,
+                self._shard,
+            )
+        return len(records)
+
+    def drain(self, max_polls: int = 100) -> None:
+        """Deliver until the stream has nothing new and no record awaits a retry."""
+        for _ in range(max_polls):
+            if not self.poll_once() and not self._pending:
+                return
+
+    def run(self) -> None:
         while not self.stopping.is_set():
             try:
-                # A fresh iterator after the last record seen on every poll: moto's
-                # NextShardIterator stops returning records written after it was issued.
-                position = (
-                    {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": last_sequence}
-                    if last_sequence
-                    else {"ShardIteratorType": "TRIM_HORIZON"}
-                )
-                iterator = streams.get_shard_iterator(
-                    StreamArn=stream_arn, ShardId=shard["ShardId"], **position
-                )["ShardIterator"]
-                records = streams.get_records(ShardIterator=iterator, Limit=100)["Records"]
+                new = self.poll_once()
             except Exception:  # noqa: BLE001 - moto stopping; the loop ends with it
-                if self.stopping.wait(STREAM_POLL_SECONDS):
-                    return
-                continue
-            if records:
-                last_sequence = records[-1]["dynamodb"]["SequenceNumber"]
-            pending += [self._lambda_record(r, stream_arn) for r in records]
-            if pending:
-                pending = self._deliver(handler, pending, sqs, dlq_url, stream_arn, shard)
-            if not records:
+                new = 0
+            if not new:
                 self.stopping.wait(STREAM_POLL_SECONDS)
 
     @staticmethod

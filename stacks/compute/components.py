@@ -133,10 +133,11 @@ class ComputeLayer(pulumi.ComponentResource):
             "POWERTOOLS_LOG_LEVEL": "INFO",
         }
 
-        # The API function calls exactly: PutItem, UpdateItem (inside
-        # TransactWriteItems, which has no IAM action of its own), GetItem and
-        # Query on the table, Query on the status index; GetParameters on its
-        # three parameters; kms:Decrypt of the SecureString, through SSM only.
+        # The API function calls exactly: PutItem (events; with an Idempotency-Key
+        # inside TransactWriteItems, which has no IAM action of its own), GetItem
+        # (idempotency records) and Query on the table, Query on the status index;
+        # GetParameters on its three parameters; kms:Decrypt of the SecureString,
+        # through SSM only.
         self.api = LambdaFunction(
             f"{name}-api",
             defs.API_FUNCTION,
@@ -144,12 +145,7 @@ class ComputeLayer(pulumi.ComponentResource):
             statements=[
                 Statement(
                     "TableItems",
-                    [
-                        "dynamodb:GetItem",
-                        "dynamodb:PutItem",
-                        "dynamodb:UpdateItem",
-                        "dynamodb:Query",
-                    ],
+                    ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"],
                     [args.table_arn],
                 ),
                 Statement(
@@ -193,8 +189,9 @@ class ComputeLayer(pulumi.ComponentResource):
             opts=child,
         )
         # The notifier reads the stream (through its event source mapping),
-        # reads the flags, puts events on our bus, and its mapping sends what
-        # fails to the DLQ with the function's role.
+        # projects each new event onto the parcel's state item (UpdateItem), reads
+        # the flags, puts events on our bus, and its mapping sends what fails to
+        # the DLQ with the function's role.
         self.notifier = LambdaFunction(
             f"{name}-notifier",
             defs.NOTIFIER_FUNCTION,
@@ -210,6 +207,7 @@ class ComputeLayer(pulumi.ComponentResource):
                     ],
                     [args.table_stream_arn],
                 ),
+                Statement("ProjectCurrentState", ["dynamodb:UpdateItem"], [args.table_arn]),
                 Statement("FeatureFlags", ["ssm:GetParameter"], [args.feature_flags_param_arn]),
                 Statement("PublishStatusChanges", ["events:PutEvents"], [self.event_bus.arn]),
                 Statement("FailedRecordsToDlq", ["sqs:SendMessage"], [args.dlq_arn]),
@@ -217,6 +215,7 @@ class ComputeLayer(pulumi.ComponentResource):
             environment={
                 **common_env,
                 "POWERTOOLS_SERVICE_NAME": NOTIFIER_SERVICE_NAME,
+                ENV_TABLE_NAME: args.table_name,
                 ENV_FEATURE_FLAGS_PARAM: args.feature_flags_param_name,
                 ENV_EVENT_BUS_NAME: self.event_bus.name,
             },

@@ -17,7 +17,7 @@ WRITERS = 8
 WRITES_EACH = 10
 
 
-def test_concurrent_writes_with_one_timestamp_are_all_kept(api):
+def test_concurrent_writes_with_one_timestamp_are_all_kept(api, project_stream):
     ts = now_ms() - 10_000
     repository = TrackingRepository(defs.table_name("dev"))
 

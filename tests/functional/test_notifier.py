@@ -98,13 +98,74 @@ def test_status_change_is_published_with_previous_and_new_status(notify, observe
     }
 
 
+def event_image(tracking_id: str, status: str, ts: int, event_id: str) -> dict:
+    return {
+        table.PARTITION_KEY: {"S": tracking_id},
+        table.SORT_KEY: {"S": table.event_sort_key(ts, event_id)},
+        table.ATTR_EVENT_ID: {"S": event_id},
+        table.ATTR_STATUS: {"S": status},
+        table.ATTR_TIMESTAMP: {"N": str(ts)},
+        table.ATTR_LAT: {"N": "52.5"},
+        table.ATTR_LNG: {"N": "13.4"},
+    }
+
+
+def event_record(sequence: str, new: dict) -> dict:
+    return record(sequence, new, sort_key=new[table.SORT_KEY]["S"])
+
+
+def state_item(aws, tracking_id: str) -> dict | None:
+    return (
+        aws.client("dynamodb")
+        .get_item(
+            TableName=defs.table_name("dev"),
+            ConsistentRead=True,
+            Key={
+                table.PARTITION_KEY: {"S": tracking_id},
+                table.SORT_KEY: {"S": table.STATE_SORT_KEY},
+            },
+        )
+        .get("Item")
+    )
+
+
 def test_non_changes_are_not_published(notify, observed):
     same = record("1", image("P1", "pending", 2), image("P1", "pending", 1))
-    event_item = record("2", image("P2", "pending"), sort_key="E#0000000000001#X")
     keys_only = record("3", image("P3", None))
 
-    assert notify([same, event_item, keys_only]) == {"batchItemFailures": []}
+    assert notify([same, keys_only]) == {"batchItemFailures": []}
     assert observed() == []
+
+
+def test_new_events_move_the_current_state_forward_only(notify, aws):
+    ts = now_ms()
+    records = [
+        event_record("1", event_image("P1", "in_transit", ts, "01B")),
+        event_record("2", event_image("P1", "delivered", ts + 10, "01C")),
+        event_record("3", event_image("P1", "pending", ts - 10, "01A")),  # late and older
+        event_record("4", event_image("P1", "failed", ts + 10, "01A")),  # same time, lower id
+    ]
+
+    assert notify(records) == {"batchItemFailures": []}
+
+    state = state_item(aws, "P1")
+    assert (state[table.ATTR_STATUS]["S"], state[table.ATTR_EVENT_ID]["S"]) == ("delivered", "01C")
+    shard = table.status_shard("P1")
+    assert state[table.STATUS_INDEX_PARTITION_KEY]["S"] == f"delivered#{shard}"
+    assert state[table.STATUS_INDEX_SORT_KEY]["S"] == table.status_index_sort_key(ts + 10, "P1")
+
+
+def test_a_broken_event_record_fails_alone_and_the_others_are_projected(notify, aws):
+    broken = event_image("BAD", "pending", now_ms(), "01X")
+    del broken[table.ATTR_LAT]
+    records = [
+        event_record("1", event_image("OK1", "pending", now_ms(), "01Y")),
+        event_record("2", broken),
+        event_record("3", event_image("OK2", "pending", now_ms(), "01Z")),
+    ]
+
+    assert notify(records) == {"batchItemFailures": [{"itemIdentifier": "2"}]}
+    assert state_item(aws, "OK1") and state_item(aws, "OK2") and not state_item(aws, "BAD")
 
 
 def test_one_poison_record_fails_alone(notify, observed):

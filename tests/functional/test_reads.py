@@ -143,11 +143,14 @@ class TestStatus:
 
 
 class TestShipments:
-    def test_lists_parcels_by_current_status_most_recent_first(self, api):
+    """The list reads the projected state items: each test drains the stream first."""
+
+    def test_lists_parcels_by_current_status_most_recent_first(self, api, project_stream):
         base = now_ms() - 100_000
         for i in range(10):
             api.track(update(tracking_id=f"P{i}", status="in_transit", timestamp=base + i))
 
+        project_stream()
         body = api.request("GET", "/shipments", query="status=in_transit").body
 
         assert body["status"] == "in_transit"
@@ -161,9 +164,10 @@ class TestShipments:
         }
         assert body["next_cursor"] is None
 
-    def test_parcel_that_moved_on_is_no_longer_listed(self, api):
+    def test_parcel_that_moved_on_is_no_longer_listed(self, api, project_stream):
         api.track(update(tracking_id="MOVER", status="in_transit"))
         api.track(update(tracking_id="MOVER", status="delivered"))
+        project_stream()
 
         in_transit = api.request("GET", "/shipments", query="status=in_transit").body["items"]
         delivered = api.request("GET", "/shipments", query="status=delivered").body["items"]
@@ -171,17 +175,21 @@ class TestShipments:
         assert "MOVER" not in [i["tracking_id"] for i in in_transit]
         assert [i["tracking_id"] for i in delivered] == ["MOVER"]
 
-    def test_out_of_order_event_does_not_move_a_parcel_back(self, api):
+    def test_out_of_order_event_does_not_move_a_parcel_back(self, api, project_stream):
         api.track(update(tracking_id="P", status="delivered", timestamp=now_ms() - 1000))
         api.track(update(tracking_id="P", status="in_transit", timestamp=now_ms() - 5000))
+        project_stream()
         listed = api.request("GET", "/shipments", query="status=in_transit").body["items"]
+        delivered = api.request("GET", "/shipments", query="status=delivered").body["items"]
         assert listed == []
+        assert [item["tracking_id"] for item in delivered] == ["P"]
 
-    def test_paging_across_shards_has_no_gap_or_duplicate(self, api):
+    def test_paging_across_shards_has_no_gap_or_duplicate(self, api, project_stream):
         base = now_ms() - 100_000
         ids = [f"S{i:03d}" for i in range(37)]
         for i, tracking_id in enumerate(ids):
             api.track(update(tracking_id=tracking_id, status="pending", timestamp=base + i))
+        project_stream()
         seen, cursor = [], None
         while True:
             query = "status=pending&limit=5" + (f"&cursor={cursor}" if cursor else "")
@@ -198,9 +206,10 @@ class TestShipments:
         reply = api.request("GET", "/shipments", query=query)
         assert (reply.status, reply.error_code) == (400, "validation_error")
 
-    def test_cursor_of_another_status_is_rejected(self, api):
+    def test_cursor_of_another_status_is_rejected(self, api, project_stream):
         for i in range(3):
             api.track(update(tracking_id=f"P{i}", status="pending"))
+        project_stream()
         cursor = api.request("GET", "/shipments", query="status=pending&limit=1").body[
             "next_cursor"
         ]

@@ -145,7 +145,7 @@ def test_warm_update_is_one_aws_call(api):
     api.track(update(tracking_id="warm-up"))
     with count_aws_calls() as calls:
         assert api.track(update()).status == 201
-    assert calls == ["DynamoDB.TransactWriteItems"]
+    assert calls == ["DynamoDB.PutItem"]
 
 
 def test_two_updates_with_the_same_timestamp_are_both_stored(api):

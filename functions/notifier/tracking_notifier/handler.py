@@ -1,5 +1,8 @@
 """Lambda handler for the tracking table's stream (Powertools BatchProcessor).
 
+Two jobs per record: a new event item moves the parcel's current-state item
+forward (the projection behind GET /shipments); a change of a state item's
+status is published as ShipmentStatusChanged (flag real_time_notifications).
 Each record is processed on its own; a record that fails (malformed, or
 EventBridge refusing it) is reported in ``batchItemFailures`` and the others
 are not retried. The event source mapping bisects, bounds retries and record
@@ -23,16 +26,19 @@ from aws_lambda_powertools.utilities.batch import (
 )
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from botocore.config import Config
+from botocore.exceptions import ClientError
 
 from tracking_common.runtime_config import (
     ENV_EVENT_BUS_NAME,
     ENV_FEATURE_FLAGS_PARAM,
+    ENV_TABLE_NAME,
     METRICS_NAMESPACE,
     NOTIFIER_SERVICE_NAME,
     PARAMETER_CACHE_SECONDS,
     FeatureFlags,
 )
 from tracking_notifier.changes import status_change
+from tracking_notifier.projection import EventState, event_state, state_update
 
 logger = Logger(service=NOTIFIER_SERVICE_NAME)
 tracer = Tracer(service=NOTIFIER_SERVICE_NAME)
@@ -52,6 +58,20 @@ def events_client() -> Any:
     return boto3.client("events", config=CLIENT_CONFIG)
 
 
+@cache
+def dynamodb_client() -> Any:
+    return boto3.client("dynamodb", config=CLIENT_CONFIG)
+
+
+def project(state: EventState) -> None:
+    try:
+        dynamodb_client().update_item(**state_update(os.environ[ENV_TABLE_NAME], state))
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+            raise
+        # The state already shows a newer event: this one is history only.
+
+
 def feature_flags() -> FeatureFlags:
     name = os.environ.get(ENV_FEATURE_FLAGS_PARAM)
     if not name:
@@ -67,10 +87,15 @@ def feature_flags() -> FeatureFlags:
 
 
 def record_handler(record: DynamoDBRecord) -> None:
+    keys, new_image = record.dynamodb.keys or {}, record.dynamodb.new_image or None
+    state = event_state(keys, new_image)
+    if state is not None:
+        project(state)
+        return
     change = status_change(
-        record.dynamodb.keys or {},
+        keys,
         record.dynamodb.old_image or None,
-        record.dynamodb.new_image or None,
+        new_image,
     )
     if change is None or not feature_flags().real_time_notifications:
         return

@@ -166,20 +166,22 @@ def status() -> Response:
     scope = domain.status_scope(tracking_id)
     after = domain.decode_cursor(query.get("cursor"), scope, domain.EVENT_POSITION)
     repo = repository(settings.table_name)
-    state = repo.get_state(tracking_id)
-    if state is None:
-        raise NotFound(f"No tracking updates for tracking_id {tracking_id}.")
     updates, last = repo.list_events(tracking_id, limit, after)
+    # Events sort by event time, so the newest is the current state whatever the
+    # order updates arrived in; a later page asks for it separately.
+    latest = updates[0] if updates and after is None else repo.latest_event(tracking_id)
+    if latest is None:
+        raise NotFound(f"No tracking updates for tracking_id {tracking_id}.")
     body = {
         "tracking_id": tracking_id,
-        "status": state["status"],
-        "timestamp": state["timestamp"],
-        "location": state["location"],
+        "status": latest["status"],
+        "timestamp": latest["timestamp"],
+        "location": latest["location"],
         "updates": updates,
         "next_cursor": domain.encode_cursor(scope, last) if last else None,
     }
     if settings.flags.enhanced_tracking:
-        body["milestones"] = state["milestones"]
+        body["milestones"] = repo.milestones(tracking_id)
     return json_response(200, body)
 
 

@@ -190,11 +190,6 @@ class Event:
     def location(self) -> dict[str, float]:
         return {"lat": self.lat, "lng": self.lng}
 
-    def is_newer_than(self, timestamp: int, event_id: str) -> bool:
-        """Current state moves only forward by event time; equal times break ties
-        by event id, so every writer agrees on one winner."""
-        return (self.timestamp, self.event_id) > (timestamp, event_id)
-
     def as_update(self) -> dict[str, Any]:
         body: dict[str, Any] = {
             "event_id": self.event_id,

@@ -1,12 +1,14 @@
 """DynamoDB access for the tracking API: the only module that talks to the table.
 
-Write path (DESIGN.md section 4): one TransactWriteItems per accepted update in
-the common case: the event put (conditional on its key not existing, so nothing
-is ever overwritten), the state update (conditional on being newer by event
-time) and, with an Idempotency-Key, the idempotency record (conditional on the
-key being unused). No read before the write. An out-of-order event cancels the
-transaction on the state condition only; it is then stored without touching
-the state (second round trip, uncommon case).
+Write path (DESIGN.md section 4): one conditional PutItem per accepted update,
+the event item, put only if its key is new, so nothing is ever overwritten;
+with an Idempotency-Key, one TransactWriteItems of the event and the
+idempotency record (put only if the key is unused). No read before the write,
+no contention between writers: two updates of one parcel touch different items.
+
+The parcel's current-state item (behind GET /shipments) is projected from the
+table's stream by the notifier, moved only forward by event time. GET /status
+reads the events themselves (sorted by event time), so it reads its own writes.
 """
 
 from __future__ import annotations
@@ -119,45 +121,6 @@ class TrackingRepository:
             }
         }
 
-    def _state_update(self, event: Event) -> dict[str, Any]:
-        shard = table.status_shard(event.tracking_id)
-        return {
-            "Update": {
-                "TableName": self.table_name,
-                "Key": {
-                    table.PARTITION_KEY: _s(event.tracking_id),
-                    table.SORT_KEY: _s(table.STATE_SORT_KEY),
-                },
-                "UpdateExpression": (
-                    "SET #st = :st, #ts = :ts, #eid = :eid, #lat = :lat, #lng = :lng, "
-                    "#gpk = :gpk, #gsk = :gsk, #first = if_not_exists(#first, :ts)"
-                ),
-                # Newer by event time, ties broken by event id: the state never moves back.
-                "ConditionExpression": (
-                    "attribute_not_exists(#ts) OR #ts < :ts OR (#ts = :ts AND #eid < :eid)"
-                ),
-                "ExpressionAttributeNames": {
-                    "#st": table.ATTR_STATUS,
-                    "#ts": table.ATTR_TIMESTAMP,
-                    "#eid": table.ATTR_EVENT_ID,
-                    "#lat": table.ATTR_LAT,
-                    "#lng": table.ATTR_LNG,
-                    "#gpk": table.STATUS_INDEX_PARTITION_KEY,
-                    "#gsk": table.STATUS_INDEX_SORT_KEY,
-                    "#first": table.first_seen_attribute(event.status),
-                },
-                "ExpressionAttributeValues": {
-                    ":st": _s(event.status),
-                    ":ts": _n(event.timestamp),
-                    ":eid": _s(event.event_id),
-                    ":lat": _n(event.lat),
-                    ":lng": _n(event.lng),
-                    ":gpk": _s(table.status_index_partition(event.status, shard)),
-                    ":gsk": _s(table.status_index_sort_key(event.timestamp, event.tracking_id)),
-                },
-            }
-        }
-
     def _idempotency_put(self, record: IdempotencyRecord, now_s: int) -> dict[str, Any]:
         return {
             "Put": {
@@ -180,40 +143,17 @@ class TrackingRepository:
             }
         }
 
-    def _first_seen_backfill(self, event: Event) -> dict[str, Any]:
-        """For an out-of-order event: its status may have been first seen earlier."""
-        return {
-            "TableName": self.table_name,
-            "Key": {
-                table.PARTITION_KEY: _s(event.tracking_id),
-                table.SORT_KEY: _s(table.STATE_SORT_KEY),
-            },
-            "UpdateExpression": "SET #first = :ts",
-            "ConditionExpression": "attribute_exists(#pk) AND "
-            "(attribute_not_exists(#first) OR #first > :ts)",
-            "ExpressionAttributeNames": {
-                "#first": table.first_seen_attribute(event.status),
-                "#pk": table.PARTITION_KEY,
-            },
-            "ExpressionAttributeValues": {":ts": _n(event.timestamp)},
-        }
-
-    def record(self, event: Event, idempotency: IdempotencyRecord | None = None) -> bool:
-        """Store one event; returns whether it became the parcel's current state.
-
-        Raises IdempotencyKeyTaken, IdempotencyKeyInProgress or StorageUnavailable.
-        """
+    def record(self, event: Event, idempotency: IdempotencyRecord | None = None) -> None:
+        """Store one event. Raises IdempotencyKeyTaken, IdempotencyKeyInProgress or
+        StorageUnavailable."""
         now_s = event.received_at // 1000
-        advance_state = True
         for attempt in range(TRANSACTION_CONFLICT_RETRIES + 1):
             items = [self._event_put(event)]
-            if advance_state:
-                items.append(self._state_update(event))
             if idempotency:
                 items.append(self._idempotency_put(idempotency, now_s))
             try:
                 self._write(items)
-                break
+                return
             except ClientError as exc:
                 if exc.response["Error"]["Code"] != "TransactionCanceledException":
                     raise self._unavailable(exc) from exc
@@ -223,29 +163,17 @@ class TrackingRepository:
                     if stored is None:  # expired and deleted in between: try again
                         continue
                     raise IdempotencyKeyTaken(stored) from None
-                if advance_state and codes[1] == "ConditionalCheckFailed":
-                    advance_state = False  # out of order: store the event alone
-                    continue
                 if "TransactionConflict" in codes and attempt < TRANSACTION_CONFLICT_RETRIES:
-                    # Another writer holds the parcel's state item (or this key): nothing
-                    # was written, so retrying is safe.
+                    # Another request holds this idempotency key right now; nothing
+                    # was written, so trying again is safe.
                     time.sleep(random.uniform(0.005, 0.02) * (attempt + 1))
                     continue
-                if "TransactionConflict" in codes and idempotency:
+                if "TransactionConflict" in codes:
                     raise IdempotencyKeyInProgress(
                         "A request with this Idempotency-Key is still in progress; retry later.",
                         headers={"Retry-After": "1"},
                     ) from None
                 raise self._unavailable(exc) from exc
-        if not advance_state:
-            try:
-                self.client.update_item(**self._first_seen_backfill(event))
-            except ClientError as exc:
-                if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
-                    raise self._unavailable(exc) from exc
-            except BotoCoreError as exc:
-                raise self._unavailable(exc) from exc
-        return advance_state
 
     def _write(self, items: list[dict[str, Any]]) -> None:
         try:
@@ -304,29 +232,37 @@ class TrackingRepository:
             response_body=item[table.ATTR_RESPONSE_BODY]["S"],
         )
 
-    def get_state(self, tracking_id: str) -> dict[str, Any] | None:
-        item = self._call(
-            "get_item",
-            TableName=self.table_name,
-            ConsistentRead=True,
-            Key={table.PARTITION_KEY: _s(tracking_id), table.SORT_KEY: _s(table.STATE_SORT_KEY)},
-        ).get("Item")
-        if not item:
-            return None
-        prefix = table.ATTR_FIRST_SEEN_PREFIX
-        return {
-            "status": item[table.ATTR_STATUS]["S"],
-            "timestamp": int(item[table.ATTR_TIMESTAMP]["N"]),
-            "location": {
-                "lat": float(item[table.ATTR_LAT]["N"]),
-                "lng": float(item[table.ATTR_LNG]["N"]),
+    def milestones(self, tracking_id: str) -> dict[str, int]:
+        """For each status the parcel has had, the earliest event time it was seen."""
+        first: dict[str, int] = {}
+        kwargs: dict[str, Any] = {
+            "TableName": self.table_name,
+            "ConsistentRead": True,
+            "KeyConditionExpression": "#pk = :pk AND begins_with(#sk, :prefix)",
+            "ProjectionExpression": "#st, #ts",
+            "ExpressionAttributeNames": {
+                "#pk": table.PARTITION_KEY,
+                "#sk": table.SORT_KEY,
+                "#st": table.ATTR_STATUS,
+                "#ts": table.ATTR_TIMESTAMP,
             },
-            "milestones": {
-                name[len(prefix) :]: int(value["N"])
-                for name, value in item.items()
-                if name.startswith(prefix)
+            "ExpressionAttributeValues": {
+                ":pk": _s(tracking_id),
+                ":prefix": _s(table.EVENT_SORT_KEY_PREFIX),
             },
         }
+        while True:
+            page = self._call("query", **kwargs)
+            for item in page["Items"]:  # ascending event time: the first seen wins
+                first.setdefault(item[table.ATTR_STATUS]["S"], int(item[table.ATTR_TIMESTAMP]["N"]))
+            if "LastEvaluatedKey" not in page:
+                return first
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def latest_event(self, tracking_id: str) -> dict[str, Any] | None:
+        """The parcel's current state: its latest update by event time."""
+        events, _ = self.list_events(tracking_id, 1, None)
+        return events[0] if events else None
 
     def list_events(
         self, tracking_id: str, limit: int, after_sort_key: str | None

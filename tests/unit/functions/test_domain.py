@@ -109,18 +109,3 @@ def test_limit_parsing(value, ok):
     else:
         with pytest.raises(ValidationFailed):
             domain.parse_limit(value, 50, 100)
-
-
-def test_current_state_tie_breaks_by_event_id():
-    from tracking_api.models import TrackingUpdate
-
-    body = {
-        "tracking_id": "P",
-        "status": "pending",
-        "location": {"lat": 0, "lng": 0},
-        "timestamp": NOW,
-    }
-    first = domain.Event.from_update(TrackingUpdate.model_validate(body), NOW)
-    second = domain.Event.from_update(TrackingUpdate.model_validate(body), NOW)
-    assert first.is_newer_than(NOW - 1, "Z" * 26)
-    assert first.is_newer_than(NOW, second.event_id) != second.is_newer_than(NOW, first.event_id)

@@ -47,6 +47,13 @@ def test_no_dlq_on_the_synchronously_invoked_api_function(dev):
         assert "deadLetterConfig" not in inputs  # seed defect 4
 
 
+def test_notifier_environment_names_its_table_bus_and_flags(dev):
+    variables = functions(dev)["tracking-notifier-dev"]["environment"]["variables"]
+    assert variables[ENV_TABLE_NAME] == "tracking-table-dev"
+    assert variables[ENV_FEATURE_FLAGS_PARAM] == "/tracking/dev/feature-flags"
+    assert variables["EVENT_BUS_NAME"] == "tracking-events-dev"
+
+
 def test_api_function_environment_names_what_it_reads(dev):
     variables = functions(dev)["tracking-api-dev"]["environment"]["variables"]
     assert variables[ENV_TABLE_NAME] == "tracking-table-dev"
@@ -72,7 +79,6 @@ def test_api_function_policy_is_exactly_what_it_calls(dev):
         "dynamodb:GetItem",
         "dynamodb:PutItem",
         "dynamodb:Query",
-        "dynamodb:UpdateItem",
     ]
     assert statements["TableItems"]["Resource"] == [arn]
     assert statements["StatusIndexQuery"] == {
@@ -104,6 +110,7 @@ def test_notifier_policy_is_exactly_what_it_calls(dev):
 
     assert set(statements) == {
         "TableStream",
+        "ProjectCurrentState",
         "FeatureFlags",
         "PublishStatusChanges",
         "FailedRecordsToDlq",
@@ -111,6 +118,12 @@ def test_notifier_policy_is_exactly_what_it_calls(dev):
         "XRay",
     }
     assert statements["TableStream"]["Resource"] == [data["table_stream_arn"]]
+    assert statements["ProjectCurrentState"] == {
+        "Sid": "ProjectCurrentState",
+        "Effect": "Allow",
+        "Action": ["dynamodb:UpdateItem"],
+        "Resource": [data["table_arn"]],
+    }
     assert statements["PublishStatusChanges"]["Resource"] == [compute["event_bus_arn"]]
     assert statements["FailedRecordsToDlq"] == {
         "Sid": "FailedRecordsToDlq",
