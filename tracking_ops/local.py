@@ -25,6 +25,7 @@ import sys
 import threading
 import time
 import warnings
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import ExitStack
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -211,7 +212,7 @@ class StreamFeeder(threading.Thread):
 # ---- HTTP ------------------------------------------------------------------------
 
 
-def _make_handler(pool: ProcessPoolExecutor, openapi: bytes, log) -> type:
+def _make_handler(pool: ProcessPoolExecutor, openapi: Callable[[], bytes], log) -> type:
     class RequestHandler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         server_version = "tracking-local"
@@ -222,7 +223,7 @@ def _make_handler(pool: ProcessPoolExecutor, openapi: bytes, log) -> type:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
             if url.path == "/openapi.json" and self.command == "GET":
-                status, headers, data = 200, {"Content-Type": "application/json"}, openapi
+                status, headers, data = 200, {"Content-Type": "application/json"}, openapi()
             else:
                 status, headers, data = self._through_gateway(url, body)
             self.send_response(status)
@@ -300,10 +301,11 @@ class LocalRuntime:
         self.feeder.start()
         self._stack.callback(self.feeder.join, 5)
         self._stack.callback(self.feeder.stopping.set)
-        openapi = json.dumps(self._openapi()).encode()
+        document: list[bytes] = []  # known once the server has its port
         self.httpd = ThreadingHTTPServer(
-            (standin.LOOPBACK, self.port), _make_handler(pool, openapi, self.log)
+            (standin.LOOPBACK, self.port), _make_handler(pool, lambda: document[0], self.log)
         )
+        document.append(json.dumps(self._openapi()).encode())
         self.httpd.daemon_threads = True
         thread = threading.Thread(target=self.httpd.serve_forever, name="http", daemon=True)
         thread.start()
@@ -314,7 +316,7 @@ class LocalRuntime:
     def _openapi(self) -> dict[str, Any]:
         from tracking_api.schema_export import openapi_document
 
-        return openapi_document()
+        return openapi_document(server_url=self.url)
 
     def _observe_events(self) -> None:
         """A local queue that receives every event put on the bus, so they can be seen."""

@@ -202,3 +202,11 @@ class TestIdempotency:
         with count_aws_calls() as calls:
             api.track(update(), headers=key)
         assert calls == ["DynamoDB.TransactWriteItems", "DynamoDB.GetItem"]
+
+
+def test_tiny_coordinates_are_stored_as_zero_not_a_server_error(api):
+    # Found by fuzzing: DynamoDB cannot store magnitudes below 1e-130.
+    reply = api.track(update(lat=-3.810321765501375e-165, lng=163.21705822350591))
+    assert reply.status == 201
+    assert reply.body["location"] == {"lat": 0.0, "lng": 163.2170582}
+    assert api.status("tracking_id=PKG-1").body["location"] == reply.body["location"]

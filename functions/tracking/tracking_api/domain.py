@@ -160,6 +160,15 @@ def new_event_id(now_ms: int) -> str:
     return "".join(_CROCKFORD[(value >> shift) & 31] for shift in range(125, -5, -5))
 
 
+COORDINATE_DECIMALS = 7  # about 1 cm: finer than any GPS fix
+
+
+def coordinate(value: float) -> float:
+    """Degrees as stored and returned: 7 decimals. This also keeps every value inside
+    DynamoDB's number range (magnitudes under 1e-130 are not storable)."""
+    return round(value, COORDINATE_DECIMALS) + 0.0  # + 0.0 turns -0.0 into 0.0
+
+
 @dataclass(frozen=True)
 class Event:
     """One accepted tracking update, as stored."""
@@ -180,8 +189,8 @@ class Event:
             event_id=new_event_id(now_ms),
             status=update.status,
             timestamp=update.timestamp if update.timestamp is not None else now_ms,
-            lat=update.location.lat,
-            lng=update.location.lng,
+            lat=coordinate(update.location.lat),
+            lng=coordinate(update.location.lng),
             metadata=update.metadata,
             received_at=now_ms,
         )

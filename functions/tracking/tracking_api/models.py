@@ -24,8 +24,18 @@ _STRICT = ConfigDict(strict=True, extra="forbid")
 
 class Location(BaseModel):
     model_config = _STRICT
-    lat: float = Field(ge=-90, le=90, allow_inf_nan=False, description="Latitude in degrees")
-    lng: float = Field(ge=-180, le=180, allow_inf_nan=False, description="Longitude in degrees")
+    lat: float = Field(
+        ge=-90,
+        le=90,
+        allow_inf_nan=False,
+        description="Latitude in degrees (stored with 7 decimals, about 1 cm)",
+    )
+    lng: float = Field(
+        ge=-180,
+        le=180,
+        allow_inf_nan=False,
+        description="Longitude in degrees (stored with 7 decimals, about 1 cm)",
+    )
 
 
 class TrackingUpdate(BaseModel):

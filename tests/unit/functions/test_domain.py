@@ -109,3 +109,19 @@ def test_limit_parsing(value, ok):
     else:
         with pytest.raises(ValidationFailed):
             domain.parse_limit(value, 50, 100)
+
+
+@pytest.mark.parametrize(
+    ("sent", "stored"),
+    [
+        (52.123456789, 52.1234568),
+        (-3.8e-165, 0.0),
+        (-0.0, 0.0),
+        (90.0, 90.0),
+        (-179.99999996, -180.0),
+        (13.4, 13.4),
+    ],
+)
+def test_coordinates_are_kept_to_7_decimals(sent, stored):
+    assert domain.coordinate(sent) == stored
+    assert str(domain.coordinate(sent)) != "-0.0"
