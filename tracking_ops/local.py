@@ -40,6 +40,7 @@ IAM_NOTE = (
     "note: IAM authorization (AWS_IAM) is not enforced locally; "
     "every request is accepted as signed."
 )
+JSON_HEADERS = {"Content-Type": "application/json"}
 OBSERVER_QUEUE = "events-observer"  # local only: a queue subscribed to the bus
 STREAM_POLL_SECONDS = 0.25
 STREAM_MAX_RETRIES = 2
@@ -220,19 +221,42 @@ def _make_handler(pool: ProcessPoolExecutor, openapi: Callable[[], bytes], log) 
         def _serve(self) -> None:
             started = time.perf_counter()
             url = urlsplit(self.path)
-            length = int(self.headers.get("Content-Length") or 0)
+            declared = self.headers.get("Content-Length") or "0"
+            if not declared.isdigit():
+                rejection = gateway.GatewayRejection(
+                    400, "validation_error", "Content-Length is not a number."
+                )
+                return self._reply(url, started, rejection.status, JSON_HEADERS, rejection.body())
+            length = int(declared)
+            if length > gateway.API_GATEWAY_MAX_BODY:  # refused unread, as API Gateway does
+                rejection = gateway.GatewayRejection(413, "payload_too_large", "Request Too Long")
+                self.close_connection = True
+                return self._reply(url, started, rejection.status, JSON_HEADERS, rejection.body())
             body = self.rfile.read(length) if length else b""
+            if len(body) < length:
+                # The client went away mid-body: nothing reaches the function, nothing is stored.
+                self.close_connection = True
+                log(f"{self.command} {url.path} dropped: client sent {len(body)} of {length} bytes")
+                return None
             if url.path == "/openapi.json" and self.command == "GET":
-                status, headers, data = 200, {"Content-Type": "application/json"}, openapi()
-            else:
-                status, headers, data = self._through_gateway(url, body)
-            self.send_response(status)
-            for name, value in headers.items():
-                if name.lower() not in {"content-length", "connection"}:
-                    self.send_header(name, value)
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+                return self._reply(url, started, 200, JSON_HEADERS, openapi())
+            return self._reply(url, started, *self._through_gateway(url, body))
+
+        def _reply(
+            self, url, started: float, status: int, headers: dict[str, str], data: bytes
+        ) -> None:
+            try:
+                self.send_response(status)
+                for name, value in headers.items():
+                    if name.lower() not in {"content-length", "connection"}:
+                        self.send_header(name, value)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+            except (BrokenPipeError, ConnectionResetError):
+                self.close_connection = True
+                log(f"{self.command} {url.path} {status}: client gone before the response")
+                return
             log(
                 f"{self.command} {url.path} {status} {(time.perf_counter() - started) * 1000:.1f}ms"
             )
@@ -243,7 +267,7 @@ def _make_handler(pool: ProcessPoolExecutor, openapi: Callable[[], bytes], log) 
                 self.command, url.path, query, self.headers.get("Content-Type", ""), body
             )
             if rejection:
-                return rejection.status, {"Content-Type": "application/json"}, rejection.body()
+                return rejection.status, JSON_HEADERS, rejection.body()
             event = proxy.proxy_event(
                 self.command,
                 url.path,
