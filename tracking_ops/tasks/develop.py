@@ -57,4 +57,43 @@ def bench(c: Context, out: str = "", samples: int = 200) -> None:
     run_bench(out or None, samples)
 
 
-TASKS = (test, local, bench)
+@task(
+    help={
+        "url": "API base URL (default: start the local runtime for this run)",
+        "clients": "concurrent clients (default 8)",
+        "requests": "updates per client (default 500)",
+        "out": "write the figures as JSON here",
+    }
+)
+def load(c: Context, url: str = "", clients: int = 8, requests: int = 500, out: str = "") -> None:
+    """Bounded load and consistency run: throughput, p50/p99, every update stored once."""
+    import json
+    import time
+    from pathlib import Path
+
+    from invoke import Exit
+
+    from tracking_ops.load import run_load
+
+    runtime = None
+    if not url:
+        from tracking_ops.local import LocalRuntime
+
+        started = time.monotonic()
+        runtime = LocalRuntime("dev", 0).start()
+        url = runtime.url
+        print(f"local API up in {time.monotonic() - started:.1f}s at {url}")
+    try:
+        print(f"{clients} clients x {requests} updates against {url} ...", flush=True)
+        summary = run_load(url, clients, requests).summary()
+    finally:
+        if runtime:
+            runtime.stop()
+    print(json.dumps(summary, indent=2))
+    if out:
+        Path(out).write_text(json.dumps(summary, indent=2) + "\n")
+    if summary["consistency_problems"]:
+        raise Exit("consistency problems found (see above)", code=1)
+
+
+TASKS = (test, local, bench, load)
