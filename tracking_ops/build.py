@@ -64,7 +64,9 @@ def _platform_flags() -> list[str]:
 def install_dependencies(requirements: Path, target: Path, wheel_cache: Path = WHEEL_CACHE) -> None:
     """Wheels for Lambda's platform: downloaded once into the cache, installed from it offline."""
     wheel_cache.mkdir(parents=True, exist_ok=True)
-    try:
+    platform, pinned = _platform_flags(), ["-r", str(requirements)]
+
+    def install_from_cache() -> None:
         _pip(
             "install",
             "--no-index",
@@ -73,26 +75,15 @@ def install_dependencies(requirements: Path, target: Path, wheel_cache: Path = W
             "--target",
             str(target),
             "--no-compile",
-            *_platform_flags(),
-            "-r",
-            str(requirements),
+            *platform,
+            *pinned,
         )
-        return
-    except BuildError:
-        pass  # not all cached yet
-    _pip("download", "--dest", str(wheel_cache), *_platform_flags(), "-r", str(requirements))
-    _pip(
-        "install",
-        "--no-index",
-        "--find-links",
-        str(wheel_cache),
-        "--target",
-        str(target),
-        "--no-compile",
-        *_platform_flags(),
-        "-r",
-        str(requirements),
-    )
+
+    try:
+        install_from_cache()
+    except BuildError:  # not all cached yet
+        _pip("download", "--dest", str(wheel_cache), *platform, *pinned)
+        install_from_cache()
 
 
 def _files(root: Path, prefix: str = "") -> Iterator[tuple[str, Path]]:

@@ -147,7 +147,7 @@ class ApiLayer(pulumi.ComponentResource):
         self.integrations: list[aws.apigateway.Integration] = []
         self.permissions: list[aws.lambda_.Permission] = []
         for route in ROUTES:
-            slug = f"{route['method'].lower()}{route['path'].replace('/', '-')}"
+            slug = operation_id(route)
             body = route["body"]
             method = aws.apigateway.Method(
                 f"{name}-method-{slug}",
@@ -155,7 +155,7 @@ class ApiLayer(pulumi.ComponentResource):
                 resource_id=resource_for(route["path"]),
                 http_method=route["method"],
                 authorization=route["auth"],
-                operation_name=operation_id(route),
+                operation_name=slug,
                 request_validator_id=(body_validator if body else params_validator).id,
                 request_models={JSON: models[body.__name__].name} if body else None,
                 request_parameters={
@@ -243,7 +243,7 @@ class ApiLayer(pulumi.ComponentResource):
         # One permission per route: API Gateway may invoke the function only for
         # this API, this stage, and the methods and paths the API defines.
         for route in ROUTES:
-            slug = f"{route['method'].lower()}{route['path'].replace('/', '-')}"
+            slug = operation_id(route)
             self.permissions.append(
                 aws.lambda_.Permission(
                     f"{name}-invoke-{slug}",

@@ -19,22 +19,12 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import Reply
 from tracking_stacks.definitions import REPO_ROOT
 
 BANNER = re.compile(r"Tracking API listening on (http://127\.0\.0\.1:\d+)")
 STANDIN = re.compile(r"AWS stand-in \(moto\) at (http://127\.0\.0\.1:\d+)")
 MARKER = "TRACKING_E2E_RUN"
-
-
-@dataclass
-class HttpReply:
-    status: int
-    headers: dict[str, str]
-    raw: bytes
-
-    @property
-    def body(self) -> Any:
-        return json.loads(self.raw)
 
 
 @dataclass
@@ -52,7 +42,7 @@ class LocalApi:
         raw: bytes | None = None,
         headers: dict[str, str] | None = None,
         timeout: float = 30,
-    ) -> HttpReply:
+    ) -> Reply:
         data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
         all_headers = {"Content-Type": "application/json"} if data is not None else {}
         all_headers.update(headers or {})
@@ -61,9 +51,9 @@ class LocalApi:
         )
         try:
             with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
-                return HttpReply(response.status, dict(response.headers), response.read())
+                return Reply(response.status, dict(response.headers), response.read())
         except urllib.error.HTTPError as error:
-            return HttpReply(error.code, dict(error.headers), error.read())
+            return Reply(error.code, dict(error.headers), error.read())
 
 
 def processes_with_marker(marker: str) -> list[int]:

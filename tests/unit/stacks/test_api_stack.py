@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tracking_api.schema_export import ROUTES, request_models
+from tracking_api.schema_export import ROUTES, operation_id, request_models
 from tracking_stacks.registry import Layer
 
 pytestmark = pytest.mark.layer_api
@@ -14,16 +14,12 @@ METHOD, INTEGRATION = "aws:apigateway/method:Method", "aws:apigateway/integratio
 
 
 def routes_by_method(synthesized) -> dict[tuple[str, str], dict]:
-    resources = {
-        r["name"]: r for r in synthesized.of_type(Layer.API, "aws:apigateway/resource:Resource")
+    """Method inputs by (HTTP method, path), through the operationName each carries."""
+    by_operation = {operation_id(route): (route["method"], route["path"]) for route in ROUTES}
+    return {
+        by_operation[m["inputs"]["operationName"]]: m["inputs"]
+        for m in synthesized.of_type(Layer.API, METHOD)
     }
-    methods = {}
-    for method in synthesized.of_type(Layer.API, METHOD):
-        slug = method["name"].split("-method-")[1]  # e.g. post-track-batch
-        http, _, rest = slug.partition("-")
-        methods[(http.upper(), "/" + rest.replace("-", "/"))] = method["inputs"]
-    assert resources  # resources exist for every path (checked through methods below)
-    return methods
 
 
 def test_every_route_is_a_method_with_iam_auth_except_health(dev):
