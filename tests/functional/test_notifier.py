@@ -11,6 +11,7 @@ from tests.helpers import now_ms
 from tracking_common import table
 from tracking_common.runtime_config import EVENT_DETAIL_TYPE, EVENT_SOURCE
 from tracking_ops import proxy
+from tracking_ops.synth import MOCK_ACCOUNT_ID
 from tracking_stacks import definitions as defs
 
 
@@ -44,7 +45,7 @@ def record(
         "eventSource": "aws:dynamodb",
         "awsRegion": "us-east-1",
         "dynamodb": dynamodb,
-        "eventSourceARN": "arn:aws:dynamodb:us-east-1:000000000000:table/t/stream/x",
+        "eventSourceARN": f"arn:aws:dynamodb:us-east-1:{MOCK_ACCOUNT_ID}:table/t/stream/x",
     }
 
 

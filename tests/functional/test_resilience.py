@@ -116,3 +116,27 @@ def test_unexpected_error_is_500_without_details(api, monkeypatch):
 
     assert (reply.status, reply.error_code) == (500, "internal_error")
     assert "secret internal detail" not in reply.raw.decode()
+
+
+def test_a_key_held_by_a_request_in_flight_is_409_in_progress(api):
+    """DynamoDB cancels a transaction on an item another transaction holds
+    (TransactionConflict); after the retries, the contract's 409 says retry later."""
+    from tracking_api import repository as repository_module
+
+    api.track(update(tracking_id="warm"))
+    client = api_module.repository(api_module.settings_loader().get().table_name).client
+    conflict = {"CancellationReasons": [{"Code": "None"}, {"Code": "TransactionConflict"}]}
+    with Stubber(client) as stub:
+        for _ in range(repository_module.TRANSACTION_CONFLICT_RETRIES + 1):
+            stub.add_client_error(
+                "transact_write_items",
+                service_error_code="TransactionCanceledException",
+                service_message="conflict",
+                http_status_code=400,
+                response_meta=None,
+                modeled_fields=conflict,
+            )
+        reply = api.track(update(), headers={"Idempotency-Key": "in-flight"})
+    assert (reply.status, reply.error_code) == (409, "idempotency_key_in_progress")
+    assert reply.headers["Retry-After"] == "1"
+    assert api.status("tracking_id=PKG-1").status == 404  # nothing was stored

@@ -12,6 +12,7 @@ from tracking_common.runtime_config import (
     ENV_FEATURE_FLAGS_PARAM,
     ENV_TABLE_NAME,
 )
+from tracking_ops.synth import MOCK_ACCOUNT_ID
 from tracking_stacks.registry import Layer
 
 pytestmark = pytest.mark.layer_compute
@@ -100,7 +101,7 @@ def test_api_function_policy_is_exactly_what_it_calls(dev):
         "StringEquals": {"kms:ViaService": "ssm.us-east-1.amazonaws.com"}
     }
     assert statements["OwnLogGroup"]["Resource"] == [
-        "arn:aws:logs:us-east-1:000000000000:log-group:/aws/lambda/tracking-api-dev:*"
+        f"arn:aws:logs:us-east-1:{MOCK_ACCOUNT_ID}:log-group:/aws/lambda/tracking-api-dev:*"
     ]
 
 

@@ -10,6 +10,7 @@ import sys
 import pytest
 
 from tests.unit.stacks.conftest import unwrap
+from tracking_ops.synth import MOCK_ACCOUNT_ID
 from tracking_stacks.definitions import REPO_ROOT
 
 
@@ -83,7 +84,7 @@ def _broken(dev, prod) -> dict[str, dict]:
         "iam-logs-named-groups": with_policy(
             policy(),
             lambda s: next(x for x in s if x["Sid"] == "OwnLogGroup").__setitem__(
-                "Resource", ["arn:aws:logs:us-east-1:000000000000:log-group:*"]
+                "Resource", [f"arn:aws:logs:us-east-1:{MOCK_ACCOUNT_ID}:log-group:*"]
             ),
         ),
         "lambda-runtime-arch-tracing": function,
