@@ -48,7 +48,6 @@ ATTR_LAT = "lat"
 ATTR_LNG = "lng"
 ATTR_METADATA = "metadata_json"
 ATTR_RECEIVED_AT = "received_at"
-ATTR_FIRST_SEEN_PREFIX = "first_"
 # Attribute names of idempotency records.
 ATTR_REQUEST_HASH = "request_hash"
 ATTR_RESPONSE_STATUS = "response_status"
@@ -109,7 +108,3 @@ def status_index_partition(status: str, shard: int) -> str:
 
 def status_index_sort_key(epoch_ms: int, tracking_id: str) -> str:
     return f"{pad_timestamp(epoch_ms)}#{tracking_id}"
-
-
-def first_seen_attribute(status: str) -> str:
-    return f"{ATTR_FIRST_SEEN_PREFIX}{status}"
