@@ -170,9 +170,9 @@ def synth_seconds() -> float:
     return time.perf_counter() - started
 
 
-def run_bench(out: str | None, samples: int = 200) -> dict[str, Any]:
+def run_bench(out: str | None, samples: int = 200, env: str = "dev") -> dict[str, Any]:
     with standin.moto_server() as endpoint:
-        instance = standin.StandIn(endpoint, "dev")
+        instance = standin.StandIn(endpoint, env)
         instance.apply_to(os.environ)
         standin.provision(instance)
         environment = {**instance.aws_environment(), **instance.function_environment()}

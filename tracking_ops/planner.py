@@ -57,10 +57,12 @@ def parse_layer(name: str) -> Layer:
         ) from None
 
 
-def mermaid() -> str:
+def mermaid(env: str | None = None) -> str:
+    """The layer DAG as Mermaid; with ``env``, nodes name that env's stacks."""
     lines = ["graph LR"]
     for spec in REGISTRY.values():
-        lines.append(f'    {spec.layer.value}["{spec.project}"]')
+        label = f"{spec.project}/{env}" if env else spec.project
+        lines.append(f'    {spec.layer.value}["{label}"]')
     for spec in REGISTRY.values():
         for producer, outputs in spec.reads.items():
             lines.append(f"    {producer.value} -->|{len(outputs)} outputs| {spec.layer.value}")

@@ -49,12 +49,18 @@ def local(c: Context, env: str = "dev", port: int = 8787) -> None:
     serve_forever(check_env(env), port)
 
 
-@task(help={"out": "write the figures as JSON here", "samples": "requests per warm series"})
-def bench(c: Context, out: str = "", samples: int = 200) -> None:
+@task(
+    help={
+        "out": "write the figures as JSON here",
+        "samples": "requests per warm series",
+        "env": "whose config the stand-in's SSM parameters get " + HELP_ENV[11:],
+    }
+)
+def bench(c: Context, out: str = "", samples: int = 200, env: str = "dev") -> None:
     """Measure cold start and warm overhead against raw boto3 on one moto server."""
     from tracking_ops.bench import run_bench
 
-    run_bench(out or None, samples)
+    run_bench(out or None, samples, check_env(env))
 
 
 @task(
@@ -65,7 +71,14 @@ def bench(c: Context, out: str = "", samples: int = 200) -> None:
         "out": "write the figures as JSON here",
     }
 )
-def load(c: Context, url: str = "", clients: int = 8, requests: int = 500, out: str = "") -> None:
+def load(
+    c: Context,
+    url: str = "",
+    clients: int = 8,
+    requests: int = 500,
+    out: str = "",
+    env: str = "dev",
+) -> None:
     """Bounded load and consistency run: throughput, p50/p99, every update stored once."""
     import json
     import time
@@ -80,7 +93,7 @@ def load(c: Context, url: str = "", clients: int = 8, requests: int = 500, out: 
         from tracking_ops.local import LocalRuntime
 
         started = time.monotonic()
-        runtime = LocalRuntime("dev", 0).start()
+        runtime = LocalRuntime(check_env(env), 0).start()
         url = runtime.url
         print(f"local API up in {time.monotonic() - started:.1f}s at {url}")
     try:

@@ -40,10 +40,10 @@ def synth(c: Context, env: str = "dev", out: str = "") -> None:
         print(f"wrote {out}")
 
 
-@task
-def graph(c: Context) -> None:
+@task(help={"env": HELP_ENV + "; empty prints project names only"})
+def graph(c: Context, env: str = "") -> None:
     """Print the layer DAG as Mermaid (edges labelled with how many outputs flow)."""
-    print(planner.mermaid())
+    print(planner.mermaid(check_env(env) if env else None))
 
 
 @task(

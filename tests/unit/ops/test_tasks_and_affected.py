@@ -20,6 +20,7 @@ TASKS = [
     "deploy-all",
     "destroy-all",
     "graph",
+    "load",
     "local",
     "outputs",
     "preview",
@@ -64,6 +65,9 @@ def test_env_option_everywhere_it_matters():
         "outputs",
         "synth",
         "local",
+        "graph",
+        "bench",
+        "load",
     ]:
         assert "--env" in invoke(task, "--help").stdout, task
 
