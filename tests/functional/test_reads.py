@@ -255,6 +255,35 @@ class TestBatch:
         )
         assert [r["status"] for r in reply.body["results"]] == [201] * 25
 
+    def test_retried_batch_with_a_key_stores_each_item_once(self, api):
+        body = {
+            "updates": [
+                update(tracking_id="R1"),
+                update(tracking_id="R2", status="lost"),
+                update(tracking_id="R3"),
+            ]
+        }
+        key = {"Idempotency-Key": "batch-1"}
+
+        first = api.request("POST", "/track/batch", body=body, headers=key).body["results"]
+        again = api.request("POST", "/track/batch", body=body, headers=key).body["results"]
+
+        assert [r.get("event_id") for r in again] == [r.get("event_id") for r in first]
+        assert [r["status"] for r in again] == [201, 400, 201]
+        for parcel in ("R1", "R3"):
+            assert len(api.status(f"tracking_id={parcel}").body["updates"]) == 1
+
+    def test_batch_key_reused_for_other_items_is_422_per_item(self, api):
+        key = {"Idempotency-Key": "batch-2"}
+        api.request(
+            "POST", "/track/batch", body={"updates": [update(tracking_id="X1")]}, headers=key
+        )
+        other = api.request(
+            "POST", "/track/batch", headers=key, body={"updates": [update(tracking_id="X2")]}
+        ).body["results"]
+        assert other[0]["status"] == 422
+        assert other[0]["error"]["code"] == "idempotency_key_reused"
+
     def test_disabled_by_flag_is_403_feature_disabled(self, api, aws):
         set_flags(aws, batch_processing=False)
         reply = api.request("POST", "/track/batch", body={"updates": [update()]})

@@ -36,6 +36,7 @@ app = APIGatewayRestResolver()
 JSON_TYPE = "application/json"
 REPLAYED_HEADER = "Idempotent-Replayed"
 TRACK_ROUTE = "POST /track"
+BATCH_ROUTE = "POST /track/batch"
 
 
 @cache
@@ -133,6 +134,7 @@ def track_batch() -> Response:
     if not settings.flags.batch_processing:
         raise FeatureDisabled("Batch updates are disabled (feature flag batch_processing).")
     received = now_ms()
+    key = domain.validate_idempotency_key(app.current_event.get_header_value("idempotency-key"))
     payload = read_json_body(settings)
     try:
         batch = BatchRequest.model_validate(payload)
@@ -145,7 +147,16 @@ def track_batch() -> Response:
     for index, item in enumerate(batch.updates):
         try:
             update = domain.validate_update(item, received, ("updates", index))
-            _, body, _ = _store(update, settings, received)
+            # With an Idempotency-Key each item has a key of its own, so a retried
+            # batch (its response lost) stores nothing twice and reports the same ids.
+            item_route = f"{BATCH_ROUTE}#{index}"
+            _, body, _ = _store(
+                update,
+                settings,
+                received,
+                f"{key}#{index}" if key else None,
+                domain.request_hash(item_route, item),
+            )
             results.append({"index": index, "status": 201, "event_id": body["event_id"]})
         except ApiError as exc:
             # A bad item, or storage failing for this one, does not reject the

@@ -50,7 +50,14 @@ ROUTES: tuple[dict[str, Any], ...] = (
         "query": (),
         "auth": IAM,
         "summary": "Record up to 25 tracking updates (feature flag batch_processing)",
-        "headers": (),
+        "headers": (
+            (
+                "Idempotency-Key",
+                False,
+                "1-128 visible ASCII characters; a retried batch with the same key stores "
+                "nothing twice",
+            ),
+        ),
     },
     {
         "method": "GET",
@@ -98,7 +105,7 @@ ROUTES: tuple[dict[str, Any], ...] = (
 # Error statuses each route documents (the shape is always ErrorResponse).
 ERROR_STATUSES = {
     "/track": ("400", "413", "415", "422", "409", "503", "500"),
-    "/track/batch": ("400", "403", "413", "415", "503", "500"),
+    "/track/batch": ("400", "403", "413", "415", "422", "503", "500"),
     "/status": ("400", "404", "503", "500"),
     "/shipments": ("400", "503", "500"),
     "/health": (),
