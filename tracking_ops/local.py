@@ -74,18 +74,21 @@ def _invoke(event: dict[str, Any]) -> dict[str, Any]:
 
 
 def _warm() -> bool:
-    return _handler is not None
+    """What a container's first request would pay for: settings from SSM, the storage client."""
+    from tracking_api import api
+
+    settings = api.settings_loader().get()
+    return api.repository(settings.table_name).client is not None
 
 
 # ---- the stream feed -----------------------------------------------------------
 
 
-class StreamFeeder(threading.Thread):
+class StreamFeeder:
     """Polls the table's stream and calls the notifier as Lambda's event source mapping
     would: batches of records, partial batch failures retried, then the DLQ."""
 
     def __init__(self, instance: standin.StandIn):
-        super().__init__(name="stream-feeder", daemon=True)
         self.instance = instance
         self.stopping = threading.Event()
         self.failures: dict[str, int] = {}
@@ -95,11 +98,16 @@ class StreamFeeder(threading.Thread):
         self._pending: list[dict[str, Any]] = []
         self._ready = False
 
-    def _setup(self) -> None:
-        from tracking_notifier.handler import handler
+    def setup(self) -> None:
+        """Import the notifier and create its clients now: done lazily on the first
+        batch, it would take the GIL from the moto server in the same process."""
+        from tracking_notifier import handler as notifier
 
         _quiet_empty_metrics()
-        self._handler = handler
+        self._handler = notifier.handler
+        notifier.dynamodb_client()
+        notifier.events_client()
+        notifier.feature_flags()
         self._streams = self.instance.client("dynamodbstreams")
         self._sqs = self.instance.client("sqs")
         table = defs.table_name(self.instance.env)
@@ -118,7 +126,7 @@ class StreamFeeder(threading.Thread):
         """Read what the stream has since the last poll and deliver it; returns how many
         new records there were."""
         if not self._ready:
-            self._setup()
+            self.setup()
         # A fresh iterator after the last record seen on every poll: moto's
         # NextShardIterator stops returning records written after it was issued.
         position = (
@@ -210,6 +218,26 @@ class StreamFeeder(threading.Thread):
         return retry
 
 
+def _run_feeder(instance: standin.StandIn, environment: dict[str, str], stop) -> None:
+    """The stream feeder's process: the functions' environment, stopped by ``stop``."""
+    os.environ.update(environment)
+    for name in standin.PROFILE_VARIABLES:
+        os.environ.pop(name, None)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when it stops
+    feeder = StreamFeeder(instance)
+    feeder.stopping = stop
+    feeder.setup()
+    feeder.run()
+
+
+def _stop_process(process, stop, seconds: float = 10) -> None:
+    stop.set()
+    process.join(seconds)
+    if process.is_alive():
+        process.terminate()
+        process.join(seconds)
+
+
 # ---- HTTP ------------------------------------------------------------------------
 
 
@@ -298,7 +326,6 @@ class LocalRuntime:
         self._stack = ExitStack()
         self.instance: standin.StandIn | None = None
         self.httpd: ThreadingHTTPServer | None = None
-        self.feeder: StreamFeeder | None = None
 
     @property
     def url(self) -> str:
@@ -321,10 +348,18 @@ class LocalRuntime:
         self._stack.callback(pool.shutdown, wait=True, cancel_futures=True)
         for future in [pool.submit(_warm) for _ in range(self.workers)]:
             future.result()
-        self.feeder = StreamFeeder(self.instance)
-        self.feeder.start()
-        self._stack.callback(self.feeder.join, 5)
-        self._stack.callback(self.feeder.stopping.set)
+        # The feeder gets a process of its own: its boto3 work would otherwise take
+        # the GIL from the moto server thread in this one.
+        spawn = multiprocessing.get_context("spawn")
+        stop_feeding = spawn.Event()
+        feeder = spawn.Process(
+            target=_run_feeder,
+            name="stream-feeder",
+            daemon=True,
+            args=(self.instance, environment, stop_feeding),
+        )
+        feeder.start()
+        self._stack.callback(_stop_process, feeder, stop_feeding)
         document: list[bytes] = []  # known once the server has its port
         self.httpd = ThreadingHTTPServer(
             (standin.LOOPBACK, self.port), _make_handler(pool, lambda: document[0], self.log)
