@@ -7,9 +7,10 @@
   resolver keeps per-request state, exactly as in Lambda);
 - an HTTP server on 127.0.0.1 that applies API Gateway's checks (gateway.py),
   turns each request into a REST proxy event and writes the response back;
-- a stream poller that feeds the notifier from moto's DynamoDB stream, retries
-  failed records and sends what still fails to the DLQ, as the event source
-  mapping does.
+- a stream feeder, in a process of its own, that feeds the notifier from moto's
+  DynamoDB stream, retries failed records and sends what still fails to the
+  DLQ, as the event source mapping does; a local queue receives the events the
+  notifier publishes, so they can be seen.
 
 IAM authorization is not enforced locally.
 """
@@ -32,6 +33,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from tracking_common.runtime_config import EVENT_SOURCE
 from tracking_ops import gateway, proxy, standin
 from tracking_stacks import definitions as defs
 
@@ -42,6 +44,7 @@ IAM_NOTE = (
 )
 JSON_HEADERS = {"Content-Type": "application/json"}
 OBSERVER_QUEUE = "events-observer"  # local only: a queue subscribed to the bus
+OBSERVER_RULE = "observe-status-changes"
 STREAM_POLL_SECONDS = 0.25
 STREAM_MAX_RETRIES = 2
 DEFAULT_WORKERS = 4
@@ -389,12 +392,12 @@ class LocalRuntime:
         ]["QueueArn"]
         bus = defs.event_bus_name(self.env)
         events.put_rule(
-            Name="observe-all",
+            Name=OBSERVER_RULE,
             EventBusName=bus,
-            EventPattern=json.dumps({"source": [{"prefix": ""}]}),
+            EventPattern=json.dumps({"source": [EVENT_SOURCE]}),
         )
         events.put_targets(
-            Rule="observe-all", EventBusName=bus, Targets=[{"Id": "observer", "Arn": queue_arn}]
+            Rule=OBSERVER_RULE, EventBusName=bus, Targets=[{"Id": "observer", "Arn": queue_arn}]
         )
 
     def stop(self) -> None:

@@ -14,6 +14,7 @@ from tests.e2e.conftest import processes_with_marker, start_local, stop_local
 from tests.e2e.faults import FaultProxy
 from tests.helpers import update
 from tracking_common import table
+from tracking_ops.local import OBSERVER_QUEUE
 from tracking_stacks import definitions as defs
 
 SERVICES = {
@@ -95,7 +96,7 @@ def test_eventbridge_failure_sends_the_affected_records_to_the_dlq(faulty):
     api, proxies = faulty
     sqs = sqs_client(api)
     dlq = sqs.get_queue_url(QueueName=defs.dlq_name("dev"))["QueueUrl"]
-    observer = sqs.get_queue_url(QueueName=defs.physical_name("events-observer", "dev"))["QueueUrl"]
+    observer = sqs.get_queue_url(QueueName=defs.physical_name(OBSERVER_QUEUE, "dev"))["QueueUrl"]
     lost, published = unique("LOST"), unique("PUBLISHED")
 
     proxies["events"].refuse()

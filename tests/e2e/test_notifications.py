@@ -13,6 +13,7 @@ import pytest
 
 from tests.e2e.conftest import start_local, stop_local
 from tests.helpers import update
+from tracking_ops.local import OBSERVER_QUEUE
 from tracking_stacks import definitions as defs
 
 
@@ -37,7 +38,7 @@ def test_status_changes_reach_eventbridge_through_the_stream(fresh_local):
         aws_access_key_id="x",
         aws_secret_access_key="x",
     )
-    queue = sqs.get_queue_url(QueueName=defs.physical_name("events-observer", "dev"))["QueueUrl"]
+    queue = sqs.get_queue_url(QueueName=defs.physical_name(OBSERVER_QUEUE, "dev"))["QueueUrl"]
     seen: list[dict] = []
     deadline = time.monotonic() + 30
     while len(seen) < 2 and time.monotonic() < deadline:
