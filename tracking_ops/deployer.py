@@ -65,7 +65,14 @@ class PulumiDeployer:
         return dict(result.change_summary or {})
 
     def destroy(self, layer: Layer) -> dict[str, int]:
-        result = self.stack(layer, create=False).destroy(on_output=self.on_output)
+        """Destroy the layer's stack; a stack that was never deployed has nothing to destroy."""
+        from pulumi import automation as auto
+
+        try:
+            stack = self.stack(layer, create=False)
+        except auto.StackNotFoundError:
+            return {}
+        result = stack.destroy(on_output=self.on_output)
         return dict(result.summary.resource_changes or {})
 
     def refresh(self, layer: Layer, expect_no_changes: bool = False) -> dict[str, int]:
