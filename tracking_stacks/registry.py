@@ -71,6 +71,17 @@ class LayerSpec:
         return tuple(self.reads)
 
 
+# The config layer's outputs: the parameters the functions read, and their key.
+CONFIG_OUTPUTS = (
+    Output.API_CONFIG_PARAM_NAME,
+    Output.API_CONFIG_PARAM_ARN,
+    Output.FEATURE_FLAGS_PARAM_NAME,
+    Output.FEATURE_FLAGS_PARAM_ARN,
+    Output.DB_ENDPOINT_PARAM_NAME,
+    Output.DB_ENDPOINT_PARAM_ARN,
+    Output.CONFIG_KEY_ARN,
+)
+
 REGISTRY: dict[Layer, LayerSpec] = {
     spec.layer: spec
     for spec in (
@@ -87,15 +98,7 @@ REGISTRY: dict[Layer, LayerSpec] = {
         ),
         LayerSpec(
             Layer.CONFIG,
-            exports=(
-                Output.API_CONFIG_PARAM_NAME,
-                Output.API_CONFIG_PARAM_ARN,
-                Output.FEATURE_FLAGS_PARAM_NAME,
-                Output.FEATURE_FLAGS_PARAM_ARN,
-                Output.DB_ENDPOINT_PARAM_NAME,
-                Output.DB_ENDPOINT_PARAM_ARN,
-                Output.CONFIG_KEY_ARN,
-            ),
+            exports=CONFIG_OUTPUTS,
             reads={Layer.DATA: (Output.TABLE_NAME,)},
         ),
         LayerSpec(
@@ -115,15 +118,7 @@ REGISTRY: dict[Layer, LayerSpec] = {
                     Output.TABLE_STREAM_ARN,
                     Output.DLQ_ARN,
                 ),
-                Layer.CONFIG: (
-                    Output.API_CONFIG_PARAM_NAME,
-                    Output.API_CONFIG_PARAM_ARN,
-                    Output.FEATURE_FLAGS_PARAM_NAME,
-                    Output.FEATURE_FLAGS_PARAM_ARN,
-                    Output.DB_ENDPOINT_PARAM_NAME,
-                    Output.DB_ENDPOINT_PARAM_ARN,
-                    Output.CONFIG_KEY_ARN,
-                ),
+                Layer.CONFIG: CONFIG_OUTPUTS,  # compute reads every one
             },
         ),
         LayerSpec(
