@@ -140,3 +140,17 @@ def test_a_key_held_by_a_request_in_flight_is_409_in_progress(api):
     assert (reply.status, reply.error_code) == (409, "idempotency_key_in_progress")
     assert reply.headers["Retry-After"] == "1"
     assert api.status("tracking_id=PKG-1").status == 404  # nothing was stored
+
+
+def test_a_key_that_keeps_expiring_under_us_is_503_never_a_silent_success(api, monkeypatch):
+    from tracking_api.repository import TrackingRepository
+
+    api.track(update(tracking_id="warm"))
+    api.track(update(tracking_id="warm"), headers={"Idempotency-Key": "flaky"})
+    # The key's record is found taken, then reads as expired, on every attempt.
+    monkeypatch.setattr(TrackingRepository, "get_idempotency", lambda self, key: None)
+
+    reply = api.track(update(tracking_id="warm"), headers={"Idempotency-Key": "flaky"})
+
+    assert (reply.status, reply.error_code) == (503, "storage_unavailable")
+    assert len(api.status("tracking_id=warm").body["updates"]) == 2

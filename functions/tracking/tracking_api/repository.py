@@ -158,7 +158,7 @@ class TrackingRepository:
                 if exc.response["Error"]["Code"] != "TransactionCanceledException":
                     raise self._unavailable(exc) from exc
                 codes = _cancellation_codes(exc)
-                if idempotency and codes[-1] == "ConditionalCheckFailed":
+                if idempotency and codes and codes[-1] == "ConditionalCheckFailed":
                     stored = self.get_idempotency(idempotency.key)
                     if stored is None:  # expired and deleted in between: try again
                         continue
@@ -174,6 +174,9 @@ class TrackingRepository:
                         headers={"Retry-After": "1"},
                     ) from None
                 raise self._unavailable(exc) from exc
+        # Every attempt found the key taken and then gone (expiring as we looked):
+        # never return as if stored.
+        raise StorageUnavailable("Could not store the update; retry after the time in Retry-After.")
 
     def _write(self, items: list[dict[str, Any]]) -> None:
         try:
