@@ -45,6 +45,19 @@ class StackContext:
     def name(self, what: str) -> str:
         return physical_name(what, self.env)
 
+    def setting(self, key: str, default: Any) -> Any:
+        """A config value of the default's type; the default only when the key is unset,
+        so a deliberate 0 or false is kept (``get_int(k) or d`` would lose it)."""
+        getter = {
+            bool: self.config.get_bool,
+            int: self.config.get_int,
+            float: self.config.get_float,
+            str: self.config.get,
+            dict: self.config.get_object,
+        }[type(default)]
+        value = getter(key)
+        return default if value is None else value
+
     def upstream(self, producer: Layer) -> Upstream:
         return Upstream(consumer=self.layer, producer=producer, org=self.org, env=self.env)
 

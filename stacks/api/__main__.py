@@ -7,7 +7,6 @@ from tracking_stacks.registry import Layer, Output
 
 stack = StackContext.current(Layer.API)
 compute = stack.upstream(Layer.COMPUTE)
-settings = stack.config
 api = ApiLayer(
     "tracking",
     ApiLayerArgs(
@@ -15,9 +14,9 @@ api = ApiLayer(
         stage_name=stack.env,
         function_name=compute.require(Output.API_FUNCTION_NAME),
         function_invoke_arn=compute.require(Output.API_FUNCTION_INVOKE_ARN),
-        throttling_rate_limit=settings.get_float("throttling_rate_limit") or 100.0,
-        throttling_burst_limit=settings.get_int("throttling_burst_limit") or 200,
-        access_log_retention_days=settings.get_int("access_log_retention_days") or 14,
+        throttling_rate_limit=stack.setting("throttling_rate_limit", 100.0),
+        throttling_burst_limit=stack.setting("throttling_burst_limit", 200),
+        access_log_retention_days=stack.setting("access_log_retention_days", 14),
         tags=stack.tags,
     ),
 )

@@ -9,7 +9,6 @@ from tracking_stacks.registry import Layer, Output
 stack = StackContext.current(Layer.COMPUTE)
 data = stack.upstream(Layer.DATA)
 config = stack.upstream(Layer.CONFIG)
-settings = stack.config
 compute = ComputeLayer(
     "tracking",
     ComputeLayerArgs(
@@ -26,11 +25,11 @@ compute = ComputeLayer(
         db_endpoint_param_name=config.require(Output.DB_ENDPOINT_PARAM_NAME),
         db_endpoint_param_arn=config.require(Output.DB_ENDPOINT_PARAM_ARN),
         config_key_arn=config.require(Output.CONFIG_KEY_ARN),
-        log_retention_days=settings.get_int("log_retention_days") or 14,
-        api_reserved_concurrency=settings.get_int("api_reserved_concurrency") or -1,
-        stream_batch_size=settings.get_int("stream_batch_size") or 100,
-        stream_max_retries=settings.get_int("stream_max_retries") or 5,
-        stream_max_record_age_seconds=settings.get_int("stream_max_record_age_seconds") or 3600,
+        log_retention_days=stack.setting("log_retention_days", 14),
+        api_reserved_concurrency=stack.setting("api_reserved_concurrency", -1),
+        stream_batch_size=stack.setting("stream_batch_size", 100),
+        stream_max_retries=stack.setting("stream_max_retries", 5),
+        stream_max_record_age_seconds=stack.setting("stream_max_record_age_seconds", 3600),
         tags=stack.tags,
     ),
 )

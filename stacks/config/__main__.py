@@ -16,7 +16,7 @@ config = ConfigLayer(
         table_name=data.require(Output.TABLE_NAME),
         api_config=defs.api_config_value(stack.config.get_object(defs.API_CONFIG_KEY)),
         feature_flags=defs.feature_flags_value(stack.config.get_object(defs.FEATURE_FLAGS_KEY)),
-        key_deletion_window_days=stack.config.get_int("key_deletion_window_days") or 7,
+        key_deletion_window_days=stack.setting("key_deletion_window_days", 7),
         tags=stack.tags,
     ),
 )

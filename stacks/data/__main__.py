@@ -13,7 +13,7 @@ data = DataLayer(
         table_name=defs.table_name(stack.env),
         dlq_name=defs.dlq_name(stack.env),
         tags=stack.tags,
-        protect=stack.config.get_bool("protect") or False,
+        protect=stack.setting("protect", False),
     ),
 )
 stack.export(

@@ -182,3 +182,26 @@ def test_function_code_is_the_built_asset(dev):
 
     code = functions(dev)["tracking-api-dev"]["code"]
     assert code.path == str(API_FUNCTION.asset)
+
+
+def test_a_deliberate_zero_in_config_is_kept(monkeypatch):
+    """0 retries and 0 reserved concurrency (a kill switch) are values, not 'unset'."""
+    from tests.unit.stacks.conftest import Synthesized
+    from tracking_ops import synth
+
+    read = synth.read_stack_config
+
+    def with_zeros(layer, env):
+        config = dict(read(layer, env))
+        if layer is Layer.COMPUTE:
+            config |= {
+                "tracking-compute:stream_max_retries": 0,
+                "tracking-compute:api_reserved_concurrency": 0,
+            }
+        return config
+
+    monkeypatch.setattr(synth, "read_stack_config", with_zeros)
+    synthesized = Synthesized(synth.synth_all("dev"))
+
+    assert synthesized.one(Layer.COMPUTE, MAPPING)["inputs"]["maximumRetryAttempts"] == 0
+    assert functions(synthesized)["tracking-api-dev"]["reservedConcurrentExecutions"] == 0
