@@ -1,5 +1,6 @@
 """tracking-api: the REST API in front of the API function."""
 
+import pulumi_aws as aws
 from components import ApiLayer, ApiLayerArgs
 
 from tracking_stacks.program import StackContext
@@ -17,6 +18,10 @@ api = ApiLayer(
         throttling_rate_limit=stack.setting("throttling_rate_limit", 100),
         throttling_burst_limit=stack.setting("throttling_burst_limit", 200),
         access_log_retention_days=stack.setting("access_log_retention_days", 14),
+        manage_account_logging_role=stack.setting("manage_account_logging_role", True),
+        logging_role_name=stack.name("apigateway-logging"),
+        region=aws.get_region().region,
+        account_id=aws.get_caller_identity().account_id,
         tags=stack.tags,
     ),
 )

@@ -11,9 +11,11 @@ import pulumi
 import pulumi_aws as aws
 
 from tracking_api.schema_export import ROUTES, operation_id, request_models
+from tracking_stacks.iam import Statement, assume_role_document, policy_document
 from tracking_stacks.registry import Output
 
 JSON = "application/json"
+ACCESS_LOG_PREFIX = "/aws/apigateway/"
 
 
 def _error_template(code: str) -> dict[str, str]:
@@ -80,6 +82,12 @@ class ApiLayerArgs:
     throttling_rate_limit: float
     throttling_burst_limit: int
     access_log_retention_days: int
+    # The account's API Gateway CloudWatch role (one per account and region):
+    # set it here, or leave it to whoever already manages it.
+    manage_account_logging_role: bool
+    logging_role_name: str
+    region: pulumi.Input[str]
+    account_id: pulumi.Input[str]
     tags: dict[str, str]
 
 
@@ -211,10 +219,15 @@ class ApiLayer(pulumi.ComponentResource):
         )
         self.access_logs = aws.cloudwatch.LogGroup(
             f"{name}-access-logs",
-            name=f"/aws/apigateway/{args.api_name}/access",
+            name=f"{ACCESS_LOG_PREFIX}{args.api_name}/access",
             retention_in_days=args.access_log_retention_days,
             tags=args.tags,
             opts=child,
+        )
+        # A stage can write access logs only once the account has a CloudWatch role
+        # for API Gateway (an account-wide, per-region setting).
+        logging_ready = (
+            [self._account_logging_role(name, args)] if args.manage_account_logging_role else []
         )
         self.stage = aws.apigateway.Stage(
             f"{name}-stage",
@@ -226,7 +239,7 @@ class ApiLayer(pulumi.ComponentResource):
                 destination_arn=self.access_logs.arn, format=ACCESS_LOG_FORMAT
             ),
             tags=args.tags,
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=logging_ready),
         )
         aws.apigateway.MethodSettings(
             f"{name}-method-settings",
@@ -262,3 +275,46 @@ class ApiLayer(pulumi.ComponentResource):
                 )
             )
         self.register_outputs({Output.API_ENDPOINT: self.stage.invoke_url})
+
+    def _account_logging_role(self, name: str, args: ApiLayerArgs) -> aws.apigateway.Account:
+        """API Gateway's account-level CloudWatch role, limited to /aws/apigateway/ groups
+        (where every stage of this project writes its access logs)."""
+        child = pulumi.ResourceOptions(parent=self)
+        role = aws.iam.Role(
+            f"{name}-gateway-logging-role",
+            name=args.logging_role_name,
+            assume_role_policy=assume_role_document("apigateway.amazonaws.com"),
+            tags=args.tags,
+            opts=child,
+        )
+        groups = pulumi.Output.concat(
+            "arn:aws:logs:",
+            args.region,
+            ":",
+            args.account_id,
+            ":log-group:",
+            ACCESS_LOG_PREFIX,
+            "*",
+        )
+        policy = aws.iam.RolePolicy(
+            f"{name}-gateway-logging-policy",
+            role=role.id,
+            policy=policy_document(
+                Statement(
+                    "ApiGatewayAccessLogs",
+                    [
+                        "logs:CreateLogStream",
+                        "logs:PutLogEvents",
+                        "logs:DescribeLogGroups",
+                        "logs:DescribeLogStreams",
+                    ],
+                    [groups, pulumi.Output.concat(groups, ":*")],
+                )
+            ),
+            opts=child,
+        )
+        return aws.apigateway.Account(
+            f"{name}-account",
+            cloudwatch_role_arn=role.arn,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),
+        )

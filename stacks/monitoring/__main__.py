@@ -17,6 +17,7 @@ monitoring = MonitoringLayer(
     MonitoringLayerArgs(
         env=stack.env,
         region=region,
+        account_id=aws.get_caller_identity().account_id,
         topic_name=stack.name("alarms"),
         dashboard_name=stack.name("dashboard"),
         alarm_email=stack.setting("alarm_email", ""),

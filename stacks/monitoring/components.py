@@ -10,6 +10,7 @@ import pulumi_aws as aws
 
 from tracking_common import table
 from tracking_common.runtime_config import METRICS_NAMESPACE, NOTIFIER_SERVICE_NAME, SERVICE_NAME
+from tracking_stacks.iam import Statement, account_root, policy_document
 from tracking_stacks.registry import Output
 
 API, API_FN, NOTIFIER_FN, QUEUE, TABLE, INDEX = (
@@ -180,6 +181,7 @@ STANDARD_STATISTICS = {"Sum", "Maximum", "Minimum", "Average", "SampleCount"}
 class MonitoringLayerArgs:
     env: str
     region: pulumi.Input[str]
+    account_id: pulumi.Input[str]
     topic_name: str
     dashboard_name: str
     alarm_email: str
@@ -202,10 +204,36 @@ class MonitoringLayer(pulumi.ComponentResource):
         unknown = set(args.thresholds) - {a.key for a in ALARMS}
         if unknown:
             raise ValueError(f"alarm_thresholds names unknown alarms: {sorted(unknown)}")
+        # CloudWatch alarms cannot publish to a topic under the AWS managed aws/sns
+        # key (its policy does not admit cloudwatch.amazonaws.com): a key of our own
+        # lets this account's alarms, and nobody else's, encrypt onto the topic.
+        self.key = aws.kms.Key(
+            f"{name}-alarms-key",
+            description=f"Alarm topic of tracking {args.env}",
+            enable_key_rotation=True,
+            deletion_window_in_days=7,
+            policy=policy_document(
+                Statement(
+                    "AccountAdministersKey",
+                    ["kms:*"],
+                    ["*"],
+                    principal={"AWS": account_root(args.account_id)},
+                ),
+                Statement(
+                    "CloudWatchAlarmsPublish",
+                    ["kms:Decrypt", "kms:GenerateDataKey*"],
+                    ["*"],
+                    {"StringEquals": {"aws:SourceAccount": args.account_id}},
+                    principal={"Service": "cloudwatch.amazonaws.com"},
+                ),
+            ),
+            tags=args.tags,
+            opts=child,
+        )
         self.topic = aws.sns.Topic(
             f"{name}-alarms",
             name=args.topic_name,
-            kms_master_key_id="alias/aws/sns",
+            kms_master_key_id=self.key.arn,
             tags=args.tags,
             opts=child,
         )

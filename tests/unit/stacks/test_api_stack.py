@@ -7,6 +7,7 @@ import json
 import pytest
 
 from tracking_api.schema_export import ROUTES, operation_id, request_models
+from tracking_ops.synth import MOCK_ACCOUNT_ID
 from tracking_stacks.registry import Layer
 
 pytestmark = pytest.mark.layer_api
@@ -143,3 +144,39 @@ def test_lambda_permissions_are_scoped_to_this_api_stage_and_route(dev):
     for permission in permissions:
         assert permission["inputs"]["principal"] == "apigateway.amazonaws.com"
         assert permission["inputs"]["function"] == "tracking-api-dev"
+
+
+def test_the_account_logging_role_lets_api_gateway_write_only_its_log_groups(dev):
+    role = next(r for r in dev.of_type(Layer.API, "aws:iam/role:Role"))
+    assert role["inputs"]["name"] == "tracking-apigateway-logging-dev"
+    assert json.loads(role["inputs"]["assumeRolePolicy"])["Statement"][0]["Principal"] == {
+        "Service": "apigateway.amazonaws.com"
+    }
+    (statement,) = json.loads(
+        dev.one(Layer.API, "aws:iam/rolePolicy:RolePolicy")["inputs"]["policy"]
+    )["Statement"]
+    groups = f"arn:aws:logs:us-east-1:{MOCK_ACCOUNT_ID}:log-group:/aws/apigateway/*"
+    assert statement["Resource"] == [groups, f"{groups}:*"]
+    assert all(action.startswith("logs:") and "*" not in action for action in statement["Action"])
+    account = dev.one(Layer.API, "aws:apigateway/account:Account")
+    assert account["inputs"]["cloudwatchRoleArn"] == role["state"]["arn"]
+    access_logs = dev.one(Layer.API, "aws:cloudwatch/logGroup:LogGroup")["inputs"]["name"]
+    assert access_logs.startswith("/aws/apigateway/")  # inside what the role may write
+
+
+def test_an_env_sharing_an_account_can_leave_the_logging_role_to_another(monkeypatch):
+    from tests.unit.stacks.conftest import Synthesized
+    from tracking_ops import synth
+
+    read = synth.read_stack_config
+
+    def without_role(layer, env):
+        config = dict(read(layer, env))
+        if layer is Layer.API:
+            config["tracking-api:manage_account_logging_role"] = False
+        return config
+
+    monkeypatch.setattr(synth, "read_stack_config", without_role)
+    synthesized = Synthesized(synth.synth_all("staging"))
+    assert synthesized.of_type(Layer.API, "aws:apigateway/account:Account") == []
+    assert synthesized.of_type(Layer.API, "aws:iam/role:Role") == []

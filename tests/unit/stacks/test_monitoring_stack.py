@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from tracking_ops.synth import MOCK_ACCOUNT_ID
 from tracking_stacks.registry import Layer
 
 pytestmark = pytest.mark.layer_monitoring
@@ -71,6 +72,21 @@ def test_every_dashboard_metric_carries_dimensions(dev):
             assert all(names[2:]), metric
 
 
-def test_alarm_topic_is_encrypted(dev):
+def test_alarm_topic_is_encrypted_with_a_key_cloudwatch_alarms_may_use(dev):
+    """The AWS managed aws/sns key does not admit CloudWatch: alarms could never publish."""
     topic = dev.one(Layer.MONITORING, "aws:sns/topic:Topic")["inputs"]
-    assert topic["kmsMasterKeyId"] == "alias/aws/sns"
+    key = dev.one(Layer.MONITORING, "aws:kms/key:Key")
+    assert topic["kmsMasterKeyId"] == key["state"]["arn"]
+    assert key["inputs"]["enableKeyRotation"] is True
+    statements = {s["Sid"]: s for s in json.loads(key["inputs"]["policy"])["Statement"]}
+    assert statements["CloudWatchAlarmsPublish"] == {
+        "Sid": "CloudWatchAlarmsPublish",
+        "Effect": "Allow",
+        "Principal": {"Service": "cloudwatch.amazonaws.com"},
+        "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+        "Resource": ["*"],
+        "Condition": {"StringEquals": {"aws:SourceAccount": MOCK_ACCOUNT_ID}},
+    }
+    assert statements["AccountAdministersKey"]["Principal"] == {
+        "AWS": f"arn:aws:iam::{MOCK_ACCOUNT_ID}:root"
+    }
