@@ -205,7 +205,9 @@ class ComputeLayer(pulumi.ComponentResource):
                         "dynamodb:GetShardIterator",
                         "dynamodb:ListStreams",
                     ],
-                    [args.table_stream_arn],
+                    # This table's streams, as AWS documents it: ListStreams is not
+                    # matched against one stream label, and a re-enabled stream gets a new one.
+                    [pulumi.Output.concat(args.table_arn, "/stream/*")],
                 ),
                 Statement("ProjectCurrentState", ["dynamodb:UpdateItem"], [args.table_arn]),
                 Statement("FeatureFlags", ["ssm:GetParameter"], [args.feature_flags_param_arn]),

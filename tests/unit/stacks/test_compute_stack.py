@@ -118,7 +118,8 @@ def test_notifier_policy_is_exactly_what_it_calls(dev):
         "OwnLogGroup",
         "XRay",
     }
-    assert statements["TableStream"]["Resource"] == [data["table_stream_arn"]]
+    assert statements["TableStream"]["Resource"] == [f"{data['table_arn']}/stream/*"]
+    assert data["table_stream_arn"].startswith(f"{data['table_arn']}/stream/")
     assert statements["ProjectCurrentState"] == {
         "Sid": "ProjectCurrentState",
         "Effect": "Allow",
