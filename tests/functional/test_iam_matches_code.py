@@ -67,7 +67,9 @@ def test_the_api_function_calls_only_what_its_role_grants(api, called, granted):
 
     assert called, "nothing was recorded"
     assert called <= granted["api"], called - granted["api"]
-    assert {"ssm:GetParameters", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:GetItem"} <= called
+    # And nothing is granted that the code does not call (kms:Decrypt is SSM's on the
+    # function's behalf; logs and X-Ray are the runtime's).
+    assert {a for a in granted["api"] if a.split(":")[0] in {"dynamodb", "ssm"}} == called
 
 
 def test_the_notifier_calls_only_what_its_role_grants(api, project_stream, called, granted):
