@@ -48,23 +48,36 @@ def _pip(*args: str) -> None:
         raise BuildError(f"pip {args[0]} failed: {result.stderr.strip().splitlines()[-1:]}")
 
 
-def _platform_flags() -> list[str]:
+@dataclass(frozen=True)
+class Target:
+    """Where the asset runs: Lambda's platform by default."""
+
+    platform: str = PLATFORM
+    python_version: str = PYTHON_VERSION
+
+
+LAMBDA = Target()
+
+
+def _platform_flags(target: Target = LAMBDA) -> list[str]:
     return [
         "--platform",
-        PLATFORM,
+        target.platform,
         "--implementation",
         "cp",
         "--python-version",
-        PYTHON_VERSION,
+        target.python_version,
         "--only-binary=:all:",
         "--no-deps",
     ]
 
 
-def install_dependencies(requirements: Path, target: Path, wheel_cache: Path = WHEEL_CACHE) -> None:
-    """Wheels for Lambda's platform: downloaded once into the cache, installed from it offline."""
+def install_dependencies(
+    requirements: Path, target: Path, wheel_cache: Path = WHEEL_CACHE, runs_on: Target = LAMBDA
+) -> None:
+    """Wheels for the target platform: downloaded once into the cache, installed from it offline."""
     wheel_cache.mkdir(parents=True, exist_ok=True)
-    platform, pinned = _platform_flags(), ["-r", str(requirements)]
+    platform, pinned = _platform_flags(runs_on), ["-r", str(requirements)]
 
     def install_from_cache() -> None:
         _pip(
@@ -109,12 +122,15 @@ def write_reproducible_zip(entries: dict[str, Path], destination: Path) -> None:
 
 
 def build_function(
-    spec: FunctionSpec, destination: Path | None = None, wheel_cache: Path = WHEEL_CACHE
+    spec: FunctionSpec,
+    destination: Path | None = None,
+    wheel_cache: Path = WHEEL_CACHE,
+    runs_on: Target = LAMBDA,
 ) -> Artifact:
     destination = destination or spec.asset
     with tempfile.TemporaryDirectory(prefix=f"build-{spec.what}-") as tmp:
         dependencies = Path(tmp) / "deps"
-        install_dependencies(spec.source / REQUIREMENTS, dependencies, wheel_cache)
+        install_dependencies(spec.source / REQUIREMENTS, dependencies, wheel_cache, runs_on)
         entries = dict(_files(dependencies))
         entries.update(_files(SHARED_FUNCTION_CODE))  # tracking_common/
         entries.update((name, path) for name, path in _files(spec.source) if name != REQUIREMENTS)
