@@ -31,6 +31,8 @@ def test_asset_has_handler_shared_code_and_arm64_wheels(tmp_path):
     assert "tracking_notifier/handler.py" in notifier and "tracking_api/api.py" not in notifier
 
 
+# As Lambda runs the functions: tracing active, so the X-Ray SDK and its patching load.
+LAMBDA_LIKE_ENVIRONMENT = {"AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1"}
 # What the Lambda Python runtime provides besides the standard library.
 LAMBDA_RUNTIME_LIBRARIES = (
     "boto3",
@@ -47,7 +49,7 @@ def test_each_asset_imports_with_only_what_the_lambda_runtime_adds(tmp_path):
     """The pins are installed with --no-deps: a missing transitive dependency would only
     show in Lambda. Built for this machine's platform (the arm64 wheels cannot load on
     it), each asset imports ``app`` in an isolated interpreter beside the runtime's
-    libraries alone."""
+    libraries alone (-I -S: no site-packages of this virtualenv leak in)."""
     import importlib.util
     import platform
     import subprocess
@@ -74,10 +76,10 @@ def test_each_asset_imports_with_only_what_the_lambda_runtime_adds(tmp_path):
             "assert callable(app.handler); print('imported')"
         )
         result = subprocess.run(
-            [sys.executable, "-I", "-c", probe, str(asset), str(runtime)],
+            [sys.executable, "-I", "-S", "-c", probe, str(asset), str(runtime)],
             capture_output=True,
             text=True,
             timeout=120,
-            env={"POWERTOOLS_TRACE_DISABLED": "1", "AWS_DEFAULT_REGION": "us-east-1"},
+            env=LAMBDA_LIKE_ENVIRONMENT | {"AWS_LAMBDA_FUNCTION_NAME": spec.what},
         )
         assert result.stdout.strip() == "imported", (spec.what, result.stderr[-2000:])
