@@ -9,7 +9,9 @@ section 6's JSON.
 from __future__ import annotations
 
 import contextvars
+import hashlib
 import json
+import re
 import runpy
 import sys
 from dataclasses import dataclass, field
@@ -285,3 +287,56 @@ def synth_all(
 
 def synth_document(env: str, results: list[LayerSynth]) -> dict[str, Any]:
     return {"env": env, "stacks": [result.as_json() for result in results]}
+
+
+def _normalized(value: Any, env: str) -> Any:
+    """Inputs with the env's own name written as <env>, so names do not count as
+    differences; a secret shows as a short hash of its value: whether it differs, not what."""
+    if isinstance(value, dict) and SECRET_SIGNATURE in value:
+        digest = hashlib.sha256(
+            json.dumps(_normalized(value.get("value"), env), sort_keys=True).encode()
+        ).hexdigest()[:8]
+        return f"[secret {digest}]"
+    if isinstance(value, dict):
+        return {k: _normalized(v, env) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_normalized(v, env) for v in value]
+    if isinstance(value, str):
+        return re.sub(rf"\b{re.escape(env)}\b", "<env>", value)
+    return _plain(value)  # assets by path, not by object identity
+
+
+def diff_envs(first: list[LayerSynth], second: list[LayerSynth]) -> list[str]:
+    """Lines naming each resource input (and protect flag) that differs between two envs."""
+    lines: list[str] = []
+    for a, b in zip(first, second, strict=True):
+
+        def index(result: LayerSynth) -> dict[tuple[str, str], dict[str, Any]]:
+            return {
+                (r["type"], r["name"]): {
+                    **_normalized(r["inputs"], result.env),
+                    "(protect)": r["protect"],
+                }
+                for r in result.resources
+            }
+
+        left, right = index(a), index(b)
+        for key in sorted(left.keys() | right.keys()):
+            typ, name = key
+            if key not in right or key not in left:
+                only = a.env if key in left else b.env
+                lines.append(f"[{a.layer.value}] {typ} {name}: only in {only}")
+                continue
+            for prop in sorted(left[key].keys() | right[key].keys()):
+                old, new = left[key].get(prop), right[key].get(prop)
+                if old != new:
+                    lines.append(
+                        f"[{a.layer.value}] {name}.{prop}: "
+                        f"{_short(old)} ({a.env}) -> {_short(new)} ({b.env})"
+                    )
+    return lines
+
+
+def _short(value: Any, limit: int = 120) -> str:
+    text = json.dumps(value, sort_keys=True, default=str)
+    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -11,13 +11,19 @@ from invoke import Context, Exit, task
 from tracking_ops import planner
 from tracking_ops.affected import changed_paths, layers_for_paths
 from tracking_ops.build import BuildError, build_function
-from tracking_ops.synth import synth_all, synth_document
+from tracking_ops.synth import diff_envs, synth_all, synth_document
 from tracking_ops.tasks.common import HELP_ENV, check_env, one_line_errors
 from tracking_stacks.definitions import FUNCTIONS
 
 
-@task(help={"env": HELP_ENV, "out": "write the JSON here (default: print a summary only)"})
-def synth(c: Context, env: str = "dev", out: str = "") -> None:
+@task(
+    help={
+        "env": HELP_ENV,
+        "out": "write the JSON here (default: print a summary only)",
+        "diff": "also synthesize this env and print every input that differs",
+    }
+)
+def synth(c: Context, env: str = "dev", out: str = "", diff: str = "") -> None:
     """Run all five stack programs offline under Pulumi's mocks, producers first."""
     started = time.monotonic()
 
@@ -38,6 +44,12 @@ def synth(c: Context, env: str = "dev", out: str = "") -> None:
     if out:
         Path(out).write_text(json.dumps(document, indent=2, sort_keys=True, default=str) + "\n")
         print(f"wrote {out}")
+    if diff:
+        with one_line_errors():
+            other = synth_all(check_env(diff))
+        lines = diff_envs(results, other)
+        print(f"{len(lines)} differences between {env} and {diff}:")
+        print("\n".join(lines))
 
 
 @task(help={"env": HELP_ENV + "; empty prints project names only"})

@@ -122,3 +122,17 @@ def test_graph_prints_mermaid():
 )
 def test_affected_layers_follow_the_dag(paths, expected):
     assert [layer.value for layer in layers_for_paths(paths)] == expected
+
+
+def test_synth_diff_lists_the_real_differences_between_envs():
+    from tracking_ops.synth import diff_envs, synth_all
+
+    lines = diff_envs(synth_all("dev"), synth_all("prod"))
+    text = "\n".join(lines)
+
+    assert "[data] tracking-table.(protect): false (dev) -> true (prod)" in lines
+    assert "tracking-feature-flags.value" in text  # secret: shown as differing, not shown
+    assert "batch_processing" not in text
+    assert "reservedConcurrentExecutions: -1.0 (dev) -> 200.0 (prod)" in text
+    assert ".tags:" not in text and ".code:" not in text  # env names and assets are not noise
+    assert diff_envs(synth_all("dev"), synth_all("dev")) == []
