@@ -88,12 +88,14 @@ def _store(
     settings: Settings,
     received_ms: int,
     idempotency_key: str | None = None,
-    fingerprint: str = "",
+    request: tuple[str, Any] = ("", None),
 ) -> tuple[int, dict, bool]:
-    """Store one validated update; returns (status, body, replayed)."""
+    """Store one validated update; returns (status, body, replayed). ``request`` is the
+    (route, payload) an Idempotency-Key fingerprints; nothing is hashed without a key."""
     event = domain.Event.from_update(update, received_ms)
     body = event.as_track_response()
     record = None
+    fingerprint = domain.request_hash(*request) if idempotency_key else ""
     if idempotency_key:
         record = IdempotencyRecord(
             key=idempotency_key,
@@ -122,9 +124,7 @@ def track() -> Response:
     key = domain.validate_idempotency_key(app.current_event.get_header_value("idempotency-key"))
     payload = read_json_body(settings)
     update = domain.validate_update(payload, received)
-    status, body, replayed = _store(
-        update, settings, received, key, domain.request_hash(TRACK_ROUTE, payload)
-    )
+    status, body, replayed = _store(update, settings, received, key, (TRACK_ROUTE, payload))
     return json_response(status, body, {REPLAYED_HEADER: "true"} if replayed else None)
 
 
@@ -149,13 +149,12 @@ def track_batch() -> Response:
             update = domain.validate_update(item, received, ("updates", index))
             # With an Idempotency-Key each item has a key of its own, so a retried
             # batch (its response lost) stores nothing twice and reports the same ids.
-            item_route = f"{BATCH_ROUTE}#{index}"
             _, body, _ = _store(
                 update,
                 settings,
                 received,
                 f"{key}#{index}" if key else None,
-                domain.request_hash(item_route, item),
+                (f"{BATCH_ROUTE}#{index}", item),
             )
             results.append({"index": index, "status": 201, "event_id": body["event_id"]})
         except ApiError as exc:
