@@ -94,9 +94,7 @@ class StreamFeeder:
     def __init__(self, instance: standin.StandIn):
         self.instance = instance
         self.stopping = threading.Event()
-        self.failures: dict[str, int] = {}
-        self.delivered = 0
-        self.dead_lettered = 0
+        self.failures: dict[str, int] = {}  # attempts of records that failed, until settled
         self._last_sequence: str | None = None
         self._pending: list[dict[str, Any]] = []
         self._ready = False
@@ -190,12 +188,13 @@ class StreamFeeder:
         for record in records:
             sequence = record["dynamodb"]["SequenceNumber"]
             if sequence not in failed_ids:
-                self.delivered += 1
+                self.failures.pop(sequence, None)
                 continue
-            self.failures[sequence] = self.failures.get(sequence, 0) + 1
-            if self.failures[sequence] <= STREAM_MAX_RETRIES:
+            attempts = self.failures[sequence] = self.failures.get(sequence, 0) + 1
+            if attempts <= STREAM_MAX_RETRIES:
                 retry.append(record)
                 continue
+            del self.failures[sequence]
             # The on-failure destination's message: where the failed record is, as
             # Lambda's mapping describes it (it does not carry the record itself).
             sqs.send_message(
@@ -204,7 +203,7 @@ class StreamFeeder:
                     {
                         "requestContext": {
                             "condition": "RetryAttemptsExhausted",
-                            "approximateInvokeCount": self.failures[sequence],
+                            "approximateInvokeCount": attempts,
                         },
                         "DDBStreamBatchInfo": {
                             "shardId": shard["ShardId"],
@@ -217,7 +216,6 @@ class StreamFeeder:
                     }
                 ),
             )
-            self.dead_lettered += 1
         return retry
 
 
