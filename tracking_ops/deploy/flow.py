@@ -56,7 +56,7 @@ class Console:
 
     out: Callable[[str], None] = field(default=lambda line: print(line, flush=True))
     is_terminal: Callable[[], bool] = field(default=lambda: sys.stdin.isatty())
-    ask: Callable[[str], str] = field(default=input)
+    ask: Callable[[str], str] = field(default=lambda question: input(question))
 
 
 @dataclass
