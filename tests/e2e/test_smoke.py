@@ -133,3 +133,47 @@ def test_a_deployed_api_needs_credentials_the_local_one_does_not(monkeypatch, tm
     with pytest.raises(SmokeError, match="no AWS credentials to sign requests with"):
         sigv4_signer("https://x.execute-api.us-east-1.amazonaws.com/dev", required=True)
     assert sigv4_signer("http://127.0.0.1:8787", required=False) is None
+
+
+class Canned(Smoke):
+    """Smoke with answers given by a function instead of HTTP."""
+
+    def __init__(self, answer):
+        super().__init__("http://127.0.0.1:1", signer=None, list_wait=0, poll=0)
+        self.answer = answer
+        self.sent = []
+
+    def request(self, method, path, body=None, headers=None):
+        self.sent.append((method, path, headers))
+        return self.answer(method, path, body, headers or {})
+
+
+def reply(status, body, headers=None):
+    from tracking_ops.deploy.smoke import Reply
+
+    return Reply(status, headers or {}, json.dumps(body).encode())
+
+
+def test_a_retry_that_is_stored_again_instead_of_replayed_fails_the_replay_check():
+    counter = iter(range(100))
+    fresh = Canned(lambda *a: reply(201, {"tracking_id": "x", "event_id": f"e{next(counter)}"}))
+    assert "the retry was not a replay" in fresh.check_idempotent_replay()
+    assert fresh.sent[0][2] == fresh.sent[1][2] and "Idempotency-Key" in fresh.sent[0][2]
+
+    no_header = Canned(lambda *a: reply(201, {"event_id": "e1"}))
+    assert "Idempotent-Replayed: None" in no_header.check_idempotent_replay()
+
+    replayed = Canned(lambda *a: reply(201, {"event_id": "e1"}, {"Idempotent-Replayed": "true"}))
+    assert replayed.check_idempotent_replay() == ""
+
+
+def test_the_shipments_check_polls_within_its_bound_then_fails():
+    never = Canned(lambda *a: reply(200, {"items": [], "next_cursor": None}))
+    never.tracking_id, never.event_id = "smoke-1", "e1"
+    assert never.check_shipments() == (
+        "smoke-1 not listed under in_transit after 0s (the list may lag writes by seconds, not more)"
+    )
+    later = iter([[], [], [{"tracking_id": "smoke-1"}]])
+    eventually = Canned(lambda *a: reply(200, {"items": next(later)}))
+    eventually.tracking_id, eventually.event_id, eventually.list_wait = "smoke-1", "e1", 60
+    assert eventually.check_shipments() == "" and len(eventually.sent) == 3

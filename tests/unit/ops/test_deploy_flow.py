@@ -343,3 +343,48 @@ def test_a_failed_layer_stops_its_dependants_and_the_task_exits_1(engine):
     with pytest.raises(Exit, match="deploy did not complete: compute, api, monitoring"):
         tasks.deploy_all(Context(), yes=True)
     assert engine.ups() == [Layer.DATA, Layer.CONFIG, Layer.COMPUTE]
+
+
+def test_deploying_one_layer_whose_upstream_is_missing_names_the_stack_to_deploy_first(engine):
+    with pytest.raises(Exit) as refused:
+        tasks.deploy(Context(), stack="api", yes=True)
+    assert str(refused.value.message) == (
+        "error: tracking-compute/dev does not exist; deploy it first: "
+        "invoke deploy --stack compute --env dev"
+    )
+    assert engine.calls == []
+
+
+def test_an_unchanged_layer_lets_its_dependants_run():
+    from tracking_ops.executor import SUCCEEDED, UNCHANGED, Reporter, Unchanged, execute
+
+    def action(name):
+        if name == "a":
+            raise Unchanged("nothing to do")
+        return {"update": 1}
+
+    import io
+
+    out = io.StringIO()
+    outcomes = execute(["a", "b"], lambda n: ["a"] if n == "b" else [], action, Reporter(out))
+    assert [(o.name, o.status) for o in outcomes] == [("a", UNCHANGED), ("b", SUCCEEDED)]
+    assert "[a] deploy skipped: nothing to do" in out.getvalue()
+
+
+def test_a_reviewed_consumer_is_previewed_again_when_its_producer_changed_its_reads(
+    engine, sources
+):
+    engine.deploy_everything(lambda layer: sources[layer])
+    sources[Layer.DATA] = {"program": "a2", "config": "c1"}
+    sources[Layer.COMPUTE] = {"program": "a2", "config": "c1", "assets": "f0"}
+    engine.version[Layer.DATA] = 2  # data's deploy changes its outputs after the review
+
+    tasks.deploy_all(Context(), yes=True)
+
+    # compute was reviewed against data's old outputs: previewed again before it applies
+    assert engine.previews().count(Layer.COMPUTE) == 2
+    assert engine.previews().count(Layer.DATA) == 1
+    order = [(op, layer) for op, layer, _ in engine.calls]
+    assert order.index(("up", Layer.DATA)) < len(order) - order[::-1].index(
+        ("preview", Layer.COMPUTE)
+    )
