@@ -70,6 +70,9 @@ class DeployRequest:
     yes: bool = False
     allow_stateful: bool = False
     plan_dir: Path | None = None  # where update plans are saved; None: apply without plans
+    # For a layer never deployed whose upstream is not deployed either: the resources
+    # its program declares, from the offline synth (all of them are creates).
+    offline_resources: Callable[[Layer], int | None] = lambda layer: None
 
 
 class DeployFlow:
@@ -126,10 +129,12 @@ class DeployFlow:
         for layer in running:
             waiting = self._undeployed_upstream(layer, running)
             if waiting:
+                offline = None if self.states[layer] else request.offline_resources(layer)
+                creates = f"offline synth: {offline} resources to create; " if offline else ""
                 self.previews[layer] = LayerPreview(
                     layer,
-                    note=f"not previewed yet: {waiting} is not deployed; it is previewed "
-                    "after that, before it is applied",
+                    note=f"not previewed yet: {waiting} is not deployed ({creates}the engine "
+                    "previews it after that, before it is applied)",
                 )
                 continue
             self._reviewed_inputs[layer] = self._inputs(layer)

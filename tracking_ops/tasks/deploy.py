@@ -19,6 +19,7 @@ from tracking_ops.deploy.review import summary_lines
 from tracking_ops.deploy.smoke import Smoke, SmokeError, is_local, sigv4_signer
 from tracking_ops.deployer import PulumiDeployer
 from tracking_ops.executor import DONE, Reporter, execute
+from tracking_ops.synth import SynthError, synth_all
 from tracking_ops.tasks.common import (
     HELP_ENV,
     HELP_FROM,
@@ -114,10 +115,28 @@ def _deploy(
             yes=yes,
             allow_stateful=allow_stateful_changes,
             plan_dir=Path(plan_dir) if plan else None,
+            offline_resources=_offline_counts(env, base),
         )
         flow = DeployFlow(deployer, request, console)
         flow.review()
         run_layers(layers, flow.apply, "deploy")
+
+
+def _offline_counts(env: str, base: str) -> Callable[[Layer], int | None]:
+    """Resources per layer from the offline synth, computed once on first use; None if
+    the synth fails (the review then shows no count: the deploy itself is unaffected)."""
+    counts: dict[Layer, int] = {}
+
+    def count(layer: Layer) -> int | None:
+        if not counts:
+            try:
+                results = synth_all(env, base=base or None)
+            except SynthError:
+                return None
+            counts.update({result.layer: len(result.resources) for result in results})
+        return counts.get(layer)
+
+    return count
 
 
 @task(

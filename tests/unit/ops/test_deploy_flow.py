@@ -41,6 +41,7 @@ def engine(monkeypatch, sources) -> FakeEngine:
     monkeypatch.setattr(tasks, "_build_if_deploying", lambda layers: {})
     monkeypatch.setattr(tasks, "source_parts", lambda layer, env, base, assets: sources[layer])
     monkeypatch.setattr(status, "source_parts", lambda layer, env, base: sources[layer])
+    monkeypatch.setattr(tasks, "_offline_counts", lambda env, base: {Layer.CONFIG: 6}.get)
     monkeypatch.setattr(sys, "stdin", Terminal(False))
     return fake
 
@@ -194,7 +195,10 @@ def test_a_layer_whose_upstream_is_not_deployed_says_so_and_is_previewed_after_i
     tasks.deploy_all(Context(), yes=True)  # a new env: nothing deployed yet
 
     out = capsys.readouterr().out
-    assert "config: not previewed yet: tracking-data/dev is not deployed" in out
+    assert (
+        "config: not previewed yet: tracking-data/dev is not deployed (offline synth: "
+        "6 resources to create; the engine previews it after that, before it is applied)"
+    ) in out
     order = [(op, layer) for op, layer, _ in engine.calls]
     # data previewed in the review; config previewed again only once data is up
     assert order.index(("up", Layer.DATA)) < order.index(("preview", Layer.CONFIG))
@@ -388,3 +392,9 @@ def test_a_reviewed_consumer_is_previewed_again_when_its_producer_changed_its_re
     assert order.index(("up", Layer.DATA)) < len(order) - order[::-1].index(
         ("preview", Layer.COMPUTE)
     )
+
+
+def test_offline_counts_come_from_the_synth_of_the_env():
+    branch, dev = tasks._offline_counts("pr-3", ""), tasks._offline_counts("dev", "")
+    assert all(branch(layer) > 0 for layer in Layer)
+    assert branch(Layer.API) < dev(Layer.API)  # a branch env leaves the account logging role alone
