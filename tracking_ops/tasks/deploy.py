@@ -18,7 +18,7 @@ from tracking_ops.deploy.flow import Console, DeployFlow, DeployRequest
 from tracking_ops.deploy.review import summary_lines
 from tracking_ops.deploy.smoke import Smoke, SmokeError, is_local, sigv4_signer
 from tracking_ops.deployer import PulumiDeployer
-from tracking_ops.executor import DONE, Reporter, execute
+from tracking_ops.executor import DONE, Reporter, Unchanged, execute
 from tracking_ops.synth import SynthError, synth_all
 from tracking_ops.tasks.common import (
     HELP_ENV,
@@ -251,6 +251,12 @@ def preview(
         previews = []
 
         def action(layer: Layer) -> dict[str, int]:
+            for producer in REGISTRY[layer].upstream:
+                if deployer.outputs(producer) is None:
+                    raise Unchanged(
+                        f"not previewed: {REGISTRY[producer].project}/{env} is not deployed yet "
+                        f"(the engine cannot read it); `invoke synth --env {env}` shows it offline"
+                    )
             result = deployer.preview(layer)
             previews.append(result)
             return {k: v for k, v in result.counts.items() if v}

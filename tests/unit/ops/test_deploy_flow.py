@@ -398,3 +398,15 @@ def test_offline_counts_come_from_the_synth_of_the_env():
     branch, dev = tasks._offline_counts("pr-3", ""), tasks._offline_counts("dev", "")
     assert all(branch(layer) > 0 for layer in Layer)
     assert branch(Layer.API) < dev(Layer.API)  # a branch env leaves the account logging role alone
+
+
+def test_preview_of_a_layer_whose_upstream_is_not_deployed_says_so(engine, capsys):
+    engine.up(Layer.DATA)
+    tasks.preview(Context())
+    out = capsys.readouterr().out
+    assert engine.previews() == [Layer.DATA, Layer.CONFIG]
+    assert (
+        "[compute] preview skipped: not previewed: tracking-config/dev is not deployed yet" in out
+    )
+    assert "[api] preview skipped: not previewed: tracking-compute/dev is not deployed yet" in out
+    assert "config: 0 to create, 1 to update" in out
