@@ -38,8 +38,6 @@ def invoke(*args: str, cli: bool = True) -> subprocess.CompletedProcess:
         "deploy --stack compute --downstream --yes",
         "deploy --stack data --all-downstream",
         "destroy-all --env pr-12",
-        "preview --env br-topic",
-        "refresh --env pr-12 --expect-no-changes",
     ],
 )
 def test_without_the_cli_engine_tasks_stop_with_the_one_line_preflight_error(task):
