@@ -148,7 +148,7 @@ def decide(
     changed = [name for name in sorted(parts) if recorded.get(name) != parts[name]]
     if changed:
         return Decision(True, f"{', '.join(changed)} changed since its last deploy")
-    when = f" ({state.last_update:%Y-%m-%d %H:%M} UTC)" if state.last_update else ""
+    when = f" on {state.last_update:%Y-%m-%d %H:%M} UTC" if state.last_update else ""
     return Decision(False, f"unchanged since its last deploy{when}")
 
 

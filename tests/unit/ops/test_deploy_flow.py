@@ -302,7 +302,7 @@ def test_deploy_all_skips_layers_unchanged_since_their_last_deploy_and_says_why(
     assert engine.ups() == [Layer.API]
     out = capsys.readouterr().out
     assert "  api: deploy (config changed since its last deploy)" in out
-    assert "  data: skip (unchanged since its last deploy (2026-11-28 12:00 UTC))" in out
+    assert "  data: skip (unchanged since its last deploy on 2026-11-28 12:00 UTC)" in out
     assert "[data] deploy skipped: unchanged since its last deploy" in out
 
 
