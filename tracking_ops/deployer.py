@@ -100,7 +100,7 @@ class PulumiDeployer:
 
     def state(self, layer: Layer) -> LayerState | None:
         """Outputs, resource count, protected resources and the latest update, or None
-        when the stack does not exist."""
+        when nothing is deployed (no stack, or an empty one)."""
         from pulumi import automation as auto
 
         try:
@@ -108,12 +108,15 @@ class PulumiDeployer:
         except auto.StackNotFoundError:
             return None
         outputs = {name: value.value for name, value in stack.outputs().items()}
-        updates = [h for h in stack.history(page_size=HISTORY_PAGE) if h.kind == UPDATE_KIND]
         resources = (stack.export_stack().deployment or {}).get("resources") or []
+        count = sum(1 for r in resources if not r["type"].startswith("pulumi:"))
+        if not count and not outputs:
+            return None  # created by a preview, or destroyed: nothing deployed
+        updates = [h for h in stack.history(page_size=HISTORY_PAGE) if h.kind == UPDATE_KIND]
         last = updates[0] if updates else None
         return LayerState(
             outputs=outputs,
-            resource_count=sum(1 for r in resources if not r["type"].startswith("pulumi:")),
+            resource_count=count,
             last_update=(last.end_time or last.start_time) if last else None,
             last_result=last.result if last else "",
             last_message=(last.message or "") if last else "",

@@ -9,6 +9,7 @@ from types import SimpleNamespace
 
 import pytest
 from pulumi import automation as auto
+from pulumi.automation._cmd import CommandResult
 
 from tracking_ops import deployer
 from tracking_ops.deploy.review import Step
@@ -149,3 +150,25 @@ def test_plans_need_the_experimental_flag_for_the_engine(monkeypatch):
     without = PulumiDeployer(env="dev", secrets_provider=None, engine_env={})
     assert with_plans._options(Layer.DATA).env_vars[deployer.EXPERIMENTAL_ENV] == "true"
     assert deployer.EXPERIMENTAL_ENV not in without._options(Layer.DATA).env_vars
+
+
+def test_an_empty_stack_counts_as_not_deployed(adapter, monkeypatch):
+    deployer, stack = adapter
+    monkeypatch.setattr(stack, "outputs", lambda: {})
+    monkeypatch.setattr(
+        stack,
+        "export_stack",
+        lambda: auto.Deployment(3, {"resources": [{"urn": "u", "type": "pulumi:pulumi:Stack"}]}),
+    )
+    assert deployer.state(Layer.DATA) is None  # e.g. created by a preview, or destroyed
+
+
+def test_a_stack_that_does_not_exist_is_not_deployed(adapter, monkeypatch):
+    deployer, _ = adapter
+
+    def missing(layer, create=True):
+        raise auto.StackNotFoundError(CommandResult("", "no stack named 'dev' found", 255))
+
+    monkeypatch.setattr(deployer, "stack", missing)
+    assert deployer.state(Layer.DATA) is None
+    assert deployer.outputs(Layer.DATA) is None
