@@ -4,6 +4,7 @@ the confirmation, the prod guard, update plans, stale consumers, selective
 
 from __future__ import annotations
 
+import io
 import sys
 
 import pytest
@@ -12,6 +13,7 @@ from invoke import Context, Exit
 from tests.unit.ops.fake_engine import FakeEngine, urn
 from tracking_ops.deploy import status
 from tracking_ops.deploy.review import LayerPreview, Step
+from tracking_ops.executor import SUCCEEDED, UNCHANGED, Reporter, Unchanged, execute
 from tracking_ops.tasks import deploy as tasks
 from tracking_stacks.registry import Layer, Output
 
@@ -360,14 +362,10 @@ def test_deploying_one_layer_whose_upstream_is_missing_names_the_stack_to_deploy
 
 
 def test_an_unchanged_layer_lets_its_dependants_run():
-    from tracking_ops.executor import SUCCEEDED, UNCHANGED, Reporter, Unchanged, execute
-
     def action(name):
         if name == "a":
             raise Unchanged("nothing to do")
         return {"update": 1}
-
-    import io
 
     out = io.StringIO()
     outcomes = execute(["a", "b"], lambda n: ["a"] if n == "b" else [], action, Reporter(out))
