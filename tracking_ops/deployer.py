@@ -9,11 +9,20 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from tracking_ops.deploy.fingerprints import LayerState
+from tracking_ops.deploy.review import LayerPreview, Step, counts_from_summary
+from tracking_stacks import environments
 from tracking_stacks.definitions import REPO_ROOT, STACKS_DIR
+from tracking_stacks.naming import is_branch_env
 from tracking_stacks.registry import Layer
 
 POLICY_PACK_DIR = REPO_ROOT / "policy"
 BACKEND_ENV = "PULUMI_BACKEND_URL"
+# Update plans (`preview --save-plan`, `up --plan`) are still an experimental
+# feature of the CLI: the engine needs this set to accept them.
+EXPERIMENTAL_ENV = "PULUMI_EXPERIMENTAL"
+UPDATE_KIND = "update"  # UpdateSummary.kind of a `pulumi up`
+HISTORY_PAGE = 20
 
 
 def backend_url() -> str:
@@ -33,36 +42,86 @@ class PulumiDeployer:
     engine_env: Mapping[str, str]
     on_output: Callable[[str], None] | None = None
     policy_packs: tuple[str, ...] = (str(POLICY_PACK_DIR),)
+    base: str | None = None  # a per-branch env's base env (default dev)
+    use_plans: bool = False
 
     def _options(self, layer: Layer) -> Any:
         from pulumi import automation as auto
 
+        extra = {EXPERIMENTAL_ENV: "true"} if self.use_plans else {}
         return auto.LocalWorkspaceOptions(
             work_dir=str(STACKS_DIR / layer.value),
             secrets_provider=self.secrets_provider,
-            env_vars={BACKEND_ENV: backend_url(), **self.engine_env},
+            env_vars={BACKEND_ENV: backend_url(), **extra, **self.engine_env},
         )
 
     def stack(self, layer: Layer, create: bool = True) -> Any:
         from pulumi import automation as auto
 
+        if is_branch_env(self.env):
+            # The engine reads a stack's config from stacks/<layer>/Pulumi.<env>.yaml:
+            # a branch env's is generated from its base env (git-ignored).
+            environments.write_branch_config(layer, self.env, self.base)
         opts = self._options(layer)
         work_dir = str(STACKS_DIR / layer.value)
         if create:
             return auto.create_or_select_stack(stack_name=self.env, work_dir=work_dir, opts=opts)
         return auto.select_stack(stack_name=self.env, work_dir=work_dir, opts=opts)
 
-    def up(self, layer: Layer) -> dict[str, int]:
+    def up(self, layer: Layer, plan: str | None = None, message: str = "") -> dict[str, int]:
+        """Apply; with ``plan``, exactly the reviewed update plan (the engine fails on
+        anything else). ``message`` is kept in the stack's history (fingerprints)."""
         result = self.stack(layer).up(
-            on_output=self.on_output, policy_packs=list(self.policy_packs)
+            on_output=self.on_output,
+            policy_packs=list(self.policy_packs),
+            plan=plan,
+            message=message or None,
         )
         return dict(result.summary.resource_changes or {})
 
-    def preview(self, layer: Layer) -> dict[str, int]:
+    def preview(self, layer: Layer, plan: str | None = None) -> LayerPreview:
+        """Preview with the policy pack; each resource step from the engine's events;
+        with ``plan``, the update plan is saved there."""
+        steps: list[Step] = []
+
+        def on_event(event: Any) -> None:
+            pre = event.resource_pre_event
+            if pre is not None and pre.metadata is not None:
+                meta = pre.metadata
+                steps.append(Step(str(getattr(meta.op, "value", meta.op)), meta.urn, meta.type))
+
         result = self.stack(layer).preview(
-            on_output=self.on_output, policy_packs=list(self.policy_packs)
+            on_output=self.on_output,
+            on_event=on_event,
+            policy_packs=list(self.policy_packs),
+            plan=plan,
         )
-        return dict(result.change_summary or {})
+        return LayerPreview(layer, counts_from_summary(result.change_summary), steps, plan=plan)
+
+    def state(self, layer: Layer) -> LayerState | None:
+        """Outputs, resource count, protected resources and the latest update, or None
+        when nothing is deployed (no stack, or an empty one)."""
+        from pulumi import automation as auto
+
+        try:
+            stack = self.stack(layer, create=False)
+        except auto.StackNotFoundError:
+            return None
+        outputs = {name: value.value for name, value in stack.outputs().items()}
+        resources = (stack.export_stack().deployment or {}).get("resources") or []
+        count = sum(1 for r in resources if not r["type"].startswith("pulumi:"))
+        if not count and not outputs:
+            return None  # created by a preview, or destroyed: nothing deployed
+        updates = [h for h in stack.history(page_size=HISTORY_PAGE) if h.kind == UPDATE_KIND]
+        last = updates[0] if updates else None
+        return LayerState(
+            outputs=outputs,
+            resource_count=count,
+            last_update=(last.end_time or last.start_time) if last else None,
+            last_result=last.result if last else "",
+            last_message=(last.message or "") if last else "",
+            protected=frozenset(r["urn"] for r in resources if r.get("protect")),
+        )
 
     def destroy(self, layer: Layer) -> dict[str, int]:
         """Destroy the layer's stack; a stack that was never deployed has nothing to destroy."""
@@ -74,6 +133,18 @@ class PulumiDeployer:
             return {}
         result = stack.destroy(on_output=self.on_output)
         return dict(result.summary.resource_changes or {})
+
+    def remove(self, layer: Layer) -> None:
+        """Remove the (empty) stack itself and its generated config: a per-branch env
+        leaves nothing behind."""
+        from pulumi import automation as auto
+
+        try:
+            stack = self.stack(layer, create=False)
+        except auto.StackNotFoundError:
+            return
+        stack.workspace.remove_stack(self.env)
+        environments.config_file(layer, self.env).unlink(missing_ok=True)
 
     def refresh(self, layer: Layer, expect_no_changes: bool = False) -> dict[str, int]:
         result = self.stack(layer, create=False).refresh(

@@ -14,6 +14,13 @@ from dataclasses import dataclass, field
 from typing import TextIO
 
 SUCCEEDED, FAILED, SKIPPED = "succeeded", "failed", "skipped"
+# The action found nothing to do (it raised Unchanged); dependants go ahead.
+UNCHANGED = "unchanged"
+DONE = (SUCCEEDED, UNCHANGED)
+
+
+class Unchanged(Exception):  # noqa: N818 - an outcome, not an error
+    """Raised by an action when there is nothing to do for this name; the message says why."""
 
 
 @dataclass
@@ -56,6 +63,8 @@ class Reporter:
                 f"[{outcome.name}] {self.verb} FAILED after {outcome.seconds:.1f}s: "
                 f"{outcome.message}"
             )
+        elif outcome.status == UNCHANGED:
+            self.line(f"[{outcome.name}] {self.verb} skipped: {outcome.message}")
         else:
             self.line(f"[{outcome.name}] skipped: {outcome.message}")
 
@@ -98,7 +107,7 @@ def execute(
                 if name in outcomes or any(name == n for n, _ in running.values()):
                     continue
                 blocked = [
-                    d for d in deps[name] if d in outcomes and outcomes[d].status != SUCCEEDED
+                    d for d in deps[name] if d in outcomes and outcomes[d].status not in DONE
                 ]
                 if blocked:
                     outcomes[name] = Outcome(name, SKIPPED, message=f"{blocked[0]} did not succeed")
@@ -118,6 +127,8 @@ def execute(
                 seconds = time.monotonic() - started
                 try:
                     outcome = Outcome(name, SUCCEEDED, seconds, dict(future.result()))
+                except Unchanged as exc:
+                    outcome = Outcome(name, UNCHANGED, seconds, message=str(exc))
                 except Exception as exc:  # noqa: BLE001 - reported per layer, never a traceback
                     outcome = Outcome(name, FAILED, seconds, message=_one_line(exc))
                 outcomes[name] = outcome

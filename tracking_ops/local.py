@@ -36,6 +36,7 @@ from urllib.parse import parse_qs, urlsplit
 from tracking_common.runtime_config import EVENT_SOURCE
 from tracking_ops import gateway, proxy, standin
 from tracking_stacks import definitions as defs
+from tracking_stacks.naming import validate_env
 
 BANNER = "Tracking API listening on http://{host}:{port}"
 IAM_NOTE = (
@@ -427,7 +428,7 @@ def serve_forever(env: str, port: int, workers: int = DEFAULT_WORKERS) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Run the tracking API locally on moto.")
-    parser.add_argument("--env", default="dev", choices=defs.ENVIRONMENTS)
+    parser.add_argument("--env", default="dev", type=validate_env)  # fixed or per-branch
     parser.add_argument("--port", type=int, default=8787)
     parser.add_argument("--workers", type=int, default=DEFAULT_WORKERS)
     args = parser.parse_args(argv)

@@ -18,11 +18,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
-import yaml
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
 from tracking_ops.planner import deploy_order
+from tracking_stacks import environments
 from tracking_stacks.definitions import STACKS_DIR
 from tracking_stacks.naming import DEFAULT_ORG, stack_reference_name
 from tracking_stacks.registry import REGISTRY, Layer
@@ -144,12 +144,13 @@ class SynthMocks(pulumi.runtime.Mocks):
         raise SynthError(f"no mock for the invoke {args.token}")
 
 
-def read_stack_config(layer: Layer, env: str) -> dict[str, Any]:
-    """``stacks/<layer>/Pulumi.<env>.yaml`` with every key fully qualified (project:key)."""
-    path = STACKS_DIR / layer.value / f"Pulumi.{env}.yaml"
-    if not path.exists():
-        raise SynthError(f"{path} does not exist: environment {env!r} is not configured")
-    return (yaml.safe_load(path.read_text()) or {}).get("config") or {}
+def read_stack_config(layer: Layer, env: str, base: str | None = None) -> dict[str, Any]:
+    """``stacks/<layer>/Pulumi.<env>.yaml`` with every key fully qualified (project:key);
+    a per-branch env's comes from its base env (tracking_stacks/environments.py)."""
+    try:
+        return environments.stack_config(layer, env, base)
+    except ValueError as exc:
+        raise SynthError(str(exc)) from None
 
 
 def _config_strings(config: dict[str, Any]) -> dict[str, str]:
@@ -213,9 +214,12 @@ class LayerSynth:
         }
 
 
-def _run_program(layer: Layer, env: str, org: str, mocks: SynthMocks) -> dict[str, Any]:
+def _run_program(
+    layer: Layer, env: str, org: str, mocks: SynthMocks, base: str | None = None
+) -> dict[str, Any]:
     spec = REGISTRY[layer]
-    config = read_stack_config(layer, env)
+    # `base` only for a per-branch env (keeps read_stack_config(layer, env) the common call).
+    config = read_stack_config(layer, env, base) if base else read_stack_config(layer, env)
     region = str(config.get("aws:region", mocks.region))
     mocks.region = region
     pulumi.runtime.set_mocks(
@@ -246,6 +250,7 @@ def synth_layer(
     upstream: dict[Layer, dict[str, Any]],
     org: str = DEFAULT_ORG,
     region: str = "us-east-1",
+    base: str | None = None,
 ) -> LayerSynth:
     """Run one program under mocks, its StackReferences answering with ``upstream``'s outputs."""
     spec = REGISTRY[layer]
@@ -266,7 +271,7 @@ def synth_layer(
     }
     mocks = SynthMocks(region, references)
     try:
-        outputs = contextvars.Context().run(_run_program, layer, env, org, mocks)
+        outputs = contextvars.Context().run(_run_program, layer, env, org, mocks, base)
     except SynthError:
         raise
     except Exception as exc:
@@ -275,12 +280,13 @@ def synth_layer(
 
 
 def synth_all(
-    env: str, org: str = DEFAULT_ORG, progress=lambda layer, result: None
+    env: str, org: str = DEFAULT_ORG, progress=lambda layer, result: None, base: str | None = None
 ) -> list[LayerSynth]:
+    """``base``: the env a per-branch env (``pr-123``) takes its config from (default dev)."""
     results: dict[Layer, LayerSynth] = {}
     for layer in deploy_order():
         upstream = {producer: results[producer].outputs for producer in REGISTRY[layer].upstream}
-        results[layer] = synth_layer(layer, env, upstream, org)
+        results[layer] = synth_layer(layer, env, upstream, org, base=base)
         progress(layer, results[layer])
     return list(results.values())
 

@@ -12,8 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from tracking_common.runtime_config import ApiConfig, FeatureFlags
 from tracking_stacks.naming import ENVIRONMENTS, parameter_path, physical_name
 
@@ -51,11 +49,14 @@ FEATURE_FLAGS_PARAM = ParameterSpec("feature-flags", False, "Feature flags (JSON
 DB_ENDPOINT_PARAM = ParameterSpec("db-endpoint", True, "Tracking table name (SecureString)")
 
 
-def stack_config(layer: str, env: str) -> dict[str, Any]:
-    """The config of ``stacks/<layer>/Pulumi.<env>.yaml``, keys without the project prefix."""
-    path = STACKS_DIR / layer / f"Pulumi.{env}.yaml"
-    raw = yaml.safe_load(path.read_text()) or {}
-    return {key.split(":", 1)[1]: value for key, value in (raw.get("config") or {}).items()}
+def stack_config(layer: str, env: str, base: str | None = None) -> dict[str, Any]:
+    """The config of ``stacks/<layer>/Pulumi.<env>.yaml`` (a per-branch env: its base
+    env's, see tracking_stacks/environments.py), keys without the project prefix."""
+    from tracking_stacks.environments import stack_config as qualified
+    from tracking_stacks.registry import Layer
+
+    raw = qualified(Layer(layer), env, base)
+    return {key.split(":", 1)[1]: value for key, value in raw.items()}
 
 
 def api_config_value(overrides: dict[str, Any] | None) -> str:

@@ -2,10 +2,35 @@
 
 from __future__ import annotations
 
+import re
+
 from tracking_stacks.registry import Layer
 
 ENVIRONMENTS = ("dev", "staging", "prod")
 PROD = "prod"
+DEFAULT_BASE_ENV = "dev"
+# Per-branch environments: `pr-<number>` or `br-<slug>` (lowercase letters, digits,
+# hyphens), at most 20 characters so that every physical name stays within AWS
+# limits (IAM role and Lambda function names: 64).
+BRANCH_ENV_PATTERN = re.compile(r"(pr|br)-[a-z0-9]+(-[a-z0-9]+)*")
+BRANCH_ENV_MAX_LENGTH = 20
+BRANCH_ENV_HELP = "pr-<number> or br-<slug> (a-z, 0-9, -; at most 20 characters)"
+
+
+def is_branch_env(env: str) -> bool:
+    return len(env) <= BRANCH_ENV_MAX_LENGTH and BRANCH_ENV_PATTERN.fullmatch(env) is not None
+
+
+def validate_env(env: str) -> str:
+    """``env`` if it is a fixed environment or a per-branch one; else ValueError in one line."""
+    if env in ENVIRONMENTS or is_branch_env(env):
+        return env
+    raise ValueError(
+        f"unknown environment {env!r}; environments: {', '.join(ENVIRONMENTS)}, "
+        f"or a per-branch one: {BRANCH_ENV_HELP}"
+    )
+
+
 # The organization name of Pulumi's self-managed (file/S3) backend since 3.61;
 # set `org` in a stack's config for a Pulumi Cloud organization.
 DEFAULT_ORG = "organization"

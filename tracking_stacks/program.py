@@ -4,13 +4,13 @@ my upstream stacks, and the one way to export outputs."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
 
 from tracking_stacks.naming import DEFAULT_ORG, PROD, physical_name, tags
-from tracking_stacks.references import Upstream
+from tracking_stacks.references import Upstream, read_fingerprints
 from tracking_stacks.registry import REGISTRY, Layer, Output
 
 
@@ -20,6 +20,7 @@ class StackContext:
     env: str
     org: str
     config: pulumi.Config
+    upstreams: list[Upstream] = field(default_factory=list, compare=False)
 
     @classmethod
     def current(cls, layer: Layer) -> StackContext:
@@ -59,11 +60,15 @@ class StackContext:
         return default if value is None else value
 
     def upstream(self, producer: Layer) -> Upstream:
-        return Upstream(consumer=self.layer, producer=producer, org=self.org, env=self.env)
+        upstream = Upstream(consumer=self.layer, producer=producer, org=self.org, env=self.env)
+        self.upstreams.append(upstream)
+        return upstream
 
     def export(self, outputs: Mapping[Output, Any]) -> None:
         """Export exactly the outputs the registry lists for this layer."""
         declared = set(REGISTRY[self.layer].exports)
+        if Output.READ_FINGERPRINTS in declared:
+            outputs = {**outputs, Output.READ_FINGERPRINTS: read_fingerprints(self.upstreams)}
         given = set(outputs)
         if given != declared:
             raise ValueError(

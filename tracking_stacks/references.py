@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+from collections.abc import Iterable
 from typing import Any
 
 import pulumi
@@ -26,6 +29,7 @@ class Upstream:
         self.reference = pulumi.StackReference(
             f"{producer.value}-stack", stack_name=stack_reference_name(org, producer, env)
         )
+        self.read: dict[Output, pulumi.Output[Any]] = {}
 
     def require(self, output: Output) -> pulumi.Output[Any]:
         if output not in REGISTRY[self.consumer].reads[self.producer]:
@@ -33,4 +37,30 @@ class Upstream:
                 f"layer {self.consumer} does not declare reading "
                 f"{output.value!r} from {self.producer} (see registry)"
             )
-        return self.reference.require_output(output.value)
+        if output not in self.read:
+            self.read[output] = self.reference.require_output(output.value)
+        return self.read[output]
+
+
+def read_key(producer: Layer, output: Output) -> str:
+    """How a read output is named in fingerprints and in `invoke status`: ``compute.api_function_arn``."""
+    return f"{producer.value}.{output.value}"
+
+
+def output_fingerprint(value: Any) -> str:
+    """A short digest of one output's value; the stack program and the orchestrator
+    compute it alike (the JSON value as the engine reports it)."""
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def read_fingerprints(upstreams: Iterable[Upstream]) -> pulumi.Output[dict[str, str]]:
+    """``{read_key: output_fingerprint}`` of every output the program required."""
+    keys, values = [], []
+    for upstream in upstreams:
+        for output, value in upstream.read.items():
+            keys.append(read_key(upstream.producer, output))
+            values.append(value)
+    return pulumi.Output.all(*values).apply(
+        lambda resolved: {key: output_fingerprint(v) for key, v in zip(keys, resolved, strict=True)}
+    )

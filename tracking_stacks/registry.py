@@ -53,6 +53,10 @@ class Output(StrEnum):
     ALARM_TOPIC_ARN = "alarm_topic_arn"
     DASHBOARD_NAME = "dashboard_name"
     DASHBOARD_URL = "dashboard_url"
+    # every consumer: a fingerprint of each producer output it read when it was
+    # deployed ({"compute.api_function_name": "<sha256 prefix>"}), so the
+    # orchestrator can tell which consumers are stale (`invoke status`).
+    READ_FINGERPRINTS = "read_fingerprints"
 
 
 @dataclass(frozen=True)
@@ -61,6 +65,12 @@ class LayerSpec:
     exports: tuple[Output, ...]
     # For each upstream layer, the outputs this layer requires from it.
     reads: dict[Layer, tuple[Output, ...]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # A consumer also exports what it read (Output.READ_FINGERPRINTS); added here
+        # once rather than in every consumer's list below.
+        if self.reads and Output.READ_FINGERPRINTS not in self.exports:
+            object.__setattr__(self, "exports", (*self.exports, Output.READ_FINGERPRINTS))
 
     @property
     def project(self) -> str:

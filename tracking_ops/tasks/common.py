@@ -7,23 +7,30 @@ from collections.abc import Iterator
 
 from invoke import Exit
 
+from tracking_ops.deploy.review import ReviewRefused
 from tracking_ops.planner import PlanError, parse_layer
 from tracking_ops.preflight import PreflightError
 from tracking_ops.synth import SynthError
 from tracking_ops.upstream import UpstreamNotReady
-from tracking_stacks.naming import ENVIRONMENTS
+from tracking_stacks.environments import base_env_of
+from tracking_stacks.naming import BRANCH_ENV_HELP, ENVIRONMENTS, validate_env
 from tracking_stacks.registry import REGISTRY, Layer
 
 LAYER_NAMES = ", ".join(layer.value for layer in REGISTRY)
-HELP_ENV = f"environment: one of {', '.join(ENVIRONMENTS)} (default dev)"
+HELP_ENV = f"environment: {', '.join(ENVIRONMENTS)} or per-branch {BRANCH_ENV_HELP} (default dev)"
+HELP_FROM = "a per-branch env's base: the env whose config it takes (default dev)"
 HELP_STACK = f"one layer: {LAYER_NAMES}"
 HELP_VERBOSE = "stream the Pulumi engine's full output"
-EXPECTED_FAILURES = (PreflightError, PlanError, SynthError, UpstreamNotReady)
+EXPECTED_FAILURES = (PreflightError, PlanError, SynthError, UpstreamNotReady, ReviewRefused)
 
 
-def check_env(env: str) -> str:
-    if env not in ENVIRONMENTS:
-        raise Exit(f"unknown environment {env!r}; environments: {', '.join(ENVIRONMENTS)}", code=2)
+def check_env(env: str, base: str = "") -> str:
+    """``env`` if it is known (a fixed env, or a per-branch one with a valid base)."""
+    try:
+        validate_env(env)
+        base_env_of(env, base or None)
+    except ValueError as exc:
+        raise Exit(str(exc), code=2) from None
     return env
 
 

@@ -12,7 +12,7 @@ from tracking_ops import planner
 from tracking_ops.affected import changed_paths, layers_for_paths
 from tracking_ops.build import BuildError, build_function
 from tracking_ops.synth import diff_envs, synth_all, synth_document
-from tracking_ops.tasks.common import HELP_ENV, check_env, one_line_errors
+from tracking_ops.tasks.common import HELP_ENV, HELP_FROM, check_env, one_line_errors
 from tracking_stacks.definitions import FUNCTIONS
 
 
@@ -21,9 +21,10 @@ from tracking_stacks.definitions import FUNCTIONS
         "env": HELP_ENV,
         "out": "write the JSON here (default: print a summary only)",
         "diff": "also synthesize this env and print every input that differs",
+        "from_": HELP_FROM,
     }
 )
-def synth(c: Context, env: str = "dev", out: str = "", diff: str = "") -> None:
+def synth(c: Context, env: str = "dev", out: str = "", diff: str = "", from_: str = "") -> None:
     """Run all five stack programs offline under Pulumi's mocks, producers first."""
     started = time.monotonic()
 
@@ -34,7 +35,7 @@ def synth(c: Context, env: str = "dev", out: str = "", diff: str = "") -> None:
         )
 
     with one_line_errors():
-        results = synth_all(check_env(env), progress=progress)
+        results = synth_all(check_env(env, from_), progress=progress, base=from_ or None)
     document = synth_document(env, results)
     total = sum(len(r.resources) for r in results)
     print(
