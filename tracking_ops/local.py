@@ -34,7 +34,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from tracking_common.runtime_config import EVENT_SOURCE
-from tracking_ops import gateway, proxy, standin
+from tracking_ops import dlq, gateway, proxy, standin
 from tracking_stacks import definitions as defs
 
 BANNER = "Tracking API listening on http://{host}:{port}"
@@ -195,27 +195,16 @@ class StreamFeeder:
                 retry.append(record)
                 continue
             del self.failures[sequence]
-            # The on-failure destination's message: where the failed record is, as
-            # Lambda's mapping describes it (it does not carry the record itself).
-            sqs.send_message(
-                QueueUrl=dlq_url,
-                MessageBody=json.dumps(
-                    {
-                        "requestContext": {
-                            "condition": "RetryAttemptsExhausted",
-                            "approximateInvokeCount": attempts,
-                        },
-                        "DDBStreamBatchInfo": {
-                            "shardId": shard["ShardId"],
-                            "streamArn": stream_arn,
-                            "startSequenceNumber": sequence,
-                            "endSequenceNumber": sequence,
-                            "batchSize": 1,
-                        },
-                        "keys": record["dynamodb"].get("Keys"),
-                    }
-                ),
+            # The on-failure destination's message, exactly as AWS sends it: where
+            # the failed record is (shard, sequence range), never the record itself.
+            message = dlq.stream_failure_message(
+                [record],
+                shard_id=shard["ShardId"],
+                stream_arn=stream_arn,
+                function_name=defs.NOTIFIER_FUNCTION.function_name(self.instance.env),
+                invoke_count=attempts,
             )
+            sqs.send_message(QueueUrl=dlq_url, MessageBody=json.dumps(message))
         return retry
 
 
