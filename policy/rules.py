@@ -22,6 +22,7 @@ RESOURCE_WILDCARD_ALLOWED = {
     "xray:GetSamplingRules",
     "xray:GetSamplingTargets",
     "cloudwatch:PutMetricData",
+    "dynamodb:ListStreams",
 }
 # AWS managed policies are broader than what a function calls: none is allowed but
 # these, each for a reason (a named exception, tested).
@@ -224,7 +225,7 @@ RULES = (
     Rule(
         "iam-no-wildcards",
         "No IAM statement with a * action or a * resource "
-        "(X-Ray and cloudwatch:PutMetricData excepted).",
+        "(X-Ray, cloudwatch:PutMetricData and dynamodb:ListStreams excepted).",
         no_wildcards,
     ),
     Rule("iam-no-dynamodb-scan", "No IAM statement allows dynamodb:Scan.", no_dynamodb_scan),

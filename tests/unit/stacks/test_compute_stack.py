@@ -111,6 +111,7 @@ def test_notifier_policy_is_exactly_what_it_calls(dev):
 
     assert set(statements) == {
         "TableStream",
+        "ListStreams",
         "ProjectCurrentState",
         "FeatureFlags",
         "PublishStatusChanges",
@@ -119,6 +120,9 @@ def test_notifier_policy_is_exactly_what_it_calls(dev):
         "XRay",
     }
     assert statements["TableStream"]["Resource"] == [f"{data['table_arn']}/stream/*"]
+    # ListStreams has no resource-level permissions: on a stream ARN it grants nothing.
+    assert statements["ListStreams"]["Action"] == ["dynamodb:ListStreams"]
+    assert statements["ListStreams"]["Resource"] == ["*"]
     assert data["table_stream_arn"].startswith(f"{data['table_arn']}/stream/")
     assert statements["ProjectCurrentState"] == {
         "Sid": "ProjectCurrentState",

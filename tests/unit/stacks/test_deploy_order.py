@@ -112,13 +112,9 @@ def test_the_stream_mapping_comes_after_the_policy_granting_stream_reads_and_dlq
                 granted.setdefault(resource, set()).update(statement["Action"])
     stream = mapping["inputs"]["eventSourceArn"]
     table = stream.split("/stream/")[0]
-    stream_actions = {
-        "dynamodb:DescribeStream",
-        "dynamodb:GetRecords",
-        "dynamodb:GetShardIterator",
-        "dynamodb:ListStreams",
-    }
+    stream_actions = {"dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"}
     assert stream_actions <= granted.get(f"{table}/stream/*", set()), env
+    assert "dynamodb:ListStreams" in granted.get("*", set()), env  # no resource-level permissions
     dlq = mapping["inputs"]["destinationConfig"]["onFailure"]["destinationArn"]
     assert "sqs:SendMessage" in granted.get(dlq, set()), env
 
