@@ -12,8 +12,10 @@ from tracking_ops import lock as locking
 
 @task(help={"python": "the interpreter to resolve for (default: this one; CI uses 3.11)"})
 def lock(c: Context, python: str = "") -> None:
-    """Refresh constraints.txt: every package the project and its dev extras resolve to,
-    pinned (pip's resolver, nothing installed). Run after changing pyproject.toml."""
+    """Refresh constraints.txt, the pins every install uses (pip's resolver, no install).
+
+    Every package the project and its dev extras resolve to, pinned. Run it after
+    changing pyproject.toml, and commit the result."""
     started = time.monotonic()
     interpreter = python or sys.executable
     print(f"resolving {locking.PYPROJECT.name} with {interpreter} ...", flush=True)

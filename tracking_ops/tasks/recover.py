@@ -39,9 +39,11 @@ def _clients(env: str, endpoint: str):
     }
 )
 def replay_dlq(c: Context, env: str = "dev", endpoint: str = "", max_messages: int = 1000) -> None:
-    """Replay the notifier's DLQ: re-read each failed range from the table's stream (it
-    keeps records 24 hours), run the notifier on it again, delete what was recovered,
-    and list by sequence number what could not be."""
+    """Replay the notifier's DLQ from the table's stream (it keeps records 24 hours).
+
+    Re-reads each failed sequence-number range from the stream, runs the notifier on
+    it again (its projection is idempotent), deletes the messages it recovered and
+    lists by sequence number what it could not (exit 1; those messages stay)."""
     env = check_env(env)
     if max_messages < 1:
         raise Exit("error: --max-messages must be at least 1", code=2)
