@@ -11,6 +11,7 @@ from typing import Any
 import jsonschema
 
 from tracking_api.schema_export import ROUTES, request_models
+from tracking_stacks.definitions import UNKNOWN_ROUTE_RESPONSE
 
 API_GATEWAY_MAX_BODY = 10 * 1024 * 1024  # API Gateway's own payload limit
 JSON_TYPE = "application/json"
@@ -36,6 +37,13 @@ _VALIDATORS = {
 }
 
 
+def unknown_route() -> GatewayRejection:
+    """What a REST API answers for a method or path it lacks (any HTTP method):
+    MISSING_AUTHENTICATION_TOKEN, through the api stack's gateway response."""
+    spec = UNKNOWN_ROUTE_RESPONSE
+    return GatewayRejection(int(spec.status), spec.code, spec.message)
+
+
 def check_request(
     method: str, path: str, query: dict[str, list[str]], content_type: str, body: bytes
 ) -> GatewayRejection | None:
@@ -44,7 +52,7 @@ def check_request(
         return GatewayRejection(413, "payload_too_large", "Request Too Long")
     route = _ROUTES.get((method, path))
     if route is None:
-        return None  # the function answers unknown routes with 404 not_found
+        return unknown_route()
     missing = [name for name, required, _ in route["query"] if required and not query.get(name)]
     if missing:
         return GatewayRejection(

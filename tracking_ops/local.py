@@ -34,7 +34,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from tracking_common.runtime_config import EVENT_SOURCE
-from tracking_ops import gateway, proxy, standin
+from tracking_ops import dlq, gateway, proxy, standin
 from tracking_stacks import definitions as defs
 from tracking_stacks.naming import validate_env
 
@@ -196,27 +196,16 @@ class StreamFeeder:
                 retry.append(record)
                 continue
             del self.failures[sequence]
-            # The on-failure destination's message: where the failed record is, as
-            # Lambda's mapping describes it (it does not carry the record itself).
-            sqs.send_message(
-                QueueUrl=dlq_url,
-                MessageBody=json.dumps(
-                    {
-                        "requestContext": {
-                            "condition": "RetryAttemptsExhausted",
-                            "approximateInvokeCount": attempts,
-                        },
-                        "DDBStreamBatchInfo": {
-                            "shardId": shard["ShardId"],
-                            "streamArn": stream_arn,
-                            "startSequenceNumber": sequence,
-                            "endSequenceNumber": sequence,
-                            "batchSize": 1,
-                        },
-                        "keys": record["dynamodb"].get("Keys"),
-                    }
-                ),
+            # The on-failure destination's message, exactly as AWS sends it: where
+            # the failed record is (shard, sequence range), never the record itself.
+            message = dlq.stream_failure_message(
+                [record],
+                shard_id=shard["ShardId"],
+                stream_arn=stream_arn,
+                function_name=defs.NOTIFIER_FUNCTION.function_name(self.instance.env),
+                invoke_count=attempts,
             )
+            sqs.send_message(QueueUrl=dlq_url, MessageBody=json.dumps(message))
         return retry
 
 
@@ -282,7 +271,8 @@ def _make_handler(pool: ProcessPoolExecutor, openapi: Callable[[], bytes], log) 
                         self.send_header(name, value)
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
-                self.wfile.write(data)
+                if self.command != "HEAD":  # HEAD: the headers of the answer, no body
+                    self.wfile.write(data)
             except (BrokenPipeError, ConnectionResetError):
                 self.close_connection = True
                 log(f"{self.command} {url.path} {status}: client gone before the response")
@@ -308,6 +298,32 @@ def _make_handler(pool: ProcessPoolExecutor, openapi: Callable[[], bytes], log) 
             return proxy.decode_response(pool.submit(_invoke, event).result())
 
         do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _serve
+
+        def __getattr__(self, name: str):
+            # Any other method (HEAD, OPTIONS, TRACE, ...) gets the deployed gateway's
+            # JSON answer for a method the API lacks, never http.server's HTML 501.
+            if name.startswith("do_"):
+                return self._serve
+            raise AttributeError(name)
+
+        def send_error(self, code: int, message: str | None = None, explain: str | None = None):
+            """http.server's own errors (a malformed request line, a header too long)
+            in the contract's JSON shape instead of its HTML page."""
+            rejection = gateway.GatewayRejection(
+                code, "bad_request" if code < 500 else "internal_error", message or "Bad request"
+            )
+            body = rejection.body() if self.command != "HEAD" else b""
+            self.close_connection = True
+            self.request_version = self.protocol_version  # headers even when unparsed
+            try:
+                self.send_response(code, message)
+                self.send_header("Content-Type", JSON_HEADERS["Content-Type"])
+                self.send_header("Connection", "close")
+                self.send_header("Content-Length", str(len(rejection.body())))
+                self.end_headers()
+                self.wfile.write(body)
+            except (BrokenPipeError, ConnectionResetError):
+                pass
 
         def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
             pass  # one line per request is written by _serve

@@ -14,6 +14,7 @@ import json
 import re
 import runpy
 import sys
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +30,9 @@ from tracking_stacks.registry import REGISTRY, Layer
 
 MOCK_ACCOUNT_ID = "0" * 12  # stands for the caller identity's account; never a real one
 STACK_REFERENCE = "pulumi:pulumi:StackReference"
+Transformation = Callable[
+    [pulumi.ResourceTransformationArgs], pulumi.ResourceTransformationResult | None
+]
 
 
 class SynthError(Exception):
@@ -96,11 +100,21 @@ class SynthMocks(pulumi.runtime.Mocks):
         self.resources: list[dict[str, Any]] = []
         self.referenced: list[str] = []
         self.protected: set[str] = set()
+        # Explicit dependencies (depends_on) by resource name: what AWS ordering
+        # rules are checked against offline (the mocks see no options).
+        self.dependencies: dict[str, list[str]] = {}
 
     def record_options(self, args: pulumi.ResourceTransformationArgs) -> None:
         """Resource options never reach the mocks; a stack transformation sees them."""
         if args.opts and args.opts.protect:
             self.protected.add(args.name)
+        depends_on = args.opts.depends_on if args.opts else None
+        if isinstance(depends_on, pulumi.Resource):
+            depends_on = [depends_on]
+        if isinstance(depends_on, list | tuple):
+            self.dependencies[args.name] = sorted(
+                {d._name for d in depends_on if isinstance(d, pulumi.Resource)}
+            )
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict]:
         if args.typ == STACK_REFERENCE:
@@ -121,6 +135,7 @@ class SynthMocks(pulumi.runtime.Mocks):
                 "inputs": args.inputs,
                 "state": state,
                 "protect": args.name in self.protected,
+                "dependencies": self.dependencies.get(args.name, []),
             }
         )
         return f"{args.name}-id", state
@@ -141,6 +156,8 @@ class SynthMocks(pulumi.runtime.Mocks):
                 "endpoint": f"ec2.{self.region}.amazonaws.com",
                 "description": "synth",
             }, []
+        if args.token == "aws:index/getPartition:getPartition":
+            return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}, []
         raise SynthError(f"no mock for the invoke {args.token}")
 
 
@@ -205,6 +222,7 @@ class LayerSynth:
                     "type": r["type"],
                     "name": r["name"],
                     "protect": r["protect"],
+                    "dependencies": r["dependencies"],
                     "inputs": _plain(r["inputs"]),
                     "outputs": _plain(r["state"]),
                 }
@@ -215,7 +233,12 @@ class LayerSynth:
 
 
 def _run_program(
-    layer: Layer, env: str, org: str, mocks: SynthMocks, base: str | None = None
+    layer: Layer,
+    env: str,
+    org: str,
+    mocks: SynthMocks,
+    transformations: Sequence[Transformation],
+    base: str | None = None,
 ) -> dict[str, Any]:
     spec = REGISTRY[layer]
     # `base` only for a per-branch env (keeps read_stack_config(layer, env) the common call).
@@ -226,6 +249,8 @@ def _run_program(
         mocks, project=spec.project, stack=env, preview=False, organization=org
     )
     pulumi.runtime.set_all_config(_config_strings(config), [])
+    for transformation in transformations:
+        pulumi.runtime.register_stack_transformation(transformation)
     pulumi.runtime.register_stack_transformation(mocks.record_options)
     program_dir = STACKS_DIR / layer.value
     sys.modules.pop("components", None)  # each program has its own components module
@@ -250,9 +275,12 @@ def synth_layer(
     upstream: dict[Layer, dict[str, Any]],
     org: str = DEFAULT_ORG,
     region: str = "us-east-1",
+    transformations: Sequence[Transformation] = (),
     base: str | None = None,
 ) -> LayerSynth:
-    """Run one program under mocks, its StackReferences answering with ``upstream``'s outputs."""
+    """Run one program under mocks, its StackReferences answering with ``upstream``'s outputs.
+
+    ``transformations`` (stack transformations) let a test change what a program declares."""
     spec = REGISTRY[layer]
     for producer, required in spec.reads.items():
         if producer not in upstream:
@@ -271,7 +299,9 @@ def synth_layer(
     }
     mocks = SynthMocks(region, references)
     try:
-        outputs = contextvars.Context().run(_run_program, layer, env, org, mocks, base)
+        outputs = contextvars.Context().run(
+            _run_program, layer, env, org, mocks, tuple(transformations), base
+        )
     except SynthError:
         raise
     except Exception as exc:

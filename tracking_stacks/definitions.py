@@ -139,3 +139,42 @@ NOTIFIER_FUNCTION = FunctionSpec(
     "Publishes ShipmentStatusChanged from the table stream",
 )
 FUNCTIONS = (API_FUNCTION, NOTIFIER_FUNCTION)
+
+
+# API Gateway's own answers (gateway responses), in the contract's error shape.
+# The api stack creates them; the local runtime answers the same for the same cases.
+@dataclass(frozen=True)
+class GatewayResponseSpec:
+    response_type: str
+    status: str | None  # None: keep API Gateway's status (the DEFAULT_* families)
+    code: str
+    # None: API Gateway's own message ($context.error.messageString); a fixed text
+    # where API Gateway's would mislead the client.
+    message: str | None = None
+
+
+UNKNOWN_ROUTE_MESSAGE = (
+    "Missing Authentication Token: the request is not signed (SigV4), or this API has "
+    "no such method on this path."
+)
+GATEWAY_RESPONSES = (
+    GatewayResponseSpec("BAD_REQUEST_BODY", "400", "validation_error"),
+    GatewayResponseSpec("BAD_REQUEST_PARAMETERS", "400", "validation_error"),
+    GatewayResponseSpec("REQUEST_TOO_LARGE", "413", "payload_too_large"),
+    GatewayResponseSpec("UNSUPPORTED_MEDIA_TYPE", "415", "unsupported_media_type"),
+    GatewayResponseSpec("RESOURCE_NOT_FOUND", "404", "not_found"),
+    # On a REST API an unknown path or method answers this (403), not
+    # RESOURCE_NOT_FOUND; so does an unsigned request to an AWS_IAM method.
+    GatewayResponseSpec(
+        "MISSING_AUTHENTICATION_TOKEN", "403", "missing_authentication", UNKNOWN_ROUTE_MESSAGE
+    ),
+    GatewayResponseSpec("INVALID_SIGNATURE", "403", "invalid_signature"),
+    GatewayResponseSpec("EXPIRED_TOKEN", "403", "expired_token"),
+    GatewayResponseSpec("ACCESS_DENIED", "403", "forbidden"),
+    GatewayResponseSpec("THROTTLED", "429", "throttled"),
+    GatewayResponseSpec("DEFAULT_4XX", None, "bad_request"),
+    GatewayResponseSpec("DEFAULT_5XX", None, "internal_error"),
+)
+UNKNOWN_ROUTE_RESPONSE = next(
+    r for r in GATEWAY_RESPONSES if r.response_type == "MISSING_AUTHENTICATION_TOKEN"
+)

@@ -18,10 +18,9 @@ api = ApiLayer(
         throttling_rate_limit=stack.setting("throttling_rate_limit", 100),
         throttling_burst_limit=stack.setting("throttling_burst_limit", 200),
         access_log_retention_days=stack.setting("access_log_retention_days", 14),
-        manage_account_logging_role=stack.setting("manage_account_logging_role", True),
+        manage_account_logging_role=stack.setting("manage_account_logging_role", False),
         logging_role_name=stack.name("apigateway-logging"),
-        region=aws.get_region().region,
-        account_id=aws.get_caller_identity().account_id,
+        partition=aws.get_partition().partition,
         tags=stack.tags,
     ),
 )

@@ -5,22 +5,27 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
 from tracking_api.schema_export import ROUTES, operation_id, request_models
-from tracking_stacks.iam import Statement, assume_role_document, policy_document
+from tracking_stacks import definitions as defs
+from tracking_stacks.iam import assume_role_document
 from tracking_stacks.registry import Output
 
 JSON = "application/json"
 ACCESS_LOG_PREFIX = "/aws/apigateway/"
 
 
-def _error_template(code: str) -> dict[str, str]:
+def _error_template(code: str, message: str | None) -> dict[str, str]:
     # $context.error.messageString is API Gateway's message already quoted and
     # escaped, so the body stays valid JSON whatever the message holds.
+    if message is not None:
+        return {JSON: json.dumps({"error": {"code": code, "message": message}})}
     return {
         JSON: json.dumps({"error": {"code": code, "message": "MESSAGE"}}).replace(
             '"MESSAGE"', "$context.error.messageString"
@@ -28,20 +33,51 @@ def _error_template(code: str) -> dict[str, str]:
     }
 
 
-# Gateway responses in the function's error shape, with the function's codes.
-# (type, HTTP status, error code)
-GATEWAY_RESPONSES = (
-    ("BAD_REQUEST_BODY", "400", "validation_error"),
-    ("BAD_REQUEST_PARAMETERS", "400", "validation_error"),
-    ("REQUEST_TOO_LARGE", "413", "payload_too_large"),
-    ("UNSUPPORTED_MEDIA_TYPE", "415", "unsupported_media_type"),
-    ("RESOURCE_NOT_FOUND", "404", "not_found"),
-    ("MISSING_AUTHENTICATION_TOKEN", "403", "forbidden"),
-    ("ACCESS_DENIED", "403", "forbidden"),
-    ("THROTTLED", "429", "throttled"),
-    ("DEFAULT_4XX", None, "bad_request"),
-    ("DEFAULT_5XX", None, "internal_error"),
-)
+# AWS's managed policy for API Gateway's account role: the one managed policy the
+# policy pack allows (rule iam-managed-policies). API Gateway checks the role by
+# writing /aws/apigateway/welcome (CreateLogGroup), and DescribeLogGroups only
+# works on `*`; the policy's exact statements are what the service needs.
+APIGATEWAY_LOGS_POLICY = "service-role/AmazonAPIGatewayPushToCloudWatchLogs"
+
+# What a deployment snapshots: a change to any of these needs a redeployment,
+# so the Deployment depends on each and its trigger hashes these properties.
+SNAPSHOT_PROPERTIES: dict[type, tuple[str, ...]] = {
+    aws.apigateway.Resource: ("parent_id", "path_part"),
+    aws.apigateway.Model: ("name", "content_type", "schema"),
+    aws.apigateway.RequestValidator: (
+        "name",
+        "validate_request_body",
+        "validate_request_parameters",
+    ),
+    aws.apigateway.Method: (
+        "resource_id",
+        "http_method",
+        "authorization",
+        "operation_name",
+        "request_validator_id",
+        "request_models",
+        "request_parameters",
+    ),
+    aws.apigateway.Integration: (
+        "resource_id",
+        "http_method",
+        "type",
+        "integration_http_method",
+        "uri",
+    ),
+    aws.apigateway.Response: (
+        "response_type",
+        "status_code",
+        "response_templates",
+        "response_parameters",
+    ),
+}
+
+
+def snapshot_hash(parts: list[dict[str, object]]) -> str:
+    """The redeployment trigger: a hash of every snapshotted property of every part."""
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
+
 
 ACCESS_LOG_FORMAT = json.dumps(
     {
@@ -61,18 +97,6 @@ ACCESS_LOG_FORMAT = json.dumps(
 )
 
 
-def definition_fingerprint() -> str:
-    """Everything the deployment snapshot depends on that lives in code."""
-    material = {
-        "routes": [
-            {k: (v.__name__ if isinstance(v, type) else v) for k, v in r.items()} for r in ROUTES
-        ],
-        "models": request_models(),
-        "gateway_responses": GATEWAY_RESPONSES,
-    }
-    return hashlib.sha256(json.dumps(material, sort_keys=True, default=str).encode()).hexdigest()
-
-
 @dataclass(frozen=True)
 class ApiLayerArgs:
     api_name: str
@@ -83,11 +107,10 @@ class ApiLayerArgs:
     throttling_burst_limit: int
     access_log_retention_days: int
     # The account's API Gateway CloudWatch role (one per account and region):
-    # set it here, or leave it to whoever already manages it.
+    # set it here, or leave it to the one env of this account that does.
     manage_account_logging_role: bool
     logging_role_name: str
-    region: pulumi.Input[str]
-    account_id: pulumi.Input[str]
+    partition: str
     tags: dict[str, str]
 
 
@@ -95,6 +118,8 @@ class ApiLayer(pulumi.ComponentResource):
     def __init__(self, name: str, args: ApiLayerArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("tracking:api:ApiLayer", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
+        self.snapshot_parts: list[pulumi.CustomResource] = []
+        part = self._snapshot_part
         self.rest_api = aws.apigateway.RestApi(
             f"{name}-rest-api",
             name=args.api_name,
@@ -107,47 +132,43 @@ class ApiLayer(pulumi.ComponentResource):
         )
         api_id = self.rest_api.id
         models = {
-            model_name: aws.apigateway.Model(
+            model_name: part(aws.apigateway.Model)(
                 f"{name}-model-{model_name}",
                 rest_api=api_id,
                 name=model_name,
                 content_type=JSON,
                 schema=json.dumps(schema),
-                opts=child,
             )
             for model_name, schema in request_models().items()
         }
-        body_validator = aws.apigateway.RequestValidator(
+        body_validator = part(aws.apigateway.RequestValidator)(
             f"{name}-validate-body",
             rest_api=api_id,
             name="body-and-parameters",
             validate_request_body=True,
             validate_request_parameters=True,
-            opts=child,
         )
-        params_validator = aws.apigateway.RequestValidator(
+        params_validator = part(aws.apigateway.RequestValidator)(
             f"{name}-validate-parameters",
             rest_api=api_id,
             name="parameters",
             validate_request_body=False,
             validate_request_parameters=True,
-            opts=child,
         )
 
         resources: dict[str, aws.apigateway.Resource] = {}
 
         def resource_for(path: str) -> pulumi.Input[str]:
-            parent_path, _, part = path.rpartition("/")
+            parent_path, _, last = path.rpartition("/")
             if path not in resources:
                 parent_id = (
                     resource_for(parent_path) if parent_path else self.rest_api.root_resource_id
                 )
-                resources[path] = aws.apigateway.Resource(
+                resources[path] = part(aws.apigateway.Resource)(
                     f"{name}-resource{path.replace('/', '-')}",
                     rest_api=api_id,
                     parent_id=parent_id,
-                    path_part=part,
-                    opts=child,
+                    path_part=last,
                 )
             return resources[path].id
 
@@ -157,7 +178,7 @@ class ApiLayer(pulumi.ComponentResource):
         for route in ROUTES:
             slug = operation_id(route)
             body = route["body"]
-            method = aws.apigateway.Method(
+            method = part(aws.apigateway.Method)(
                 f"{name}-method-{slug}",
                 rest_api=api_id,
                 resource_id=resource_for(route["path"]),
@@ -170,11 +191,10 @@ class ApiLayer(pulumi.ComponentResource):
                     f"method.request.querystring.{q}": required for q, required, _ in route["query"]
                 }
                 or None,
-                opts=child,
             )
             self.methods.append(method)
             self.integrations.append(
-                aws.apigateway.Integration(
+                part(aws.apigateway.Integration)(
                     f"{name}-integration-{slug}",
                     rest_api=api_id,
                     resource_id=method.resource_id,
@@ -182,39 +202,31 @@ class ApiLayer(pulumi.ComponentResource):
                     type="AWS_PROXY",
                     integration_http_method="POST",
                     uri=args.function_invoke_arn,
-                    opts=child,
                 )
             )
-        for response_type, status, code in GATEWAY_RESPONSES:
-            aws.apigateway.Response(
-                f"{name}-response-{response_type.lower()}",
+        for response in defs.GATEWAY_RESPONSES:
+            part(aws.apigateway.Response)(
+                f"{name}-response-{response.response_type.lower()}",
                 rest_api_id=api_id,
-                response_type=response_type,
-                status_code=status,
-                response_templates=_error_template(code),
+                response_type=response.response_type,
+                status_code=response.status,
+                response_templates=_error_template(response.code, response.message),
                 response_parameters={"gatewayresponse.header.Content-Type": f"'{JSON}'"},
-                opts=child,
             )
 
-        # A deployment is a snapshot: without a trigger the stage keeps serving
-        # the old API after a change (seed defect 6). The trigger hashes the
-        # definition in code and the ids of every method and integration.
+        # A deployment is a snapshot of everything above: without a trigger the
+        # stage keeps serving the old API after a change (seed defect 6), and
+        # before all of it exists the first snapshot misses parts. AWS: a change
+        # to a method, integration, gateway response, model or validator needs a
+        # redeployment; the trigger hashes what each of them declares.
         self.deployment = aws.apigateway.Deployment(
             f"{name}-deployment",
             rest_api=api_id,
-            triggers={
-                "redeployment": pulumi.Output.all(
-                    *(m.id for m in self.methods),
-                    *(i.id for i in self.integrations),
-                    *(i.uri for i in self.integrations),
-                ).apply(
-                    lambda ids: hashlib.sha256(
-                        (definition_fingerprint() + "|".join(ids)).encode()
-                    ).hexdigest()
-                )
-            },
+            triggers={"redeployment": self._snapshot_trigger()},
             opts=pulumi.ResourceOptions(
-                parent=self, depends_on=self.integrations, replace_on_changes=["triggers"]
+                parent=self,
+                depends_on=list(self.snapshot_parts),
+                replace_on_changes=["triggers"],
             ),
         )
         self.access_logs = aws.cloudwatch.LogGroup(
@@ -276,9 +288,27 @@ class ApiLayer(pulumi.ComponentResource):
             )
         self.register_outputs({Output.API_ENDPOINT: self.stage.invoke_url})
 
+    def _snapshot_part(self, resource_type: type) -> Callable[..., pulumi.CustomResource]:
+        """``resource_type``'s constructor, recording the resource as part of the snapshot."""
+
+        def create(*args: Any, **kwargs: Any) -> pulumi.CustomResource:
+            resource = resource_type(*args, **kwargs, opts=pulumi.ResourceOptions(parent=self))
+            self.snapshot_parts.append(resource)
+            return resource
+
+        return create
+
+    def _snapshot_trigger(self) -> pulumi.Output[str]:
+        def snapshot(resource: pulumi.CustomResource) -> pulumi.Output[dict[str, Any]]:
+            kind = type(resource).__name__
+            props = {prop: getattr(resource, prop) for prop in SNAPSHOT_PROPERTIES[type(resource)]}
+            return pulumi.Output.all(**props).apply(lambda values: {"kind": kind, **values})
+
+        parts = [snapshot(resource) for resource in self.snapshot_parts]
+        return pulumi.Output.all(*parts).apply(snapshot_hash)
+
     def _account_logging_role(self, name: str, args: ApiLayerArgs) -> aws.apigateway.Account:
-        """API Gateway's account-level CloudWatch role, limited to /aws/apigateway/ groups
-        (where every stage of this project writes its access logs)."""
+        """API Gateway's account-level CloudWatch role, with AWS's managed policy for it."""
         child = pulumi.ResourceOptions(parent=self)
         role = aws.iam.Role(
             f"{name}-gateway-logging-role",
@@ -287,30 +317,10 @@ class ApiLayer(pulumi.ComponentResource):
             tags=args.tags,
             opts=child,
         )
-        groups = pulumi.Output.concat(
-            "arn:aws:logs:",
-            args.region,
-            ":",
-            args.account_id,
-            ":log-group:",
-            ACCESS_LOG_PREFIX,
-            "*",
-        )
-        policy = aws.iam.RolePolicy(
+        policy = aws.iam.RolePolicyAttachment(
             f"{name}-gateway-logging-policy",
-            role=role.id,
-            policy=policy_document(
-                Statement(
-                    "ApiGatewayAccessLogs",
-                    [
-                        "logs:CreateLogStream",
-                        "logs:PutLogEvents",
-                        "logs:DescribeLogGroups",
-                        "logs:DescribeLogStreams",
-                    ],
-                    [groups, pulumi.Output.concat(groups, ":*")],
-                )
-            ),
+            role=role.name,
+            policy_arn=managed_policy_arn(args.partition, APIGATEWAY_LOGS_POLICY),
             opts=child,
         )
         return aws.apigateway.Account(
@@ -318,3 +328,8 @@ class ApiLayer(pulumi.ComponentResource):
             cloudwatch_role_arn=role.arn,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),
         )
+
+
+def managed_policy_arn(partition: str, policy: str) -> str:
+    """An AWS managed policy's ARN: no account id, only the partition."""
+    return f"arn:{partition}:iam::aws:policy/{policy}"

@@ -203,12 +203,14 @@ class ComputeLayer(pulumi.ComponentResource):
                         "dynamodb:DescribeStream",
                         "dynamodb:GetRecords",
                         "dynamodb:GetShardIterator",
-                        "dynamodb:ListStreams",
                     ],
-                    # This table's streams, as AWS documents it: ListStreams is not
-                    # matched against one stream label, and a re-enabled stream gets a new one.
+                    # This table's streams: a re-enabled stream gets a new label.
                     [pulumi.Output.concat(args.table_arn, "/stream/*")],
                 ),
+                # The mapping checks the role may ListStreams, an action with no
+                # resource-level permissions (IAM matches it only against `*`;
+                # parliament: RESOURCE_MISMATCH on a stream ARN).
+                Statement("ListStreams", ["dynamodb:ListStreams"], ["*"]),
                 Statement("ProjectCurrentState", ["dynamodb:UpdateItem"], [args.table_arn]),
                 Statement("FeatureFlags", ["ssm:GetParameter"], [args.feature_flags_param_arn]),
                 Statement("PublishStatusChanges", ["events:PutEvents"], [self.event_bus.arn]),

@@ -53,7 +53,9 @@ def test_error_statuses_through_http(local_api):
     big = local_api.request("POST", "/track", update(metadata={"x": "y" * 70_000}))
     assert (big.status, big.body["error"]["code"]) == (413, "payload_too_large")
     assert local_api.request("GET", "/status?tracking_id=nobody-here").status == 404
-    assert local_api.request("GET", "/nowhere").status == 404
+    # An unknown path answers as API Gateway does (MISSING_AUTHENTICATION_TOKEN, 403).
+    nowhere = local_api.request("GET", "/nowhere")
+    assert (nowhere.status, nowhere.error_code) == (403, "missing_authentication")
 
 
 def test_openapi_document_is_served(local_api):

@@ -111,6 +111,7 @@ def test_notifier_policy_is_exactly_what_it_calls(dev):
 
     assert set(statements) == {
         "TableStream",
+        "ListStreams",
         "ProjectCurrentState",
         "FeatureFlags",
         "PublishStatusChanges",
@@ -119,6 +120,9 @@ def test_notifier_policy_is_exactly_what_it_calls(dev):
         "XRay",
     }
     assert statements["TableStream"]["Resource"] == [f"{data['table_arn']}/stream/*"]
+    # ListStreams has no resource-level permissions: on a stream ARN it grants nothing.
+    assert statements["ListStreams"]["Action"] == ["dynamodb:ListStreams"]
+    assert statements["ListStreams"]["Resource"] == ["*"]
     assert data["table_stream_arn"].startswith(f"{data['table_arn']}/stream/")
     assert statements["ProjectCurrentState"] == {
         "Sid": "ProjectCurrentState",
@@ -136,13 +140,13 @@ def test_notifier_policy_is_exactly_what_it_calls(dev):
     assert statements["FeatureFlags"]["Action"] == ["ssm:GetParameter"]
 
 
-def test_no_scan_no_wildcard_action_and_wildcard_resource_only_for_xray(dev):
+def test_no_scan_no_wildcard_action_and_wildcard_resource_only_where_iam_needs_it(dev):
     for statements in policies(dev).values():
         for sid, statement in statements.items():
             assert "dynamodb:Scan" not in statement["Action"]  # seed defect 3
             assert "dynamodb:BatchWriteItem" not in statement["Action"]
             assert not any("*" in action for action in statement["Action"])
-            if sid != "XRay":
+            if sid not in ("XRay", "ListStreams"):  # actions without resource-level permissions
                 assert "*" not in statement["Resource"]
             assert not any(r.endswith(":*:*") for r in statement["Resource"])
 

@@ -72,6 +72,8 @@ def _broken(dev, prod) -> dict[str, dict]:
     stage["inputs"].pop("accessLogSettings")
     alarm = find(dev, "aws:cloudwatch/metricAlarm:MetricAlarm")
     alarm["inputs"]["alarmActions"] = []
+    attachment = find(dev, "aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+    attachment["inputs"]["policyArn"] = "arn:aws:iam::aws:policy/AmazonDynamoDBFullAccess"
     untagged = find(dev, "aws:sqs/queue:Queue")
     del untagged["inputs"]["tags"]["Layer"]
     return {
@@ -87,6 +89,7 @@ def _broken(dev, prod) -> dict[str, dict]:
                 "Resource", [f"arn:aws:logs:us-east-1:{MOCK_ACCOUNT_ID}:log-group:*"]
             ),
         ),
+        "iam-managed-policies": attachment,
         "lambda-runtime-arch-tracing": function,
         "dynamodb-pitr-sse-protection": table,
         "encrypted-queues-and-topics": queue,
@@ -129,6 +132,28 @@ def test_xray_is_the_only_wildcard_resource_allowed():
     typ = "aws:iam/rolePolicy:RolePolicy"
     assert rules.no_wildcards(typ, "p", document(["xray:PutTraceSegments"])) == []
     assert rules.no_wildcards(typ, "p", document(["dynamodb:GetItem"]))
+
+
+@pytest.mark.parametrize(
+    ("arn", "ok"),
+    [
+        ("arn:aws:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs", True),
+        ("arn:aws-cn:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs", True),
+        ("arn:aws:iam::aws:policy/AdministratorAccess", False),
+        ("arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole", False),
+        (
+            f"arn:aws:iam::{MOCK_ACCOUNT_ID}:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs",
+            True,
+        ),
+    ],
+)
+def test_the_api_gateway_logging_policy_is_the_only_managed_policy_allowed(arn, ok):
+    """The exception is exactly that AWS managed policy (any partition); a customer
+    policy of the same name is checked as a document by the other rules instead."""
+    typ = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
+    assert (rules.managed_policies(typ, "a", {"role": "r", "policyArn": arn}) == []) is ok
+    role = {"managedPolicyArns": [arn]}
+    assert (rules.managed_policies("aws:iam/role:Role", "r", role) == []) is ok
 
 
 def test_pack_program_wraps_every_rule():

@@ -1,0 +1,70 @@
+"""Recovery tasks: replay what the stream's event source mapping sent to the DLQ."""
+
+from __future__ import annotations
+
+import os
+
+from invoke import Context, Exit, task
+
+from tracking_ops import dlq
+from tracking_ops.preflight import PreflightError, check_aws_credentials
+from tracking_ops.tasks.common import HELP_ENV, check_env
+from tracking_stacks import definitions as defs
+
+
+def _clients(env: str, endpoint: str):
+    import boto3
+
+    if endpoint:
+        from tracking_ops import standin
+
+        instance = standin.StandIn(endpoint, env)
+        instance.apply_to(os.environ)  # the notifier's own clients reach it too
+        return instance.client("sqs"), instance.client("dynamodbstreams"), dlq.in_process_notifier()
+    try:
+        check_aws_credentials(env)
+    except PreflightError as exc:
+        raise Exit(f"error: {exc}", code=1) from None
+    function = defs.NOTIFIER_FUNCTION.function_name(env)
+    deliver = dlq.deployed_notifier(boto3.client("lambda"), function)
+    return boto3.client("sqs"), boto3.client("dynamodbstreams"), deliver
+
+
+@task(
+    help={
+        "env": HELP_ENV,
+        "endpoint": "an AWS stand-in (e.g. the moto URL `invoke local` prints): the notifier "
+        "then runs in this process; default: the deployed env (AWS credentials)",
+        "max_messages": "read at most this many DLQ messages (default 1000)",
+    }
+)
+def replay_dlq(c: Context, env: str = "dev", endpoint: str = "", max_messages: int = 1000) -> None:
+    """Replay the notifier's DLQ from the table's stream (it keeps records 24 hours).
+
+    Re-reads each failed sequence-number range from the stream, runs the notifier on
+    it again (its projection is idempotent), deletes the messages it recovered and
+    lists by sequence number what it could not (exit 1; those messages stay)."""
+    env = check_env(env)
+    if max_messages < 1:
+        raise Exit("error: --max-messages must be at least 1", code=2)
+    sqs, streams, deliver = _clients(env, endpoint)
+    queue_url = sqs.get_queue_url(QueueName=defs.dlq_name(env))["QueueUrl"]
+    print(f"replaying {defs.dlq_name(env)}", flush=True)
+    report = dlq.replay(
+        sqs,
+        streams,
+        queue_url,
+        deliver,
+        progress=lambda line: print(line, flush=True),
+        max_messages=max_messages,
+    )
+    print("\n".join(report.lines()))
+    if report.lost:
+        raise Exit(
+            f"error: {len(report.lost)} records or ranges not recovered (their messages stay "
+            "in the DLQ)",
+            code=1,
+        )
+
+
+TASKS = (replay_dlq,)
