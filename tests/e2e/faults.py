@@ -172,8 +172,10 @@ class FaultProxy:
             with self._lock:
                 self._open.add(server)
             server.sendall(request)
-            while chunk := server.recv(65536):
-                chunks.append(chunk)
+            reply, _ = _read_message(server, b"")
+            if reply is None:
+                return None
+            chunks.append(reply)
         except OSError:
             return None
         finally:
@@ -193,7 +195,11 @@ class FaultProxy:
 
 
 def _read_request(sock: socket.socket, buffer: bytes) -> tuple[bytes | None, bytes]:
-    """One HTTP request (head and Content-Length body) from ``sock``; None at EOF."""
+    return _read_message(sock, buffer)
+
+
+def _read_message(sock: socket.socket, buffer: bytes) -> tuple[bytes | None, bytes]:
+    """One HTTP message (head and Content-Length body) from ``sock``; None at EOF."""
     while b"\r\n\r\n" not in buffer:
         chunk = sock.recv(65536)
         if not chunk:

@@ -51,16 +51,16 @@ metrics = Metrics(namespace=METRICS_NAMESPACE, service=NOTIFIER_SERVICE_NAME)
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 # Time budget per record against a hung endpoint (attempts x (connect + read) +
 # the SDK's back-offs of <= 1 s and <= 2 s): SSM 2 x 1.5 + 1 = 4 s, then
-# EventBridge (or DynamoDB) 3 x 1.5 + 3 = 7.5 s; 11.5 s in all, well under the
+# EventBridge (or DynamoDB) 3 x 3.5 + 3 = 13.5 s; 17.5 s in all, well under the
 # notifier's 30 s timeout. A record that fails stops the batch (record_handler),
 # and no record starts with less than RECORD_BUDGET_MS of the invocation left.
 CLIENT_CONFIG = Config(
-    retries={"total_max_attempts": 3, "mode": "standard"}, connect_timeout=0.5, read_timeout=1
+    retries={"total_max_attempts": 3, "mode": "standard"}, connect_timeout=0.5, read_timeout=3
 )
 SSM_CONFIG = Config(
     retries={"total_max_attempts": 2, "mode": "standard"}, connect_timeout=0.5, read_timeout=1
 )
-RECORD_BUDGET_MS = 12_000
+RECORD_BUDGET_MS = 18_000
 
 
 class PublishFailed(RuntimeError):
