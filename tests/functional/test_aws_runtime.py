@@ -127,6 +127,29 @@ def test_hung_eventbridge_fails_the_batch_before_the_notifier_timeout(aws, fault
     assert elapsed < defs.NOTIFIER_FUNCTION.timeout_s
 
 
+def test_no_record_starts_without_the_time_it_may_need(
+    notify,  # noqa: F811 - the fixtures of test_notifier
+    observed,  # noqa: F811
+    monkeypatch,
+):
+    """A record is left for the retry when less than its worst case is left of the
+    invocation: a slow batch fails its tail instead of being killed mid-record."""
+    from tracking_notifier import handler as notifier
+
+    left_ms = iter([defs.NOTIFIER_FUNCTION.timeout_s * 1000, notifier.RECORD_BUDGET_MS - 1])
+    monkeypatch.setattr(
+        proxy.LambdaContext, "get_remaining_time_in_millis", lambda self: next(left_ms)
+    )
+    records = [
+        record(str(n), image(f"T{n}", "in_transit"), image(f"T{n}", "pending")) for n in (1, 2, 3)
+    ]
+
+    result = notify(records)
+
+    assert result == {"batchItemFailures": [{"itemIdentifier": "2"}, {"itemIdentifier": "3"}]}
+    assert [e["detail"]["tracking_id"] for e in observed()] == ["T1"]
+
+
 # ---- 2. a write applied, its reply lost ------------------------------------------
 
 
