@@ -18,6 +18,7 @@ IAM authorization is not enforced locally.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import multiprocessing
 import os
@@ -108,7 +109,8 @@ class StreamFeeder:
         self._handler = notifier.handler
         notifier.dynamodb_client()
         notifier.events_client()
-        notifier.feature_flags()
+        with contextlib.suppress(Exception):  # a warm-up: records fetch the flags anyway
+            notifier.feature_flags()
         self._streams = self.instance.client("dynamodbstreams")
         self._sqs = self.instance.client("sqs")
         table = defs.table_name(self.instance.env)
