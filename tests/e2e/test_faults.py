@@ -215,3 +215,29 @@ def test_a_body_larger_than_api_gateway_takes_is_refused_unread(faulty):
         )
         assert sock.recv(65536).decode().startswith("HTTP/1.1 413")
     assert api.request("GET", "/health").status == 200
+
+
+def test_a_write_stored_with_its_reply_lost_is_201_and_stored_once(faulty):
+    api, proxies = faulty
+    parcel = unique("LOSTREPLY")
+    proxies["dynamodb"].lose_reply("DynamoDB_20120810.PutItem")
+    try:
+        reply = api.request("POST", "/track", update(tracking_id=parcel))
+    finally:
+        proxies["dynamodb"].clear()
+    assert reply.status == 201, reply.body
+    stored = api.request("GET", f"/status?tracking_id={parcel}").body["updates"]
+    assert [u["event_id"] for u in stored] == [reply.body["event_id"]]
+
+
+def test_hung_storage_is_503_before_the_function_timeout(faulty):
+    api, proxies = faulty
+    proxies["dynamodb"].hang("DynamoDB_20120810.Query")
+    started = time.monotonic()
+    try:
+        reply = api.request("GET", f"/status?tracking_id={unique('HUNG')}")
+    finally:
+        proxies["dynamodb"].clear()
+    assert (reply.status, reply.body["error"]["code"]) == (503, "storage_unavailable")
+    assert "Retry-After" in reply.headers
+    assert time.monotonic() - started < defs.API_FUNCTION.timeout_s
