@@ -106,12 +106,15 @@ def project_stream(aws: standin.StandIn):
     from tracking_notifier import handler as notifier
     from tracking_ops.local import StreamFeeder
 
-    notifier.dynamodb_client.cache_clear()
-    notifier.events_client.cache_clear()
+    def forget_clients() -> None:
+        notifier.dynamodb_client.cache_clear()
+        notifier.events_client.cache_clear()
+        notifier.ssm_provider.cache_clear()
+
+    forget_clients()
     feeder = StreamFeeder(aws)
     yield feeder.drain
-    notifier.dynamodb_client.cache_clear()
-    notifier.events_client.cache_clear()
+    forget_clients()
 
 
 @pytest.fixture

@@ -14,6 +14,9 @@ from tracking_api.schema_export import ROUTES, request_models
 from tracking_stacks.definitions import UNKNOWN_ROUTE_RESPONSE
 
 API_GATEWAY_MAX_BODY = 10 * 1024 * 1024  # API Gateway's own payload limit
+# A synchronous Lambda invoke takes at most 6 MB of request payload: the whole
+# proxy event as JSON, so a body counts after JSON escaping, headers included.
+LAMBDA_INVOKE_MAX_PAYLOAD = 6 * 1024 * 1024
 JSON_TYPE = "application/json"
 
 
@@ -83,3 +86,17 @@ def check_request(
     ]
     fields = ", ".join(sorted({d["field"] for d in details}))
     return GatewayRejection(400, "validation_error", f"Invalid request body: {fields}.", details)
+
+
+def check_invoke_payload(event: dict[str, Any]) -> GatewayRejection | None:
+    """None when the proxy event fits in a synchronous invoke. Measured as compact
+    UTF-8 JSON, the smallest encoding: nothing AWS would pass is refused here."""
+    size = len(json.dumps(event, separators=(",", ":"), ensure_ascii=False).encode())
+    if size <= LAMBDA_INVOKE_MAX_PAYLOAD:
+        return None
+    return GatewayRejection(
+        413,
+        "payload_too_large",
+        f"The request, as the function's event, is {size} bytes; a synchronous Lambda "
+        f"invoke takes at most {LAMBDA_INVOKE_MAX_PAYLOAD}.",
+    )

@@ -18,6 +18,7 @@ IAM authorization is not enforced locally.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import multiprocessing
 import os
@@ -95,7 +96,7 @@ class StreamFeeder:
     def __init__(self, instance: standin.StandIn):
         self.instance = instance
         self.stopping = threading.Event()
-        self.failures: dict[str, int] = {}  # attempts of records that failed, until settled
+        self.failures: dict[str, int] = {}  # failed attempts at the current checkpoint
         self._last_sequence: str | None = None
         self._pending: list[dict[str, Any]] = []
         self._ready = False
@@ -109,7 +110,8 @@ class StreamFeeder:
         self._handler = notifier.handler
         notifier.dynamodb_client()
         notifier.events_client()
-        notifier.feature_flags()
+        with contextlib.suppress(Exception):  # a warm-up: records fetch the flags anyway
+            notifier.feature_flags()
         self._streams = self.instance.client("dynamodbstreams")
         self._sqs = self.instance.client("sqs")
         table = defs.table_name(self.instance.env)
@@ -178,35 +180,45 @@ class StreamFeeder:
         return {**record, "dynamodb": dynamodb, "eventSourceARN": stream_arn}
 
     def _deliver(self, handler, records, sqs, dlq_url, stream_arn, shard) -> list[dict]:
+        """One invocation; returns what is delivered again. As Lambda does with
+        ReportBatchItemFailures: it checkpoints at the lowest failed sequence number
+        and redelivers everything from there on, records that succeeded included."""
         try:
             result = handler(
-                {"Records": records}, proxy.LambdaContext(function_name=defs.NOTIFIER_FUNCTION.what)
+                {"Records": records},
+                proxy.LambdaContext(
+                    function_name=defs.NOTIFIER_FUNCTION.what,
+                    timeout_ms=defs.NOTIFIER_FUNCTION.timeout_s * 1000,
+                ),
             )
             failed_ids = {f["itemIdentifier"] for f in (result or {}).get("batchItemFailures", [])}
         except Exception:  # noqa: BLE001 - a raised error fails the whole batch, as in Lambda
             failed_ids = {record["dynamodb"]["SequenceNumber"] for record in records}
-        retry = []
-        for record in records:
-            sequence = record["dynamodb"]["SequenceNumber"]
-            if sequence not in failed_ids:
-                self.failures.pop(sequence, None)
-                continue
-            attempts = self.failures[sequence] = self.failures.get(sequence, 0) + 1
-            if attempts <= STREAM_MAX_RETRIES:
-                retry.append(record)
-                continue
-            del self.failures[sequence]
-            # The on-failure destination's message, exactly as AWS sends it: where
-            # the failed record is (shard, sequence range), never the record itself.
-            message = dlq.stream_failure_message(
-                [record],
-                shard_id=shard["ShardId"],
-                stream_arn=stream_arn,
-                function_name=defs.NOTIFIER_FUNCTION.function_name(self.instance.env),
-                invoke_count=attempts,
-            )
-            sqs.send_message(QueueUrl=dlq_url, MessageBody=json.dumps(message))
-        return retry
+        sequences = [record["dynamodb"]["SequenceNumber"] for record in records]
+        checkpoint = next((i for i, seq in enumerate(sequences) if seq in failed_ids), None)
+        if checkpoint is None:
+            self.failures.clear()
+            return []
+        retry = records[checkpoint:]
+        first = sequences[checkpoint]
+        self.failures = {first: self.failures.get(first, 0) + 1}
+        if self.failures[first] <= STREAM_MAX_RETRIES:
+            return retry
+        attempts = self.failures.pop(first)
+        self._dead_letter(sqs, dlq_url, stream_arn, shard, retry, attempts)
+        return []
+
+    def _dead_letter(self, sqs, dlq_url, stream_arn, shard, records, attempts: int) -> None:
+        """The on-failure destination's message, exactly as AWS sends it: where the
+        failed batch is (shard, sequence range from the checkpoint), never the records."""
+        message = dlq.stream_failure_message(
+            records,
+            shard_id=shard["ShardId"],
+            stream_arn=stream_arn,
+            function_name=defs.NOTIFIER_FUNCTION.function_name(self.instance.env),
+            invoke_count=attempts,
+        )
+        sqs.send_message(QueueUrl=dlq_url, MessageBody=json.dumps(message))
 
 
 def _run_feeder(instance: standin.StandIn, environment: dict[str, str], stop) -> None:
@@ -295,6 +307,8 @@ def _make_handler(pool: ProcessPoolExecutor, openapi: Callable[[], bytes], log) 
                 headers=dict(self.headers.items()),
                 body=body if body or self.command != "GET" else None,
             )
+            if rejection := gateway.check_invoke_payload(event):
+                return rejection.status, JSON_HEADERS, rejection.body()
             return proxy.decode_response(pool.submit(_invoke, event).result())
 
         do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _serve

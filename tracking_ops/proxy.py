@@ -27,13 +27,9 @@ def proxy_event(
         multi_query.setdefault(key, []).append(value)
     if isinstance(body, str):
         body = body.encode()
-    is_binary = False
-    text_body = None
-    if body is not None:
-        try:
-            text_body = body.decode("utf-8")
-        except UnicodeDecodeError:
-            text_body, is_binary = base64.b64encode(body).decode(), True
+    # Without binary media types (this API has none) API Gateway passes every body
+    # as text, never isBase64Encoded; bytes that are not UTF-8 arrive replaced.
+    text_body = None if body is None else body.decode("utf-8", errors="replace")
     request_id = str(uuid.uuid4())
     return {
         "resource": path,
@@ -60,7 +56,7 @@ def proxy_event(
             "domainName": "localhost",
         },
         "body": text_body,
-        "isBase64Encoded": is_binary,
+        "isBase64Encoded": False,
     }
 
 
@@ -73,7 +69,11 @@ class LambdaContext:
     function_version: str = "$LATEST"
     aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     timeout_ms: int = 10_000
-    _deadline: float = field(default_factory=lambda: time.monotonic() + 10)
+    _deadline: float | None = None
+
+    def __post_init__(self) -> None:
+        if self._deadline is None:
+            self._deadline = time.monotonic() + self.timeout_ms / 1000
 
     @property
     def invoked_function_arn(self) -> str:

@@ -79,7 +79,10 @@ def test_the_notifier_calls_only_what_its_role_grants(api, project_stream, calle
     called.clear()  # only the mapping's reads and the notifier from here
     from aws_lambda_powertools.utilities import parameters
 
+    from tracking_notifier import handler as notifier
+
     parameters.clear_caches()  # a fresh container reads its flags
+    notifier.ssm_provider.cache_clear()
 
     project_stream()
 

@@ -3,10 +3,15 @@
 Two jobs per record: a new event item moves the parcel's current-state item
 forward (the projection behind GET /shipments); a change of a state item's
 status is published as ShipmentStatusChanged (flag real_time_notifications).
-Each record is processed on its own; a record that fails (malformed, or
-EventBridge refusing it) is reported in ``batchItemFailures`` and the others
-are not retried. The event source mapping bisects, bounds retries and record
-age, and sends what still fails to the DLQ (its on-failure destination).
+Records are processed in stream order. From the first record that fails
+(malformed, EventBridge refusing it, feature flags unreadable) on, every later
+record of the batch is reported in ``batchItemFailures`` unprocessed: Lambda
+checkpoints at the lowest failed sequence number and redelivers everything
+after it anyway, so nothing is done that the retry would do again. Delivery is
+at least once: a retried batch may publish an event again, with the same
+``event_id`` (consumers dedupe on it). The event source mapping bisects,
+bounds retries and record age, and sends what still fails to the DLQ (its
+on-failure destination).
 """
 
 from __future__ import annotations
@@ -44,13 +49,33 @@ logger = Logger(service=NOTIFIER_SERVICE_NAME)
 tracer = Tracer(service=NOTIFIER_SERVICE_NAME)
 metrics = Metrics(namespace=METRICS_NAMESPACE, service=NOTIFIER_SERVICE_NAME)
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
+# Time budget per record against a hung endpoint (attempts x (connect + read) +
+# the SDK's back-offs of <= 1 s and <= 2 s): SSM 2 x 1.5 + 1 = 4 s, then
+# EventBridge (or DynamoDB) 3 x 3.5 + 3 = 13.5 s; 17.5 s in all, well under the
+# notifier's 30 s timeout. A record that fails stops the batch (record_handler),
+# and no record starts with less than RECORD_BUDGET_MS of the invocation left.
 CLIENT_CONFIG = Config(
-    retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=2, read_timeout=5
+    retries={"total_max_attempts": 3, "mode": "standard"}, connect_timeout=0.5, read_timeout=3
 )
+SSM_CONFIG = Config(
+    retries={"total_max_attempts": 2, "mode": "standard"}, connect_timeout=0.5, read_timeout=1
+)
+RECORD_BUDGET_MS = 18_000
 
 
 class PublishFailed(RuntimeError):
     """EventBridge did not accept the event."""
+
+
+class LeftForRetry(RuntimeError):
+    """Not processed: an earlier record of the batch failed, or too little time is left."""
+
+
+class _Batch:
+    """What the record handler knows of the batch it is in."""
+
+    failed = False
+    context: Any = None
 
 
 @cache
@@ -72,21 +97,38 @@ def project(state: EventState) -> None:
         # The state already shows a newer event: this one is history only.
 
 
+@cache
+def ssm_provider() -> Any:
+    from aws_lambda_powertools.utilities.parameters import SSMProvider
+
+    return SSMProvider(boto_config=SSM_CONFIG)
+
+
 def feature_flags() -> FeatureFlags:
+    """The flags from SSM (cached). Unreadable flags fail the record: guessing them
+    (notifications off) would drop the event without it reaching the DLQ."""
     name = os.environ.get(ENV_FEATURE_FLAGS_PARAM)
     if not name:
         return FeatureFlags()
-    from aws_lambda_powertools.utilities import parameters
-
-    try:
-        raw = parameters.get_parameter(name, max_age=PARAMETER_CACHE_SECONDS)
-        return FeatureFlags.from_mapping(json.loads(raw))
-    except Exception:  # noqa: BLE001 - SSM down: documented defaults, notifications off
-        logger.warning("feature flags unreadable; using defaults", exc_info=True)
-        return FeatureFlags()
+    raw = ssm_provider().get(name, max_age=PARAMETER_CACHE_SECONDS)
+    return FeatureFlags.from_mapping(json.loads(raw))
 
 
 def record_handler(record: DynamoDBRecord) -> None:
+    if _Batch.failed:
+        raise LeftForRetry("an earlier record of this batch failed")
+    context = _Batch.context
+    if context is not None and context.get_remaining_time_in_millis() < RECORD_BUDGET_MS:
+        _Batch.failed = True
+        raise LeftForRetry("too little time left in this invocation")
+    try:
+        process(record)
+    except Exception:
+        _Batch.failed = True
+        raise
+
+
+def process(record: DynamoDBRecord) -> None:
     keys, new_image = record.dynamodb.keys or {}, record.dynamodb.new_image or None
     state = event_state(keys, new_image)
     if state is not None:
@@ -106,9 +148,10 @@ def record_handler(record: DynamoDBRecord) -> None:
 
 
 @logger.inject_lambda_context
-@tracer.capture_lambda_handler
+@tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
 def handler(event: dict, context: Any) -> dict:
+    _Batch.failed, _Batch.context = False, context
     return process_partial_response(
         event=event, record_handler=record_handler, processor=processor, context=context
     )

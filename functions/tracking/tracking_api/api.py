@@ -262,7 +262,9 @@ def not_found(_exc: Exception) -> Response:
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
-@tracer.capture_lambda_handler
+# Never the response in the trace: bodies up to 64 KiB overflow the X-Ray daemon's
+# UDP segment (the segment is lost) and carry clients' metadata into X-Ray.
+@tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
 def handler(event: dict, context: Any) -> dict:
     return app.resolve(event, context)

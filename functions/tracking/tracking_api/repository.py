@@ -29,13 +29,16 @@ from tracking_api.domain import Event
 from tracking_api.errors import IdempotencyKeyInProgress, StorageUnavailable
 from tracking_common import table
 
-# Throttling and service faults are retried by the SDK (standard mode, 3
-# attempts) before they become a 503; timeouts keep a dead endpoint from
-# holding a request for the whole Lambda timeout.
+# Time budget: a call against a hung endpoint costs at most attempts x (connect +
+# read timeout) plus the SDK's back-off before its retry (<= 1 s): 4 s, which with
+# the settings' SSM budget (settings.py) leaves half of the API function's 10 s
+# timeout to answer 503 before Lambda kills it (API Gateway would answer 502).
+# Throttling and service faults are retried once by the SDK before they become
+# a 503. tests/functional/test_aws_runtime.py checks the sum against the timeout.
 CLIENT_CONFIG = Config(
-    retries={"max_attempts": 3, "mode": "standard"},
-    connect_timeout=2,
-    read_timeout=5,
+    retries={"total_max_attempts": 2, "mode": "standard"},
+    connect_timeout=0.5,
+    read_timeout=1,
     max_pool_connections=16,
 )
 TRANSACTION_CONFLICT_RETRIES = 6
@@ -49,6 +52,11 @@ _UNAVAILABLE_CODES = frozenset(
         "LimitExceededException",
         "ResourceNotFoundException",
     }
+)
+# Cancellation reasons of a transaction that say "too much load", not "conflict":
+# retrying later helps (botocore's CancellationReason documentation lists them).
+_CAPACITY_REASONS = frozenset(
+    {"ThrottlingError", "ProvisionedThroughputExceeded", "RequestLimitExceeded"}
 )
 
 
@@ -158,6 +166,12 @@ class TrackingRepository:
                 if exc.response["Error"]["Code"] != "TransactionCanceledException":
                     raise self._unavailable(exc) from exc
                 codes = _cancellation_codes(exc)
+                if codes and codes[0] == "ConditionalCheckFailed" and self._is_stored(event):
+                    # The event's key is new (a fresh ULID), so a failed condition on
+                    # it means an earlier try of this same call was stored and its
+                    # reply lost (the SDK retried). Stored, with its idempotency
+                    # record if any (one transaction): success.
+                    return
                 if idempotency and codes and codes[-1] == "ConditionalCheckFailed":
                     stored = self.get_idempotency(idempotency.key)
                     if stored is None:  # expired and deleted in between: try again
@@ -200,9 +214,25 @@ class TrackingRepository:
         except BotoCoreError as exc:
             raise self._unavailable(exc) from exc
 
+    def _is_stored(self, event: Event) -> bool:
+        """Whether the table holds this very event (its key, and its event id)."""
+        put = self._event_put(event)["Put"]
+        keys = (table.PARTITION_KEY, table.SORT_KEY)
+        item = self._call(
+            "get_item",
+            TableName=self.table_name,
+            ConsistentRead=True,
+            Key={name: put["Item"][name] for name in keys},
+        ).get("Item")
+        return bool(item) and item.get(table.ATTR_EVENT_ID) == put["Item"][table.ATTR_EVENT_ID]
+
     @staticmethod
     def _unavailable(exc: Exception) -> Exception:
         code = exc.response["Error"]["Code"] if isinstance(exc, ClientError) else type(exc).__name__
+        if code == "TransactionCanceledException" and _CAPACITY_REASONS.intersection(
+            _cancellation_codes(exc)
+        ):
+            code = "ThrottlingException"
         if isinstance(exc, BotoCoreError) or code in _UNAVAILABLE_CODES:
             return StorageUnavailable(
                 "Tracking storage is unavailable; retry after the time in Retry-After."

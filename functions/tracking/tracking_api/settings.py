@@ -30,10 +30,14 @@ from tracking_common.runtime_config import (
 )
 
 logger = Logger(child=True)
+# Time budget: one attempt of at most 0.5 + 1 s. A failure is retried by the
+# loader itself, not the SDK: the last known values serve meanwhile (or, on a
+# cold start, the documented defaults for at most COLD_OUTAGE_BACKOFF_SECONDS).
 SSM_CONFIG = Config(
-    retries={"max_attempts": 2, "mode": "standard"}, connect_timeout=1, read_timeout=2
+    retries={"total_max_attempts": 1, "mode": "standard"}, connect_timeout=0.5, read_timeout=1
 )
 OUTAGE_BACKOFF_SECONDS = 15
+COLD_OUTAGE_BACKOFF_SECONDS = 1
 
 
 @dataclass(frozen=True)
@@ -52,6 +56,7 @@ class SettingsLoader:
     provider: Any = None
     _current: Settings | None = None
     _fresh_until: float = 0.0
+    _from_ssm: bool = False
     _clock: Any = field(default=time.monotonic)
 
     @classmethod
@@ -101,7 +106,13 @@ class SettingsLoader:
             logger.warning(
                 "SSM unreachable; serving with last known or default settings", exc_info=True
             )
-            if self._current is None:
+            backoff = OUTAGE_BACKOFF_SECONDS
+            if self._current is None or not self._from_ssm:
+                # Nothing known yet: defaults for this request only, and SSM is
+                # asked again soon (a cold start must not serve defaults for 15 s).
                 self._current = Settings(ApiConfig(), FeatureFlags(), self.table_name_default)
-            self._fresh_until = now + OUTAGE_BACKOFF_SECONDS
+                backoff = COLD_OUTAGE_BACKOFF_SECONDS
+            self._fresh_until = now + backoff
+            return self._current
+        self._from_ssm = True
         return self._current

@@ -133,6 +133,6 @@ def test_synth_diff_lists_the_real_differences_between_envs():
     assert "[data] tracking-table.(protect): false (dev) -> true (prod)" in lines
     assert "tracking-feature-flags.value" in text  # secret: shown as differing, not shown
     assert "batch_processing" not in text
-    assert "reservedConcurrentExecutions: -1.0 (dev) -> 200.0 (prod)" in text
+    assert "reservedConcurrentExecutions: -1.0 (dev) -> 500.0 (prod)" in text
     assert ".tags:" not in text and ".code:" not in text  # env names and assets are not noise
     assert diff_envs(synth_all("dev"), synth_all("dev")) == []
