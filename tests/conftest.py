@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tracking_ops import proxy, standin
+from tracking_ops.local import proxy, standin
 
 TESTS = Path(__file__).parent
 TIER_BY_FOLDER = {"unit": "unit", "functional": "functional", "e2e": "e2e"}
@@ -104,7 +104,7 @@ def project_stream(aws: standin.StandIn):
     """Deliver the table's stream to the notifier, as the event source mapping does
     (the current-state projection behind GET /shipments is eventually consistent)."""
     from tracking_notifier import handler as notifier
-    from tracking_ops.local import StreamFeeder
+    from tracking_ops.local.runtime import StreamFeeder
 
     def forget_clients() -> None:
         notifier.dynamodb_client.cache_clear()

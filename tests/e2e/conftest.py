@@ -74,7 +74,7 @@ def start_local(extra_env: dict[str, str] | None = None) -> LocalApi:
     env = {**os.environ, MARKER: marker.split("=", 1)[1], **(extra_env or {})}
     started = time.monotonic()
     process = subprocess.Popen(
-        [sys.executable, "-m", "tracking_ops.local", "--port", "0", "--workers", "4"],
+        [sys.executable, "-m", "tracking_ops.local.runtime", "--port", "0", "--workers", "4"],
         cwd=REPO_ROOT,
         env=env,
         stdout=subprocess.PIPE,

@@ -14,7 +14,7 @@ from tests.e2e.conftest import processes_with_marker, start_local, stop_local
 from tests.e2e.faults import FaultProxy
 from tests.helpers import update
 from tracking_common import table
-from tracking_ops.local import OBSERVER_QUEUE
+from tracking_ops.local.runtime import OBSERVER_QUEUE
 from tracking_stacks import definitions as defs
 
 SERVICES = {

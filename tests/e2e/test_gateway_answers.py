@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tracking_ops.gateway import unknown_route
+from tracking_ops.local.gateway import unknown_route
 from tracking_stacks.definitions import GATEWAY_RESPONSES, UNKNOWN_ROUTE_RESPONSE
 
 pytestmark = pytest.mark.e2e

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tracking_ops import gateway
+from tracking_ops.local import gateway
 
 MB = 1024 * 1024
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from tracking_ops.load import run_load
+from tracking_ops.measure.load import run_load
 from tracking_stacks.definitions import BUILD_DIR
 
 

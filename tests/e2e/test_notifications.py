@@ -13,7 +13,7 @@ import pytest
 
 from tests.e2e.conftest import start_local, stop_local
 from tests.helpers import update
-from tracking_ops.local import OBSERVER_QUEUE
+from tracking_ops.local.runtime import OBSERVER_QUEUE
 from tracking_stacks import definitions as defs
 
 

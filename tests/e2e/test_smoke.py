@@ -12,7 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from tracking_ops.deploy.smoke import Smoke, SmokeError, sigv4_signer
+from tracking_ops.operate.smoke import Smoke, SmokeError, sigv4_signer
 from tracking_stacks.definitions import REPO_ROOT
 
 CHECKS = ["health", "write", "read-your-write", "shipments list", "bad input", "idempotent replay"]
@@ -149,7 +149,7 @@ class Canned(Smoke):
 
 
 def reply(status, body, headers=None):
-    from tracking_ops.deploy.smoke import Reply
+    from tracking_ops.operate.smoke import Reply
 
     return Reply(status, headers or {}, json.dumps(body).encode())
 

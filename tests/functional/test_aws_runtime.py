@@ -21,7 +21,7 @@ from tests.functional.test_notifier import (  # noqa: F401 - fixtures notify, ob
     record,
 )
 from tests.helpers import update
-from tracking_ops import proxy
+from tracking_ops.local import proxy
 from tracking_stacks import definitions as defs
 
 ENDPOINT_VARIABLES = {
@@ -288,7 +288,7 @@ def put_events_in_table(aws, count: int) -> None:
 def feeder_recording(aws, fail_sequence_at: int, times: int | None):
     """A StreamFeeder on the stand-in's stream whose notifier fails the record at
     ``fail_sequence_at`` of the first batch ``times`` times (None: always)."""
-    from tracking_ops.local import StreamFeeder
+    from tracking_ops.local.runtime import StreamFeeder
 
     feeder = StreamFeeder(aws)
     feeder.setup()
@@ -324,7 +324,7 @@ def test_local_feeder_redelivers_from_the_first_failed_record_on(aws):
 
 
 def test_local_feeder_sends_the_batch_from_the_checkpoint_to_the_dlq(aws):
-    from tracking_ops.local import STREAM_MAX_RETRIES
+    from tracking_ops.local.runtime import STREAM_MAX_RETRIES
 
     put_events_in_table(aws, 3)
     feeder, batches = feeder_recording(aws, fail_sequence_at=1, times=None)

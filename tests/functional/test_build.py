@@ -5,7 +5,7 @@ from __future__ import annotations
 import zipfile
 from pathlib import Path
 
-from tracking_ops.build import build_function
+from tracking_ops.deploy.build import build_function
 from tracking_stacks.definitions import API_FUNCTION, NOTIFIER_FUNCTION
 
 
@@ -55,7 +55,7 @@ def test_each_asset_imports_with_only_what_the_lambda_runtime_adds(tmp_path):
     import subprocess
     import sys
 
-    from tracking_ops.build import Target
+    from tracking_ops.deploy.build import Target
 
     here = Target(
         platform=f"manylinux2014_{platform.machine()}",

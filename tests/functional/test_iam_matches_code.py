@@ -12,7 +12,7 @@ from botocore.client import BaseClient
 from tests.conftest import reset_function_state
 from tests.helpers import update
 from tests.unit.stacks.conftest import policy_statements
-from tracking_ops.synth import synth_all
+from tracking_ops.deploy.synth import synth_all
 from tracking_stacks.registry import Layer
 
 TRANSACT_ACTIONS = {

@@ -10,8 +10,8 @@ from tests.functional.test_resilience import dead_endpoint
 from tests.helpers import now_ms
 from tracking_common import table
 from tracking_common.runtime_config import EVENT_DETAIL_TYPE, EVENT_SOURCE
-from tracking_ops import proxy
-from tracking_ops.synth import MOCK_ACCOUNT_ID
+from tracking_ops.deploy.synth import MOCK_ACCOUNT_ID
+from tracking_ops.local import proxy
 from tracking_stacks import definitions as defs
 
 

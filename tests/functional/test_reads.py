@@ -7,7 +7,7 @@ import json
 import pytest
 
 from tests.helpers import now_ms, update
-from tracking_ops import standin
+from tracking_ops.local import standin
 from tracking_stacks import definitions as defs
 
 

@@ -9,7 +9,7 @@ import pytest
 from invoke import Context, Exit
 
 from tests.helpers import update
-from tracking_ops import dlq
+from tracking_ops.operate import dlq
 from tracking_ops.tasks import recover
 from tracking_stacks import definitions as defs
 

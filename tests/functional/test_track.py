@@ -135,7 +135,7 @@ def test_body_over_max_request_size_is_413_and_nothing_stored(api):
 def test_base64_encoded_body_is_decoded(api):
     import base64
 
-    from tracking_ops import proxy
+    from tracking_ops.local import proxy
 
     event = proxy.proxy_event(
         "POST", "/track", headers={"Content-Type": "application/json"}, body=json.dumps(update())

@@ -15,7 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from tracking_ops.affected import EVERYTHING
+from tracking_ops.deploy.affected import EVERYTHING
 from tracking_stacks.definitions import REPO_ROOT, STACKS_DIR
 from tracking_stacks.environments import stack_config
 from tracking_stacks.references import output_fingerprint, read_key

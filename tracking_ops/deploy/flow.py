@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from tracking_ops.deploy.executor import Unchanged
 from tracking_ops.deploy.fingerprints import (
     Decision,
     LayerState,
@@ -35,14 +36,13 @@ from tracking_ops.deploy.review import (
     guard_prod,
     summary_lines,
 )
-from tracking_ops.executor import Unchanged
-from tracking_ops.upstream import check_upstream
+from tracking_ops.deploy.upstream import check_upstream
 from tracking_stacks.references import output_fingerprint, read_key
 from tracking_stacks.registry import REGISTRY, Layer
 
 
 class Engine(Protocol):
-    """What the flow needs from the engine adapter (tracking_ops.deployer.PulumiDeployer)."""
+    """What the flow needs from the engine adapter (tracking_ops.deploy.deployer.PulumiDeployer)."""
 
     def state(self, layer: Layer) -> LayerState | None: ...
     def outputs(self, layer: Layer) -> dict[str, Any] | None: ...

@@ -15,7 +15,7 @@ from tracking_ops.deploy.fingerprints import (
     source_parts,
     stale_reads,
 )
-from tracking_ops.planner import deploy_order
+from tracking_ops.deploy.planner import deploy_order
 from tracking_stacks.registry import REGISTRY, Layer
 
 

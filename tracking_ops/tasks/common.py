@@ -7,11 +7,11 @@ from collections.abc import Iterator
 
 from invoke import Exit
 
+from tracking_ops.deploy.planner import PlanError, parse_layer
+from tracking_ops.deploy.preflight import PreflightError
 from tracking_ops.deploy.review import ReviewRefused
-from tracking_ops.planner import PlanError, parse_layer
-from tracking_ops.preflight import PreflightError
-from tracking_ops.synth import SynthError
-from tracking_ops.upstream import UpstreamNotReady
+from tracking_ops.deploy.synth import SynthError
+from tracking_ops.deploy.upstream import UpstreamNotReady
 from tracking_stacks.environments import base_env_of
 from tracking_stacks.naming import BRANCH_ENV_HELP, ENVIRONMENTS, validate_env
 from tracking_stacks.registry import REGISTRY, Layer

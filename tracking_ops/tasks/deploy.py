@@ -10,16 +10,16 @@ from pathlib import Path
 
 from invoke import Context, Exit, task
 
-from tracking_ops import planner, preflight
-from tracking_ops.build import build_function
+from tracking_ops.deploy import planner, preflight
 from tracking_ops.deploy import status as status_module
+from tracking_ops.deploy.build import build_function
+from tracking_ops.deploy.deployer import PulumiDeployer
+from tracking_ops.deploy.executor import DONE, Reporter, Unchanged, execute
 from tracking_ops.deploy.fingerprints import source_parts
 from tracking_ops.deploy.flow import Console, DeployFlow, DeployRequest
 from tracking_ops.deploy.review import summary_lines
-from tracking_ops.deploy.smoke import Smoke, SmokeError, is_local, sigv4_signer
-from tracking_ops.deployer import PulumiDeployer
-from tracking_ops.executor import DONE, Reporter, Unchanged, execute
-from tracking_ops.synth import SynthError, synth_all
+from tracking_ops.deploy.synth import SynthError, synth_all
+from tracking_ops.operate.smoke import Smoke, SmokeError, is_local, sigv4_signer
 from tracking_ops.tasks.common import (
     HELP_ENV,
     HELP_FROM,

@@ -44,7 +44,7 @@ def test(c: Context, stack: str = "", tier: str = "", lint: bool = True) -> None
 )
 def local(c: Context, env: str = "dev", port: int = 8787) -> None:
     """Run the whole API on this machine, moto standing in for AWS (no account, no Docker)."""
-    from tracking_ops.local import serve_forever
+    from tracking_ops.local.runtime import serve_forever
 
     serve_forever(check_env(env), port)
 
@@ -58,7 +58,7 @@ def local(c: Context, env: str = "dev", port: int = 8787) -> None:
 )
 def bench(c: Context, out: str = "", samples: int = 200, env: str = "dev") -> None:
     """Measure cold start and warm overhead against raw boto3 on one moto server."""
-    from tracking_ops.bench import run_bench
+    from tracking_ops.measure.bench import run_bench
 
     run_bench(out or None, samples, check_env(env))
 
@@ -86,11 +86,11 @@ def load(
 
     from invoke import Exit
 
-    from tracking_ops.load import run_load
+    from tracking_ops.measure.load import run_load
 
     runtime = None
     if not url:
-        from tracking_ops.local import LocalRuntime
+        from tracking_ops.local.runtime import LocalRuntime
 
         started = time.monotonic()
         runtime = LocalRuntime(check_env(env), 0).start()

@@ -7,7 +7,7 @@ import time
 
 from invoke import Context, Exit, task
 
-from tracking_ops import lock as locking
+from tracking_ops.checks import lock as locking
 
 
 @task(help={"python": "the interpreter to resolve for (default: this one; CI uses 3.11)"})

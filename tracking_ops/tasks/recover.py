@@ -6,8 +6,8 @@ import os
 
 from invoke import Context, Exit, task
 
-from tracking_ops import dlq
-from tracking_ops.preflight import PreflightError, check_aws_credentials
+from tracking_ops.deploy.preflight import PreflightError, check_aws_credentials
+from tracking_ops.operate import dlq
 from tracking_ops.tasks.common import HELP_ENV, check_env
 from tracking_stacks import definitions as defs
 
@@ -16,7 +16,7 @@ def _clients(env: str, endpoint: str):
     import boto3
 
     if endpoint:
-        from tracking_ops import standin
+        from tracking_ops.local import standin
 
         instance = standin.StandIn(endpoint, env)
         instance.apply_to(os.environ)  # the notifier's own clients reach it too

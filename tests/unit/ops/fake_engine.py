@@ -1,4 +1,4 @@
-"""A fake of the engine adapter (tracking_ops.deployer.PulumiDeployer) for the
+"""A fake of the engine adapter (tracking_ops.deploy.deployer.PulumiDeployer) for the
 deploy flow: stacks as dicts; an `up` exports what the layer's program would,
 including the fingerprints of what it read (as tracking_stacks/program.py does)."""
 

@@ -11,7 +11,7 @@ import yaml
 from invoke import Context, Exit
 
 from tests.unit.ops.fake_engine import FakeEngine
-from tracking_ops.synth import synth_all
+from tracking_ops.deploy.synth import synth_all
 from tracking_ops.tasks import deploy as tasks
 from tracking_stacks import environments
 from tracking_stacks.definitions import REPO_ROOT, parameter_values

@@ -12,8 +12,8 @@ from invoke import Context, Exit
 
 from tests.unit.ops.fake_engine import FakeEngine, urn
 from tracking_ops.deploy import status
+from tracking_ops.deploy.executor import SUCCEEDED, UNCHANGED, Reporter, Unchanged, execute
 from tracking_ops.deploy.review import LayerPreview, Step
-from tracking_ops.executor import SUCCEEDED, UNCHANGED, Reporter, Unchanged, execute
 from tracking_ops.tasks import deploy as tasks
 from tracking_stacks.registry import Layer, Output
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tracking_ops import deployer
-from tracking_ops.deployer import PulumiDeployer
+from tracking_ops.deploy import deployer
+from tracking_ops.deploy.deployer import PulumiDeployer
 from tracking_stacks.definitions import REPO_ROOT, STACKS_DIR
 from tracking_stacks.registry import Layer
 

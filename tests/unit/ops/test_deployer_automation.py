@@ -11,9 +11,9 @@ import pytest
 from pulumi import automation as auto
 from pulumi.automation._cmd import CommandResult
 
-from tracking_ops import deployer
+from tracking_ops.deploy import deployer
+from tracking_ops.deploy.deployer import PulumiDeployer
 from tracking_ops.deploy.review import Step
-from tracking_ops.deployer import PulumiDeployer
 from tracking_stacks.registry import Layer
 
 

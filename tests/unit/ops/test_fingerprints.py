@@ -14,7 +14,7 @@ from tracking_ops.deploy.fingerprints import (
     source_parts,
     stale_reads,
 )
-from tracking_ops.synth import synth_all
+from tracking_ops.deploy.synth import synth_all
 from tracking_stacks.registry import REGISTRY, Layer, Output
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from tracking_ops import gateway, proxy
+from tracking_ops.local import gateway, proxy
 
 MB = 1024 * 1024
 

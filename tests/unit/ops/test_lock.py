@@ -3,7 +3,7 @@ inside its declared range, and CI and the README install with it."""
 
 from __future__ import annotations
 
-from tracking_ops import lock
+from tracking_ops.checks import lock
 from tracking_stacks.definitions import REPO_ROOT
 
 INSTALL = "pip install -q -c constraints.txt -e '.[dev]'"

@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from tracking_ops import planner
-from tracking_ops.executor import FAILED, SKIPPED, SUCCEEDED, Reporter, execute
+from tracking_ops.deploy import planner
+from tracking_ops.deploy.executor import FAILED, SKIPPED, SUCCEEDED, Reporter, execute
 from tracking_stacks.registry import REGISTRY, Layer, downstream_of, upstream_of
 
 DIAMOND = {"data": [], "left": ["data"], "right": ["data"], "top": ["left", "right"]}

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tracking_ops import preflight
-from tracking_ops.upstream import UpstreamNotReady, check_upstream
+from tracking_ops.deploy import preflight
+from tracking_ops.deploy.upstream import UpstreamNotReady, check_upstream
 from tracking_stacks.definitions import REPO_ROOT
 from tracking_stacks.registry import REGISTRY, Layer
 

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from tracking_ops.affected import layers_for_paths
+from tracking_ops.deploy.affected import layers_for_paths
 from tracking_stacks.definitions import REPO_ROOT
 from tracking_stacks.registry import Layer
 
@@ -125,7 +125,7 @@ def test_affected_layers_follow_the_dag(paths, expected):
 
 
 def test_synth_diff_lists_the_real_differences_between_envs():
-    from tracking_ops.synth import diff_envs, synth_all
+    from tracking_ops.deploy.synth import diff_envs, synth_all
 
     lines = diff_envs(synth_all("dev"), synth_all("prod"))
     text = "\n".join(lines)

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tracking_ops.synth import SECRET_SIGNATURE, LayerSynth, synth_all
+from tracking_ops.deploy.synth import SECRET_SIGNATURE, LayerSynth, synth_all
 from tracking_stacks.registry import Layer
 
 

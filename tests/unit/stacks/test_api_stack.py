@@ -95,7 +95,7 @@ def test_gateway_responses_use_the_error_shape(dev):
 def test_deployment_redeploys_when_the_definition_changes(dev, monkeypatch):
     from tests.unit.stacks.conftest import Synthesized
     from tracking_api import schema_export
-    from tracking_ops.synth import synth_all
+    from tracking_ops.deploy.synth import synth_all
 
     trigger = dev.one(Layer.API, "aws:apigateway/deployment:Deployment")["inputs"]["triggers"]
     assert len(trigger["redeployment"]) == 64  # seed defect 6
@@ -169,7 +169,7 @@ def test_the_account_logging_role_has_the_managed_policy_api_gateway_needs(dev):
 
 def test_an_env_sharing_an_account_can_leave_the_logging_role_to_another(monkeypatch):
     from tests.unit.stacks.conftest import Synthesized
-    from tracking_ops import synth
+    from tracking_ops.deploy import synth
 
     read = synth.read_stack_config
 

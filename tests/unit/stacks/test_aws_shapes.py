@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tracking_ops import aws_shapes
+from tracking_ops.checks import aws_shapes
 
 # Types whose every mapped input is unconstrained in the model (nothing to plant).
 UNCONSTRAINED = {"aws:sns/topic:Topic", "aws:cloudwatch/dashboard:Dashboard"}

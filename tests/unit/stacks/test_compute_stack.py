@@ -12,7 +12,7 @@ from tracking_common.runtime_config import (
     ENV_FEATURE_FLAGS_PARAM,
     ENV_TABLE_NAME,
 )
-from tracking_ops.synth import MOCK_ACCOUNT_ID
+from tracking_ops.deploy.synth import MOCK_ACCOUNT_ID
 from tracking_stacks.registry import Layer
 
 pytestmark = pytest.mark.layer_compute
@@ -192,7 +192,7 @@ def test_function_code_is_the_built_asset(dev):
 def test_a_deliberate_zero_in_config_is_kept(monkeypatch):
     """0 retries and 0 reserved concurrency (a kill switch) are values, not 'unset'."""
     from tests.unit.stacks.conftest import Synthesized
-    from tracking_ops import synth
+    from tracking_ops.deploy import synth
 
     read = synth.read_stack_config
 

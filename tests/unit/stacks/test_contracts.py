@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tracking_ops import synth as synth_module
-from tracking_ops.synth import SynthError, synth_layer
+from tracking_ops.deploy import synth as synth_module
+from tracking_ops.deploy.synth import SynthError, synth_layer
 from tracking_stacks import definitions as defs
 from tracking_stacks.naming import stack_reference_name
 from tracking_stacks.registry import REGISTRY, Layer, Output

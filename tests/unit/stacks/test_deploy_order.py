@@ -12,7 +12,7 @@ import pulumi
 import pytest
 
 from tests.unit.stacks.conftest import Synthesized
-from tracking_ops import synth
+from tracking_ops.deploy import synth
 from tracking_stacks.definitions import STACKS_DIR
 from tracking_stacks.registry import Layer
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tracking_ops.gateway import check_request
+from tracking_ops.local.gateway import check_request
 from tracking_stacks.registry import Layer
 
 pytestmark = pytest.mark.layer_api

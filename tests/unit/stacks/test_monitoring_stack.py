@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tracking_ops.synth import MOCK_ACCOUNT_ID
+from tracking_ops.deploy.synth import MOCK_ACCOUNT_ID
 from tracking_stacks.registry import Layer
 
 pytestmark = pytest.mark.layer_monitoring

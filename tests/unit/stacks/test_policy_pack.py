@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from tests.unit.stacks.conftest import unwrap
-from tracking_ops.synth import MOCK_ACCOUNT_ID
+from tracking_ops.deploy.synth import MOCK_ACCOUNT_ID
 from tracking_stacks.definitions import REPO_ROOT
 
 

@@ -222,7 +222,7 @@ def failed_sequences(result: Any, records: Iterable[dict[str, Any]]) -> set[str]
 def in_process_notifier() -> Deliver:
     """The notifier's own handler, in this process (the local stand-in's AWS)."""
     from tracking_notifier import handler as notifier
-    from tracking_ops import proxy
+    from tracking_ops.local import proxy
     from tracking_stacks import definitions as defs
 
     def deliver(records: list[dict[str, Any]]) -> set[str]:

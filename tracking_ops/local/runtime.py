@@ -35,7 +35,8 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from tracking_common.runtime_config import EVENT_SOURCE
-from tracking_ops import dlq, gateway, proxy, standin
+from tracking_ops.local import gateway, proxy, standin
+from tracking_ops.operate import dlq
 from tracking_stacks import definitions as defs
 from tracking_stacks.naming import validate_env
 

@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tracking_ops import proxy, standin
+from tracking_ops.local import proxy, standin
 from tracking_stacks.definitions import REPO_ROOT
 
 COLD_PROCESSES = 10
@@ -35,7 +35,7 @@ WARMUP = 20
 
 _COLD_TRACK = """
 import json, sys
-from tracking_ops import proxy
+from tracking_ops.local import proxy
 from app import handler
 event = proxy.proxy_event("POST", "/track", headers={"Content-Type": "application/json"},
     body=json.dumps({"tracking_id": "COLD", "status": "in_transit",
@@ -163,7 +163,7 @@ def cold(environment: dict[str, str], script: str) -> list[float]:
 
 
 def synth_seconds() -> float:
-    from tracking_ops.synth import synth_all
+    from tracking_ops.deploy.synth import synth_all
 
     started = time.perf_counter()
     synth_all("dev")

@@ -100,7 +100,7 @@ def moto_server() -> Iterator[str]:
     )
     from werkzeug.serving import make_server
 
-    from tracking_ops import moto_patches
+    from tracking_ops.local import moto_patches
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no line per AWS call
     moto_patches.install()

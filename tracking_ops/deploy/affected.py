@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 from collections.abc import Iterable
 
-from tracking_ops.planner import deploy_order
+from tracking_ops.deploy.planner import deploy_order
 from tracking_stacks.definitions import REPO_ROOT
 from tracking_stacks.registry import REGISTRY, Layer, downstream_of
 

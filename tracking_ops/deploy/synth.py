@@ -22,7 +22,7 @@ import pulumi
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
-from tracking_ops.planner import deploy_order
+from tracking_ops.deploy.planner import deploy_order
 from tracking_stacks import environments
 from tracking_stacks.definitions import STACKS_DIR
 from tracking_stacks.naming import DEFAULT_ORG, stack_reference_name

@@ -1,0 +1,1 @@
+"""Measurements: benchmarks against raw boto3 and bounded load runs."""

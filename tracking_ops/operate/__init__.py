@@ -1,0 +1,1 @@
+"""Working with a deployed environment: smoke checks, replaying the stream's DLQ."""
