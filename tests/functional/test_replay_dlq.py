@@ -66,9 +66,9 @@ def failed_projection(aws, api, project_stream, monkeypatch):
         raise ProjectionDown("table unreachable")
 
     monkeypatch.setattr(notifier, "project", down)
-    for parcel in ("LOST-1", "LOST-2"):
+    for parcel in ("LOST-1", "LOST-2"):  # one batch each: a message each
         assert api.track(update(tracking_id=parcel)).status == 201
-    project_stream()
+        project_stream()
     monkeypatch.undo()  # the projection works again; the stand-in env is kept below
     for name, value in {**aws.aws_environment(), **aws.function_environment()}.items():
         monkeypatch.setenv(name, value)
@@ -122,6 +122,37 @@ def test_replay_recovers_every_record_still_in_the_stream_and_empties_the_dlq(
         ).recovered
         == []
     )
+
+
+def test_a_batch_failing_from_its_first_record_is_one_range_and_replays_whole(
+    aws, api, project_stream, monkeypatch
+):
+    # Given two updates in one batch whose projection fails: Lambda's checkpoint is
+    # the first record, so one message covers the range from it to the batch's end
+    from tracking_notifier import handler as notifier
+
+    def down(state):
+        raise ProjectionDown("table unreachable")
+
+    monkeypatch.setattr(notifier, "project", down)
+    for parcel in ("RANGE-1", "RANGE-2"):
+        assert api.track(update(tracking_id=parcel)).status == 201
+    project_stream()
+    monkeypatch.undo()
+    for name, value in {**aws.aws_environment(), **aws.function_environment()}.items():
+        monkeypatch.setenv(name, value)
+    (message,) = peek(aws)
+    info = message["DDBStreamBatchInfo"]
+    assert info["batchSize"] == 2
+    assert int(info["startSequenceNumber"]) < int(info["endSequenceNumber"])
+
+    # When it is replayed, both records of the range are projected and the message goes
+    report = dlq.replay(
+        aws.client("sqs"), aws.client("dynamodbstreams"), dlq_url(aws), dlq.in_process_notifier()
+    )
+    assert len(report.recovered) == 2 and report.recovered[0] == info["startSequenceNumber"]
+    assert (report.lost, report.deleted, report.kept) == ({}, 1, 0)
+    assert listed(api, "in_transit") == ["RANGE-1", "RANGE-2"]
 
 
 def test_what_the_stream_no_longer_has_is_reported_by_sequence_number_and_kept(

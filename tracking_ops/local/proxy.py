@@ -90,6 +90,16 @@ class LambdaContext:
     def get_remaining_time_in_millis(self) -> int:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
 
+    @classmethod
+    def of(cls, function: Any) -> LambdaContext:
+        """The context of one invocation of a function spec (tracking_stacks.definitions):
+        its name, memory and timeout, so time budgets see what they would on Lambda."""
+        return cls(
+            function_name=function.what,
+            memory_limit_in_mb=function.memory_mb,
+            timeout_ms=function.timeout_s * 1000,
+        )
+
 
 def decode_response(response: dict[str, Any]) -> tuple[int, dict[str, str], bytes]:
     """Status, headers and body bytes of a proxy integration response."""

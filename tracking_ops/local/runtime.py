@@ -76,7 +76,7 @@ def _init_worker(environment: dict[str, str]) -> None:
 
 
 def _invoke(event: dict[str, Any]) -> dict[str, Any]:
-    return _handler(event, proxy.LambdaContext(function_name=defs.API_FUNCTION.what))
+    return _handler(event, proxy.LambdaContext.of(defs.API_FUNCTION))
 
 
 def _warm() -> bool:
@@ -187,10 +187,7 @@ class StreamFeeder:
         try:
             result = handler(
                 {"Records": records},
-                proxy.LambdaContext(
-                    function_name=defs.NOTIFIER_FUNCTION.what,
-                    timeout_ms=defs.NOTIFIER_FUNCTION.timeout_s * 1000,
-                ),
+                proxy.LambdaContext.of(defs.NOTIFIER_FUNCTION),
             )
             failed_ids = {f["itemIdentifier"] for f in (result or {}).get("batchItemFailures", [])}
         except Exception:  # noqa: BLE001 - a raised error fails the whole batch, as in Lambda

@@ -226,7 +226,7 @@ def in_process_notifier() -> Deliver:
     from tracking_stacks import definitions as defs
 
     def deliver(records: list[dict[str, Any]]) -> set[str]:
-        context = proxy.LambdaContext(function_name=defs.NOTIFIER_FUNCTION.what)
+        context = proxy.LambdaContext.of(defs.NOTIFIER_FUNCTION)
         try:
             result = notifier.handler({"Records": records}, context)
         except Exception:  # noqa: BLE001 - a raise fails the whole batch, as in Lambda
