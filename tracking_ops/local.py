@@ -18,6 +18,7 @@ IAM authorization is not enforced locally.
 from __future__ import annotations
 
 import argparse
+import collections
 import json
 import multiprocessing
 import os
@@ -34,7 +35,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from tracking_common.runtime_config import EVENT_SOURCE
-from tracking_ops import gateway, proxy, standin
+from tracking_ops import gateway, parameters_extension, proxy, standin
 from tracking_stacks import definitions as defs
 
 BANNER = "Tracking API listening on http://{host}:{port}"
@@ -340,6 +341,12 @@ class LocalRuntime:
         standin.provision(self.instance)
         self._observe_events()
         environment = {**self.instance.aws_environment(), **self.instance.function_environment()}
+        # The API function reads SSM through the Parameters and Secrets extension.
+        environment.update(
+            self._stack.enter_context(
+                parameters_extension.serve(collections.ChainMap(environment, os.environ))
+            )
+        )
         pool = ProcessPoolExecutor(
             max_workers=self.workers,
             mp_context=multiprocessing.get_context("spawn"),

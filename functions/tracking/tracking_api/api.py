@@ -8,7 +8,7 @@ import time
 from functools import cache
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
@@ -23,13 +23,11 @@ from tracking_api.errors import (
     UnsupportedMediaType,
     ValidationFailed,
 )
-from tracking_api.models import BatchRequest
 from tracking_api.repository import IdempotencyKeyTaken, IdempotencyRecord, TrackingRepository
 from tracking_api.settings import Settings, SettingsLoader
 from tracking_common.runtime_config import METRICS_NAMESPACE, SERVICE_NAME
 
 logger = Logger(service=SERVICE_NAME)
-tracer = Tracer(service=SERVICE_NAME)
 metrics = Metrics(namespace=METRICS_NAMESPACE, service=SERVICE_NAME)
 app = APIGatewayRestResolver()
 
@@ -136,6 +134,8 @@ def track_batch() -> Response:
     received = now_ms()
     key = domain.validate_idempotency_key(app.current_event.get_header_value("idempotency-key"))
     payload = read_json_body(settings)
+    from tracking_api.models import BatchRequest  # pydantic: not on the read paths' cold start
+
     try:
         batch = BatchRequest.model_validate(payload)
     except ValueError as exc:
@@ -176,10 +176,18 @@ def status() -> Response:
     scope = domain.status_scope(tracking_id)
     after = domain.decode_cursor(query.get("cursor"), scope, domain.EVENT_POSITION)
     repo = repository(settings.table_name)
-    updates, last = repo.list_events(tracking_id, limit, after)
-    # Events sort by event time, so the newest is the current state whatever the
-    # order updates arrived in; a later page asks for it separately.
-    latest = updates[0] if updates and after is None else repo.latest_event(tracking_id)
+    milestones = None
+    if settings.flags.enhanced_tracking:
+        # Milestones need the whole history: one Query of it gives them, the page
+        # and the current state together.
+        history = repo.history(tracking_id, limit, after)
+        updates, last, latest = history.updates, history.next_sort_key, history.latest
+        milestones = history.milestones
+    else:
+        updates, last = repo.list_events(tracking_id, limit, after)
+        # Events sort by event time, so the newest is the current state whatever the
+        # order updates arrived in; a later page asks for it separately.
+        latest = updates[0] if updates and after is None else repo.latest_event(tracking_id)
     if latest is None:
         raise NotFound(f"No tracking updates for tracking_id {tracking_id}.")
     body = {
@@ -190,8 +198,8 @@ def status() -> Response:
         "updates": updates,
         "next_cursor": domain.encode_cursor(scope, last) if last else None,
     }
-    if settings.flags.enhanced_tracking:
-        body["milestones"] = repo.milestones(tracking_id)
+    if milestones is not None:
+        body["milestones"] = milestones
     return json_response(200, body)
 
 
@@ -262,7 +270,6 @@ def not_found(_exc: Exception) -> Response:
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
-@tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict, context: Any) -> dict:
     return app.resolve(event, context)

@@ -1,23 +1,29 @@
-"""Configuration from SSM through Powertools parameters, with a fallback.
+"""Configuration from SSM through AWS's Parameters and Secrets Lambda extension.
 
-All three parameters (API config, feature flags, DB endpoint) come in one
-GetParameters call, cached for PARAMETER_CACHE_SECONDS. When SSM is
-unreachable the function keeps serving: with the last values it read, or, on
-a cold start, with the documented defaults (runtime_config) and the table name
-from the environment; it tries SSM again after a short back-off so an outage
-does not add latency to every request.
+The extension (a layer of the function) answers HTTP on localhost and calls
+SSM GetParameter with the function's role, so the function builds no SSM client
+on its cold path. The three parameters (API config, feature flags, DB endpoint)
+are fetched concurrently and cached here for PARAMETER_CACHE_SECONDS (the
+extension's own cache is off, so values are never older than that). When the
+extension or SSM fails the function keeps serving: with the last values it
+read, or, on a cold start, with the documented defaults (runtime_config) and the
+table name from the environment; it tries again after a short back-off so an
+outage does not add latency to every request. `invoke local` serves the same
+endpoint from moto (tracking_ops.parameters_extension).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import threading
 import time
 from dataclasses import dataclass, field
+from http.client import HTTPConnection
 from typing import Any
+from urllib.parse import quote
 
 from aws_lambda_powertools import Logger
-from botocore.config import Config
 
 from tracking_common.runtime_config import (
     ENV_API_CONFIG_PARAM,
@@ -25,15 +31,74 @@ from tracking_common.runtime_config import (
     ENV_FEATURE_FLAGS_PARAM,
     ENV_TABLE_NAME,
     PARAMETER_CACHE_SECONDS,
+    PARAMETERS_EXTENSION,
     ApiConfig,
     FeatureFlags,
 )
 
 logger = Logger(child=True)
-SSM_CONFIG = Config(
-    retries={"max_attempts": 2, "mode": "standard"}, connect_timeout=1, read_timeout=2
-)
+# Seconds for one parameter through the extension (its own call to SSM included).
+EXTENSION_TIMEOUT_SECONDS = 3
 OUTAGE_BACKOFF_SECONDS = 15
+
+
+class ParameterUnavailable(Exception):
+    """The extension answered something other than the parameter."""
+
+
+@dataclass(frozen=True)
+class ParametersExtension:
+    """Client of the Parameters and Secrets extension's HTTP API (GET, one name each)."""
+
+    port: int
+    token: str
+    timeout: float = EXTENSION_TIMEOUT_SECONDS
+
+    @classmethod
+    def from_environment(cls) -> ParametersExtension:
+        return cls(
+            port=int(os.environ.get(PARAMETERS_EXTENSION.port_variable, PARAMETERS_EXTENSION.port)),
+            token=os.environ.get("AWS_SESSION_TOKEN", ""),
+        )
+
+    def get(self, name: str) -> str:
+        connection = HTTPConnection(PARAMETERS_EXTENSION.host, self.port, timeout=self.timeout)
+        try:
+            connection.request(
+                "GET",
+                f"{PARAMETERS_EXTENSION.path}?name={quote(name, safe='')}&withDecryption=true",
+                headers={PARAMETERS_EXTENSION.token_header: self.token},
+            )
+            response = connection.getresponse()
+            body = response.read()
+        finally:
+            connection.close()
+        if response.status != 200:
+            raise ParameterUnavailable(f"{name}: HTTP {response.status} {body[:200]!r}")
+        return json.loads(body)["Parameter"]["Value"]
+
+    def get_many(self, names: list[str]) -> dict[str, str]:
+        """All ``names`` at once: one thread each, so a cold start waits for one SSM
+        round trip, not three. Any failure raises."""
+        values: dict[str, str] = {}
+        errors: list[BaseException] = []
+
+        def fetch(name: str) -> None:
+            try:
+                values[name] = self.get(name)
+            except Exception as exc:  # noqa: BLE001 - re-raised below, in the caller
+                errors.append(exc)
+
+        threads = [threading.Thread(target=fetch, args=(name,)) for name in names[1:]]
+        for thread in threads:
+            thread.start()
+        if names:
+            fetch(names[0])
+        for thread in threads:
+            thread.join()
+        if errors:
+            raise errors[0]
+        return values
 
 
 @dataclass(frozen=True)
@@ -65,20 +130,12 @@ class SettingsLoader:
 
     def _provider(self) -> Any:
         if self.provider is None:
-            from aws_lambda_powertools.utilities.parameters import SSMProvider
-
-            self.provider = SSMProvider(boto_config=SSM_CONFIG)
+            self.provider = ParametersExtension.from_environment()
         return self.provider
 
     def _fetch(self) -> Settings:
         names = [n for n in (self.api_param, self.flags_param, self.db_param) if n]
-        values: dict[str, Any] = {}
-        if names:
-            values = self._provider().get_parameters_by_name(
-                parameters={name: {} for name in names},
-                decrypt=True,
-                max_age=PARAMETER_CACHE_SECONDS,
-            )
+        values: dict[str, Any] = self._provider().get_many(names) if names else {}
         previous = self._current
         return Settings(
             api=ApiConfig.from_mapping(json.loads(values[self.api_param]))
@@ -99,7 +156,7 @@ class SettingsLoader:
             self._fresh_until = now + PARAMETER_CACHE_SECONDS
         except Exception:  # noqa: BLE001 - any SSM failure falls back, by design
             logger.warning(
-                "SSM unreachable; serving with last known or default settings", exc_info=True
+                "Parameters unavailable; serving with last known or default settings", exc_info=True
             )
             if self._current is None:
                 self._current = Settings(ApiConfig(), FeatureFlags(), self.table_name_default)
