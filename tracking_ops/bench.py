@@ -341,12 +341,13 @@ def _counted_calls() -> Iterator[list[str]]:
 
 def aws_calls() -> dict[str, list[str]]:
     """The calls of a cold and a warm POST /track and GET /status, and of a replay."""
-    from tracking_api import api
+    from tracking_api import api, repository
 
     def calls_of(event: dict[str, Any], cold: bool = False) -> list[str]:
         if cold:  # a new container: no settings, no clients
             api.settings_loader.cache_clear()
             api.repository.cache_clear()
+            repository.dynamodb_client.cache_clear()
         with (
             open(os.devnull, "w") as devnull,
             contextlib.redirect_stdout(devnull),

@@ -23,7 +23,12 @@ from tracking_api.errors import (
     UnsupportedMediaType,
     ValidationFailed,
 )
-from tracking_api.repository import IdempotencyKeyTaken, IdempotencyRecord, TrackingRepository
+from tracking_api.repository import (
+    IdempotencyKeyTaken,
+    IdempotencyRecord,
+    TrackingRepository,
+    dynamodb_client,
+)
 from tracking_api.settings import Settings, SettingsLoader
 from tracking_common.runtime_config import METRICS_NAMESPACE, SERVICE_NAME
 
@@ -63,7 +68,7 @@ def json_response(status: int, body: Any, headers: dict[str, str] | None = None)
 def read_json_body(settings: Settings) -> Any:
     """The request body as JSON, after the media type and size checks."""
     event = app.current_event
-    content_type = (event.get_header_value("content-type") or "").split(";")[0].strip().lower()
+    content_type = (event.headers.get("content-type") or "").split(";")[0].strip().lower()
     if content_type != JSON_TYPE:
         raise UnsupportedMediaType(f"Content-Type must be {JSON_TYPE}.")
     raw = event.body or ""
@@ -119,7 +124,7 @@ def _store(
 def track() -> Response:
     settings = settings_loader().get()
     received = now_ms()
-    key = domain.validate_idempotency_key(app.current_event.get_header_value("idempotency-key"))
+    key = domain.validate_idempotency_key(app.current_event.headers.get("idempotency-key"))
     payload = read_json_body(settings)
     update = domain.validate_update(payload, received)
     status, body, replayed = _store(update, settings, received, key, (TRACK_ROUTE, payload))
@@ -132,7 +137,7 @@ def track_batch() -> Response:
     if not settings.flags.batch_processing:
         raise FeatureDisabled("Batch updates are disabled (feature flag batch_processing).")
     received = now_ms()
-    key = domain.validate_idempotency_key(app.current_event.get_header_value("idempotency-key"))
+    key = domain.validate_idempotency_key(app.current_event.headers.get("idempotency-key"))
     payload = read_json_body(settings)
     from tracking_api.models import BatchRequest  # pydantic: not on the read paths' cold start
 
@@ -272,4 +277,16 @@ def not_found(_exc: Exception) -> Response:
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 @metrics.log_metrics
 def handler(event: dict, context: Any) -> dict:
+    _prepare_container(event)
     return app.resolve(event, context)
+
+
+def _prepare_container(event: dict) -> None:
+    """A new container's first request overlaps its waits: the settings come from the
+    extension (network; it cannot be called during Lambda's init phase) in a thread,
+    while this thread builds the DynamoDB client and, for a write, the validators."""
+    if not settings_loader().prefetch():
+        return
+    dynamodb_client()
+    if event.get("httpMethod") == "POST":
+        from tracking_api import models  # noqa: F401 - pydantic's import and model build

@@ -17,7 +17,7 @@ import json
 import random
 import time
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cache, cached_property
 from typing import TYPE_CHECKING, Any
 
 import botocore.session
@@ -100,6 +100,13 @@ def _cancellation_codes(error: ClientError) -> list[str]:
     return [r.get("Code") or "None" for r in error.response.get("CancellationReasons", [])]
 
 
+@cache
+def dynamodb_client() -> Any:
+    """The container's DynamoDB client. botocore's session, not boto3's: boto3 imports
+    s3transfer (~50 ms of a cold start) for nothing a DynamoDB client uses."""
+    return botocore.session.get_session().create_client("dynamodb", config=CLIENT_CONFIG)
+
+
 class TrackingRepository:
     def __init__(self, table_name: str, client: Any = None):
         self.table_name = table_name
@@ -107,11 +114,7 @@ class TrackingRepository:
 
     @cached_property
     def client(self) -> Any:
-        # botocore's session, not boto3's: boto3 imports s3transfer (~50 ms of a cold
-        # start) for nothing a DynamoDB client uses.
-        return self._client or botocore.session.get_session().create_client(
-            "dynamodb", config=CLIENT_CONFIG
-        )
+        return self._client or dynamodb_client()
 
     # ---- write path -------------------------------------------------------
 

@@ -118,6 +118,8 @@ class SettingsLoader:
     _current: Settings | None = None
     _fresh_until: float = 0.0
     _clock: Any = field(default=time.monotonic)
+    _lock: Any = field(default_factory=threading.Lock)
+    _prefetch: threading.Thread | None = None
 
     @classmethod
     def from_environment(cls) -> SettingsLoader:
@@ -147,10 +149,25 @@ class SettingsLoader:
             table_name=values.get(self.db_param) or self.table_name_default,
         )
 
+    def prefetch(self) -> bool:
+        """Start reading the settings in a thread when nothing was read yet, so a cold
+        start's wait for the extension overlaps other work; True if started."""
+        if self._current is not None or self._prefetch is not None:
+            return False
+        self._prefetch = threading.Thread(target=self.get, name="settings-prefetch")
+        self._prefetch.start()
+        return True
+
     def get(self) -> Settings:
         now = self._clock()
         if self._current is not None and now < self._fresh_until:
             return self._current
+        with self._lock:  # one fetch at a time: a caller waits for one in flight
+            if self._current is not None and self._clock() < self._fresh_until:
+                return self._current
+            return self._refresh(now)
+
+    def _refresh(self, now: float) -> Settings:
         try:
             self._current = self._fetch()
             self._fresh_until = now + PARAMETER_CACHE_SECONDS
