@@ -10,7 +10,8 @@ stand-in of the Parameters and Secrets extension.
 - cold_start_ratio / status_cold_start_ratio: median over fresh processes of
   process start -> first response received (POST /track; GET /status), divided by
   the median over fresh processes of start -> reply of one raw boto3 call of the
-  same kind (a put_item; a consistent Query of the same page), the two run as
+  same kind (the handler's own request: a put_item of the same item, put only if its
+  key is new; a consistent Query of the same page), the two run as
   interleaved pairs so machine noise hits both alike. Each process also reports
   its import time and its first request's time;
 - warm_overhead_ratio / status_warm_overhead_ratio: median latency of
@@ -106,9 +107,9 @@ _COLD_PUT = (
     + """
 import boto3
 imported = time.perf_counter()
-boto3.client("dynamodb").put_item(TableName=os.environ["TABLE_NAME"], Item={
-    "pk": {"S": "COLD"}, "sk": {"S": "E#0000000000001#RAW"}, "status": {"S": "in_transit"},
-    "ts": {"N": "1"}, "lat": {"N": "1.0"}, "lng": {"N": "2.0"}})
+put = json.loads(sys.argv[1])
+put["Item"]["sk"]["S"] += os.urandom(8).hex()  # a new key, as each update has
+boto3.client("dynamodb").put_item(**put)
 _ready(imported, time.perf_counter())
 """
 )
@@ -153,6 +154,19 @@ def _track_event(i: int) -> dict[str, Any]:
 
 def _status_event() -> dict[str, Any]:
     return proxy.proxy_event("GET", "/status", query=f"tracking_id={STATUS_PARCEL}")
+
+
+def raw_put(table_name: str, item: dict[str, Any]) -> dict[str, Any]:
+    """The PutItem the handler sends for an update: the event item, put only if its key
+    is new (DESIGN.md section 4), so both sides of the ratio make the same request."""
+    from tracking_common import table
+
+    return {
+        "TableName": table_name,
+        "Item": item,
+        "ConditionExpression": "attribute_not_exists(#sk)",
+        "ExpressionAttributeNames": {"#sk": table.SORT_KEY},
+    }
 
 
 def _raw_item(i: int) -> dict[str, Any]:
@@ -297,7 +311,7 @@ def warm(instance: standin.StandIn, samples: int) -> dict[str, Any]:
             track_time = time.perf_counter() - started
             assert response["statusCode"] == 201, response
             started = time.perf_counter()
-            client.put_item(TableName=table_name, Item=item)
+            client.put_item(**raw_put(table_name, item))
             put_time = time.perf_counter() - started
             started = time.perf_counter()
             response = handler(status_event, context)
@@ -427,7 +441,8 @@ def run_bench(
             page = api.settings_loader().get().api.default_page_size
             query = json.dumps(raw_status_query(table_name, page))
             progress(f"cold starts: {pairs} interleaved pairs for POST /track...")
-            cold_track = cold(environment, _COLD_TRACK, (_COLD_PUT,), pairs)
+            put = json.dumps(raw_put(table_name, _raw_item(0)))
+            cold_track = cold(environment, _COLD_TRACK, (_COLD_PUT, put), pairs)
             progress(f"cold starts: {pairs} interleaved pairs for GET /status...")
             cold_status = cold(environment, _COLD_STATUS, (_COLD_QUERY, query), pairs)
             progress(f"warm: {samples} interleaved requests of each kind...")
