@@ -30,14 +30,32 @@ def moto_endpoint() -> Iterator[str]:
         yield endpoint
 
 
+@pytest.fixture(scope="session")
+def parameters_extension_environment(moto_endpoint: str) -> Iterator[dict[str, str]]:
+    """The Parameters and Secrets extension's stand-in, in this process: it calls SSM
+    with this process's environment, as the `aws` fixture sets it for each test."""
+    from tracking_ops.local import parameters_extension
+
+    with parameters_extension.serve(os.environ) as variables:
+        yield variables
+
+
 @pytest.fixture
-def aws(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> standin.StandIn:
+def aws(
+    moto_endpoint: str,
+    parameters_extension_environment: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> standin.StandIn:
     """A fresh stand-in account: the data and config layers of dev, and the env pointing at it."""
     standin.reset(moto_endpoint)
     instance = standin.StandIn(moto_endpoint, "dev")
     for name in standin.PROFILE_VARIABLES:
         monkeypatch.delenv(name, raising=False)
-    for name, value in {**instance.aws_environment(), **instance.function_environment()}.items():
+    for name, value in {
+        **instance.aws_environment(),
+        **instance.function_environment(),
+        **parameters_extension_environment,
+    }.items():
         monkeypatch.setenv(name, value)
     standin.provision(instance)
     return instance
@@ -93,10 +111,11 @@ class ApiClient:
 
 def reset_function_state() -> None:
     """Forget per-container caches (settings, clients) as a new container would."""
-    from tracking_api import api
+    from tracking_api import api, repository
 
     api.settings_loader.cache_clear()
     api.repository.cache_clear()
+    repository.dynamodb_client.cache_clear()
 
 
 @pytest.fixture

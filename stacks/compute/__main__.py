@@ -25,6 +25,7 @@ compute = ComputeLayer(
         db_endpoint_param_name=config.require(Output.DB_ENDPOINT_PARAM_NAME),
         db_endpoint_param_arn=config.require(Output.DB_ENDPOINT_PARAM_ARN),
         config_key_arn=config.require(Output.CONFIG_KEY_ARN),
+        parameters_extension_layer_arn=stack.config.require("parameters_extension_layer_arn"),
         log_retention_days=stack.setting("log_retention_days", 14),
         api_reserved_concurrency=stack.setting("api_reserved_concurrency", -1),
         stream_batch_size=stack.setting("stream_batch_size", 100),

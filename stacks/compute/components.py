@@ -10,6 +10,7 @@ import pulumi_aws as aws
 
 from tracking_common import table
 from tracking_common.runtime_config import (
+    API_FUNCTION_RUNTIME_ENVIRONMENT,
     ENV_API_CONFIG_PARAM,
     ENV_DB_ENDPOINT_PARAM,
     ENV_ENVIRONMENT,
@@ -44,6 +45,8 @@ class ComputeLayerArgs:
     db_endpoint_param_name: pulumi.Input[str]
     db_endpoint_param_arn: pulumi.Input[str]
     config_key_arn: pulumi.Input[str]
+    # AWS's Parameters and Secrets extension layer (region- and architecture-specific).
+    parameters_extension_layer_arn: str
     log_retention_days: int
     api_reserved_concurrency: int
     stream_batch_size: int
@@ -66,6 +69,7 @@ class LambdaFunction(pulumi.ComponentResource):
         log_retention_days: int,
         tags: dict[str, str],
         reserved_concurrency: int = -1,
+        layers: list[str] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ):
         super().__init__("tracking:compute:LambdaFunction", name, None, opts)
@@ -105,6 +109,7 @@ class LambdaFunction(pulumi.ComponentResource):
             memory_size=spec.memory_mb,
             timeout=spec.timeout_s,
             reserved_concurrent_executions=reserved_concurrency,
+            layers=layers,
             tracing_config=aws.lambda_.FunctionTracingConfigArgs(mode="Active"),
             logging_config=aws.lambda_.FunctionLoggingConfigArgs(
                 log_format="Text", log_group=self.log_group.name
@@ -136,7 +141,8 @@ class ComputeLayer(pulumi.ComponentResource):
         # The API function calls exactly: PutItem (events; with an Idempotency-Key
         # inside TransactWriteItems, which has no IAM action of its own), GetItem
         # (idempotency records) and Query on the table, Query on the status index;
-        # GetParameters on its three parameters; kms:Decrypt of the SecureString,
+        # GetParameter on its three parameters (the Parameters and Secrets extension
+        # calls it with the function's role); kms:Decrypt of the SecureString,
         # through SSM only.
         self.api = LambdaFunction(
             f"{name}-api",
@@ -155,7 +161,7 @@ class ComputeLayer(pulumi.ComponentResource):
                 ),
                 Statement(
                     "ConfigParameters",
-                    ["ssm:GetParameters"],
+                    ["ssm:GetParameter"],
                     [
                         args.api_config_param_arn,
                         args.feature_flags_param_arn,
@@ -177,6 +183,7 @@ class ComputeLayer(pulumi.ComponentResource):
             ],
             environment={
                 **common_env,
+                **API_FUNCTION_RUNTIME_ENVIRONMENT,
                 "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
                 ENV_TABLE_NAME: args.table_name,
                 ENV_API_CONFIG_PARAM: args.api_config_param_name,
@@ -185,6 +192,7 @@ class ComputeLayer(pulumi.ComponentResource):
             },
             log_retention_days=args.log_retention_days,
             reserved_concurrency=args.api_reserved_concurrency,
+            layers=[args.parameters_extension_layer_arn],
             tags=args.tags,
             opts=child,
         )

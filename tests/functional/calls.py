@@ -7,14 +7,12 @@ from collections.abc import Iterator
 
 
 def function_clients() -> list:
-    """The boto3 clients of the warm API function container (storage and SSM)."""
+    """The botocore clients of the warm API function container: storage only: it reads
+    SSM through the Parameters and Secrets extension, no client of its own."""
     from tracking_api import api
 
     loader = api.settings_loader()
-    clients = [api.repository(loader.get().table_name).client]
-    if loader.provider is not None:
-        clients.append(loader.provider.client)
-    return clients
+    return [api.repository(loader.get().table_name).client]
 
 
 @contextlib.contextmanager

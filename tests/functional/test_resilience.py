@@ -10,6 +10,7 @@ from botocore.stub import Stubber
 from tests.conftest import reset_function_state
 from tests.helpers import update
 from tracking_api import api as api_module
+from tracking_common.runtime_config import PARAMETERS_EXTENSION
 from tracking_stacks import definitions as defs
 
 
@@ -79,15 +80,32 @@ class TestSsmOutage:
         assert "milestones" in api.status("tracking_id=PKG-1").body  # dev flags read from SSM
         loader = api_module.settings_loader()
         monkeypatch.setattr(loader, "_fresh_until", 0.0)  # the cache expired...
-        monkeypatch.setattr(
-            loader.provider,
-            "get_parameters_by_name",
-            lambda **_: (_ for _ in ()).throw(ConnectionError("ssm down")),
-        )
+        monkeypatch.setenv("AWS_ENDPOINT_URL_SSM", dead_endpoint())  # ...and SSM is down
 
-        body = api.status("tracking_id=PKG-1").body  # ...and SSM is down
+        body = api.status("tracking_id=PKG-1").body
 
         assert "milestones" in body
+
+    def test_unreachable_extension_is_an_outage_too(self, api, monkeypatch):
+        """The Parameters and Secrets extension itself not answering falls back like
+        SSM failing behind it."""
+        monkeypatch.setenv(PARAMETERS_EXTENSION.port_variable, dead_endpoint().rsplit(":", 1)[1])
+        reset_function_state()
+
+        assert api.track(update()).status == 201
+        assert "milestones" not in api.status("tracking_id=PKG-1").body  # defaults
+
+    def test_the_extension_answers_only_its_environment_s_session_token(self, api):
+        from tracking_api.settings import ParametersExtension, ParameterUnavailable
+
+        name = defs.FEATURE_FLAGS_PARAM.path("dev")
+        extension = ParametersExtension.from_environment()
+        stored = defs.parameter_values("dev", defs.table_name("dev"))[defs.FEATURE_FLAGS_PARAM]
+        assert extension.get(name) == stored
+        with pytest.raises(ParameterUnavailable, match="HTTP 401"):
+            ParametersExtension(extension.port, token="another environment's").get(name)
+        with pytest.raises(ParameterUnavailable, match="HTTP 400"):
+            extension.get("/tracking/dev/no-such-parameter")
 
     def test_changed_parameters_are_picked_up_after_the_cache_expires(self, api, aws, monkeypatch):
         api.track(update())
@@ -100,7 +118,6 @@ class TestSsmOutage:
         assert api.track(update()).status == 201  # cached: old limit still applies
         loader = api_module.settings_loader()
         monkeypatch.setattr(loader, "_fresh_until", 0.0)
-        loader.provider.clear_cache()
         assert api.track(update()).status == 413
 
 

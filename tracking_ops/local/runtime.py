@@ -18,6 +18,7 @@ IAM authorization is not enforced locally.
 from __future__ import annotations
 
 import argparse
+import collections
 import contextlib
 import json
 import multiprocessing
@@ -35,7 +36,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from tracking_common.runtime_config import EVENT_SOURCE
-from tracking_ops.local import gateway, proxy, standin
+from tracking_ops.local import gateway, parameters_extension, proxy, standin
 from tracking_ops.operate import dlq
 from tracking_stacks import definitions as defs
 from tracking_stacks.naming import validate_env
@@ -369,6 +370,12 @@ class LocalRuntime:
         standin.provision(self.instance)
         self._observe_events()
         environment = {**self.instance.aws_environment(), **self.instance.function_environment()}
+        # The API function reads SSM through the Parameters and Secrets extension.
+        environment.update(
+            self._stack.enter_context(
+                parameters_extension.serve(collections.ChainMap(environment, os.environ))
+            )
+        )
         pool = ProcessPoolExecutor(
             max_workers=self.workers,
             mp_context=multiprocessing.get_context("spawn"),

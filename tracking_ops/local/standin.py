@@ -11,6 +11,7 @@ import boto3
 
 from tracking_common import table
 from tracking_common.runtime_config import (
+    API_FUNCTION_RUNTIME_ENVIRONMENT,
     ENV_API_CONFIG_PARAM,
     ENV_DB_ENDPOINT_PARAM,
     ENV_ENVIRONMENT,
@@ -65,6 +66,7 @@ class StandIn:
             ENV_DB_ENDPOINT_PARAM: defs.DB_ENDPOINT_PARAM.path(self.env),
             ENV_EVENT_BUS_NAME: defs.event_bus_name(self.env),
             ENV_ENVIRONMENT: self.env,
+            **API_FUNCTION_RUNTIME_ENVIRONMENT,
             "POWERTOOLS_TRACE_DISABLED": "1",
             "POWERTOOLS_METRICS_DISABLED": "1",
             "POWERTOOLS_LOG_LEVEL": "WARNING",

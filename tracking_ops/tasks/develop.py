@@ -53,14 +53,20 @@ def local(c: Context, env: str = "dev", port: int = 8787) -> None:
     help={
         "out": "write the figures as JSON here",
         "samples": "requests per warm series",
+        "pairs": "interleaved pairs of fresh processes per cold-start ratio (default 12)",
         "env": "whose config the stand-in's SSM parameters get " + HELP_ENV[11:],
     }
 )
-def bench(c: Context, out: str = "", samples: int = 200, env: str = "dev") -> None:
-    """Measure cold start and warm overhead against raw boto3 on one moto server."""
+def bench(c: Context, out: str = "", samples: int = 200, pairs: int = 12, env: str = "dev") -> None:
+    """Cold start, warm overhead and AWS calls of POST /track and GET /status against
+    raw boto3, the function run as Lambda runs it, on one moto server."""
+    from invoke import Exit
+
     from tracking_ops.measure.bench import run_bench
 
-    run_bench(out or None, samples, check_env(env))
+    if samples < 1 or pairs < 1:
+        raise Exit("--samples and --pairs must be at least 1", code=2)
+    run_bench(out or None, samples, check_env(env), pairs)
 
 
 @task(

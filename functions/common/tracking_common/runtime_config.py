@@ -29,6 +29,33 @@ EVENT_DETAIL_TYPE = "ShipmentStatusChanged"
 # How long the functions cache SSM values, in seconds (the contract says <= 60).
 PARAMETER_CACHE_SECONDS = 60
 
+
+@dataclass(frozen=True)
+class ExtensionEndpoint:
+    """AWS's Parameters and Secrets Lambda extension: how the API function reads SSM."""
+
+    host: str = "localhost"
+    port: int = 2773
+    port_variable: str = "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT"
+    path: str = "/systemsmanager/parameters/get"
+    # The extension only answers requests carrying the execution environment's token.
+    token_header: str = "X-Aws-Parameters-Secrets-Token"
+
+
+PARAMETERS_EXTENSION = ExtensionEndpoint()
+
+# Runtime environment of the API function beyond its names and parameters: the
+# compute stack sets exactly these, and the local runtime and `invoke bench` too.
+API_FUNCTION_RUNTIME_ENVIRONMENT = {
+    # The function caches for PARAMETER_CACHE_SECONDS itself; a second cache in the
+    # extension would let a value be up to twice that old.
+    "PARAMETERS_SECRETS_EXTENSION_CACHE_ENABLED": "false",
+    "SSM_PARAMETER_STORE_TIMEOUT_MILLIS": "2000",
+    # pydantic otherwise scans every installed distribution for plugins when it
+    # builds the first model; the function has none.
+    "PYDANTIC_DISABLE_PLUGINS": "__all__",
+}
+
 KIB = 1024
 
 

@@ -8,7 +8,7 @@ import time
 from functools import cache
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
@@ -23,13 +23,16 @@ from tracking_api.errors import (
     UnsupportedMediaType,
     ValidationFailed,
 )
-from tracking_api.models import BatchRequest
-from tracking_api.repository import IdempotencyKeyTaken, IdempotencyRecord, TrackingRepository
+from tracking_api.repository import (
+    IdempotencyKeyTaken,
+    IdempotencyRecord,
+    TrackingRepository,
+    dynamodb_client,
+)
 from tracking_api.settings import Settings, SettingsLoader
 from tracking_common.runtime_config import METRICS_NAMESPACE, SERVICE_NAME
 
 logger = Logger(service=SERVICE_NAME)
-tracer = Tracer(service=SERVICE_NAME)
 metrics = Metrics(namespace=METRICS_NAMESPACE, service=SERVICE_NAME)
 app = APIGatewayRestResolver()
 
@@ -65,7 +68,7 @@ def json_response(status: int, body: Any, headers: dict[str, str] | None = None)
 def read_json_body(settings: Settings) -> Any:
     """The request body as JSON, after the media type and size checks."""
     event = app.current_event
-    content_type = (event.get_header_value("content-type") or "").split(";")[0].strip().lower()
+    content_type = (event.headers.get("content-type") or "").split(";")[0].strip().lower()
     if content_type != JSON_TYPE:
         raise UnsupportedMediaType(f"Content-Type must be {JSON_TYPE}.")
     raw = event.body or ""
@@ -121,7 +124,7 @@ def _store(
 def track() -> Response:
     settings = settings_loader().get()
     received = now_ms()
-    key = domain.validate_idempotency_key(app.current_event.get_header_value("idempotency-key"))
+    key = domain.validate_idempotency_key(app.current_event.headers.get("idempotency-key"))
     payload = read_json_body(settings)
     update = domain.validate_update(payload, received)
     status, body, replayed = _store(update, settings, received, key, (TRACK_ROUTE, payload))
@@ -134,8 +137,10 @@ def track_batch() -> Response:
     if not settings.flags.batch_processing:
         raise FeatureDisabled("Batch updates are disabled (feature flag batch_processing).")
     received = now_ms()
-    key = domain.validate_idempotency_key(app.current_event.get_header_value("idempotency-key"))
+    key = domain.validate_idempotency_key(app.current_event.headers.get("idempotency-key"))
     payload = read_json_body(settings)
+    from tracking_api.models import BatchRequest  # pydantic: not on the read paths' cold start
+
     try:
         batch = BatchRequest.model_validate(payload)
     except ValueError as exc:
@@ -176,10 +181,18 @@ def status() -> Response:
     scope = domain.status_scope(tracking_id)
     after = domain.decode_cursor(query.get("cursor"), scope, domain.EVENT_POSITION)
     repo = repository(settings.table_name)
-    updates, last = repo.list_events(tracking_id, limit, after)
-    # Events sort by event time, so the newest is the current state whatever the
-    # order updates arrived in; a later page asks for it separately.
-    latest = updates[0] if updates and after is None else repo.latest_event(tracking_id)
+    milestones = None
+    if settings.flags.enhanced_tracking:
+        # Milestones need the whole history: one Query of it gives them, the page
+        # and the current state together.
+        history = repo.history(tracking_id, limit, after)
+        updates, last, latest = history.updates, history.next_sort_key, history.latest
+        milestones = history.milestones
+    else:
+        updates, last = repo.list_events(tracking_id, limit, after)
+        # Events sort by event time, so the newest is the current state whatever the
+        # order updates arrived in; a later page asks for it separately.
+        latest = updates[0] if updates and after is None else repo.latest_event(tracking_id)
     if latest is None:
         raise NotFound(f"No tracking updates for tracking_id {tracking_id}.")
     body = {
@@ -190,8 +203,8 @@ def status() -> Response:
         "updates": updates,
         "next_cursor": domain.encode_cursor(scope, last) if last else None,
     }
-    if settings.flags.enhanced_tracking:
-        body["milestones"] = repo.milestones(tracking_id)
+    if milestones is not None:
+        body["milestones"] = milestones
     return json_response(200, body)
 
 
@@ -262,9 +275,18 @@ def not_found(_exc: Exception) -> Response:
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
-# Never the response in the trace: bodies up to 64 KiB overflow the X-Ray daemon's
-# UDP segment (the segment is lost) and carry clients' metadata into X-Ray.
-@tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
 def handler(event: dict, context: Any) -> dict:
+    _prepare_container(event)
     return app.resolve(event, context)
+
+
+def _prepare_container(event: dict) -> None:
+    """A new container's first request overlaps its waits: the settings come from the
+    extension (network; it cannot be called during Lambda's init phase) in a thread,
+    while this thread builds the DynamoDB client and, for a write, the validators."""
+    if not settings_loader().prefetch():
+        return
+    dynamodb_client()
+    if event.get("httpMethod") == "POST":
+        from tracking_api import models  # noqa: F401 - pydantic's import and model build

@@ -9,13 +9,16 @@ import json
 import os
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pydantic import ValidationError
-
+from tracking_api.contract import STATUSES, TRACKING_ID_PATTERN
 from tracking_api.errors import InvalidJson, ValidationFailed
-from tracking_api.models import STATUSES, TRACKING_ID_PATTERN, TrackingUpdate
 from tracking_common import table
+
+if TYPE_CHECKING:  # pydantic is imported by the first update validated, not by reads
+    from pydantic import ValidationError
+
+    from tracking_api.models import TrackingUpdate
 
 MAX_PAST_MS = 30 * 24 * 3600 * 1000
 MAX_FUTURE_MS = 5 * 60 * 1000
@@ -65,6 +68,10 @@ def validate_update(payload: Any, now_ms: int, prefix: tuple = ()) -> TrackingUp
                 }
             ],
         )
+    from pydantic import ValidationError
+
+    from tracking_api.models import TrackingUpdate
+
     try:
         update = TrackingUpdate.model_validate(payload)
     except ValidationError as exc:

@@ -11,8 +11,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-TRACKING_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$"
-STATUSES = ("pending", "in_transit", "delivered", "failed")
+from tracking_api.contract import STATUSES, TRACKING_ID_PATTERN
+
+__all__ = ["STATUSES", "TRACKING_ID_PATTERN"]  # re-exported: one schema source
 Status = Literal["pending", "in_transit", "delivered", "failed"]
 MAX_METADATA_BYTES = 8 * 1024
 MAX_BATCH_SIZE = 25
@@ -20,6 +21,9 @@ MAX_BATCH_SIZE = 25
 # Strict: a string "12" or a boolean is not a number, as API Gateway's JSON
 # Schema validation would reject it; unknown fields are rejected.
 _STRICT = ConfigDict(strict=True, extra="forbid")
+# Models the function does not validate with on every cold path build their
+# validators when first used (a batch, the schema export), not at import.
+_DEFERRED = ConfigDict(defer_build=True)
 
 
 class Location(BaseModel):
@@ -70,7 +74,7 @@ class BatchRequest(BaseModel):
     """Body of POST /track/batch. Items are validated one by one by the function,
     so that one bad item does not reject the others."""
 
-    model_config = _STRICT
+    model_config = ConfigDict(**_STRICT, **_DEFERRED)
     updates: list[dict[str, Any]] = Field(min_length=1, max_length=MAX_BATCH_SIZE)
 
 
@@ -78,11 +82,13 @@ class BatchRequest(BaseModel):
 
 
 class LocationOut(BaseModel):
+    model_config = _DEFERRED
     lat: float
     lng: float
 
 
 class TrackResponse(BaseModel):
+    model_config = _DEFERRED
     tracking_id: str
     event_id: str
     status: Status
@@ -92,6 +98,7 @@ class TrackResponse(BaseModel):
 
 
 class UpdateOut(BaseModel):
+    model_config = _DEFERRED
     event_id: str
     status: Status
     timestamp: int
@@ -100,6 +107,7 @@ class UpdateOut(BaseModel):
 
 
 class StatusResponse(BaseModel):
+    model_config = _DEFERRED
     tracking_id: str
     status: Status
     timestamp: int
@@ -112,18 +120,21 @@ class StatusResponse(BaseModel):
 
 
 class ShipmentOut(BaseModel):
+    model_config = _DEFERRED
     tracking_id: str
     timestamp: int
     location: LocationOut
 
 
 class ShipmentsResponse(BaseModel):
+    model_config = _DEFERRED
     status: Status
     items: list[ShipmentOut]
     next_cursor: str | None
 
 
 class BatchItemResult(BaseModel):
+    model_config = _DEFERRED
     index: int
     status: int
     event_id: str | None = None
@@ -131,18 +142,22 @@ class BatchItemResult(BaseModel):
 
 
 class BatchResponse(BaseModel):
+    model_config = _DEFERRED
     results: list[BatchItemResult]
 
 
 class HealthResponse(BaseModel):
+    model_config = _DEFERRED
     status: Literal["ok"]
 
 
 class ErrorBody(BaseModel):
+    model_config = _DEFERRED
     code: str
     message: str
     details: list[Any] | None = None
 
 
 class ErrorResponse(BaseModel):
+    model_config = _DEFERRED
     error: ErrorBody

@@ -16,12 +16,11 @@ from __future__ import annotations
 import json
 import random
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from functools import cached_property
-from typing import Any
+from functools import cache, cached_property
+from typing import TYPE_CHECKING, Any
 
-import boto3
+import botocore.session
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -29,12 +28,15 @@ from tracking_api.domain import Event
 from tracking_api.errors import IdempotencyKeyInProgress, StorageUnavailable
 from tracking_common import table
 
+if TYPE_CHECKING:
+    from concurrent.futures import ThreadPoolExecutor
+
 # Time budget: a call against a hung endpoint costs at most attempts x (connect +
 # read timeout) plus the SDK's back-off before its retry (<= 1 s): 4 s, which with
-# the settings' SSM budget (settings.py) leaves half of the API function's 10 s
-# timeout to answer 503 before Lambda kills it (API Gateway would answer 502).
-# Throttling and service faults are retried once by the SDK before they become
-# a 503. tests/functional/test_aws_runtime.py checks the sum against the timeout.
+# the settings' budget (settings.py: one extension call, 2 s) leaves 4 s of the API
+# function's 10 s timeout to answer 503 before Lambda kills it (API Gateway would
+# answer 502). Throttling and service faults are retried once by the SDK before
+# they become a 503. tests/functional/test_aws_runtime.py checks the sum.
 CLIENT_CONFIG = Config(
     retries={"total_max_attempts": 2, "mode": "standard"},
     connect_timeout=0.5,
@@ -76,6 +78,16 @@ class StoredIdempotency:
     response_body: str
 
 
+@dataclass(frozen=True)
+class EventHistory:
+    """What GET /status shows of a parcel, derived from all its events."""
+
+    updates: list[dict[str, Any]]  # the requested page, newest first
+    next_sort_key: str | None  # where the next page starts after, if there is one
+    latest: dict[str, Any] | None  # the current state: the latest event by event time
+    milestones: dict[str, int]  # per status, the earliest event time it was seen
+
+
 class IdempotencyKeyTaken(Exception):
     """The key already protects a completed request; the caller replays or rejects."""
 
@@ -96,6 +108,13 @@ def _cancellation_codes(error: ClientError) -> list[str]:
     return [r.get("Code") or "None" for r in error.response.get("CancellationReasons", [])]
 
 
+@cache
+def dynamodb_client() -> Any:
+    """The container's DynamoDB client. botocore's session, not boto3's: boto3 imports
+    s3transfer (~50 ms of a cold start) for nothing a DynamoDB client uses."""
+    return botocore.session.get_session().create_client("dynamodb", config=CLIENT_CONFIG)
+
+
 class TrackingRepository:
     def __init__(self, table_name: str, client: Any = None):
         self.table_name = table_name
@@ -103,7 +122,7 @@ class TrackingRepository:
 
     @cached_property
     def client(self) -> Any:
-        return self._client or boto3.client("dynamodb", config=CLIENT_CONFIG)
+        return self._client or dynamodb_client()
 
     # ---- write path -------------------------------------------------------
 
@@ -265,32 +284,48 @@ class TrackingRepository:
             response_body=item[table.ATTR_RESPONSE_BODY]["S"],
         )
 
-    def milestones(self, tracking_id: str) -> dict[str, int]:
-        """For each status the parcel has had, the earliest event time it was seen."""
-        first: dict[str, int] = {}
+    def history(self, tracking_id: str, limit: int, after_sort_key: str | None) -> EventHistory:
+        """A page of events and everything GET /status derives from the whole history
+        (current state, milestones), from ONE consistent Query of the parcel's events
+        (more only past DynamoDB's 1 MB per response). The milestones need every event
+        anyway, so this reads no item the page query and a milestone query would not."""
         kwargs: dict[str, Any] = {
             "TableName": self.table_name,
             "ConsistentRead": True,
+            "ScanIndexForward": False,
             "KeyConditionExpression": "#pk = :pk AND begins_with(#sk, :prefix)",
-            "ProjectionExpression": "#st, #ts",
-            "ExpressionAttributeNames": {
-                "#pk": table.PARTITION_KEY,
-                "#sk": table.SORT_KEY,
-                "#st": table.ATTR_STATUS,
-                "#ts": table.ATTR_TIMESTAMP,
-            },
+            "ExpressionAttributeNames": {"#pk": table.PARTITION_KEY, "#sk": table.SORT_KEY},
             "ExpressionAttributeValues": {
                 ":pk": _s(tracking_id),
                 ":prefix": _s(table.EVENT_SORT_KEY_PREFIX),
             },
         }
+        items: list[dict[str, Any]] = []  # newest first by event time
         while True:
             page = self._call("query", **kwargs)
-            for item in page["Items"]:  # ascending event time: the first seen wins
-                first.setdefault(item[table.ATTR_STATUS]["S"], int(item[table.ATTR_TIMESTAMP]["N"]))
+            items.extend(page["Items"])
             if "LastEvaluatedKey" not in page:
-                return first
+                break
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        first_seen: dict[str, int] = {}
+        for item in reversed(items):  # oldest first: the first time a status is seen wins
+            first_seen.setdefault(
+                item[table.ATTR_STATUS]["S"], int(item[table.ATTR_TIMESTAMP]["N"])
+            )
+        start = 0
+        if after_sort_key is not None:  # as ExclusiveStartKey would: strictly older keys
+            start = next(
+                (i for i, item in enumerate(items) if item[table.SORT_KEY]["S"] < after_sort_key),
+                len(items),
+            )
+        page_items = items[start : start + limit]
+        more = len(items) > start + limit
+        return EventHistory(
+            updates=[self._event_out(item) for item in page_items],
+            next_sort_key=page_items[-1][table.SORT_KEY]["S"] if more else None,
+            latest=self._event_out(items[0]) if items else None,
+            milestones=first_seen,
+        )
 
     def latest_event(self, tracking_id: str) -> dict[str, Any] | None:
         """The parcel's current state: its latest update by event time."""
@@ -342,6 +377,8 @@ class TrackingRepository:
 
     @cached_property
     def _pool(self) -> ThreadPoolExecutor:
+        from concurrent.futures import ThreadPoolExecutor  # only GET /shipments fans out
+
         return ThreadPoolExecutor(
             max_workers=table.STATUS_INDEX_SHARDS, thread_name_prefix="shard-query"
         )

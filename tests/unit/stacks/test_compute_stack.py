@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.unit.stacks.conftest import policy_statements
 from tracking_common import table
 from tracking_common.runtime_config import (
+    API_FUNCTION_RUNTIME_ENVIRONMENT,
     ENV_API_CONFIG_PARAM,
     ENV_DB_ENDPOINT_PARAM,
     ENV_FEATURE_FLAGS_PARAM,
@@ -63,6 +66,22 @@ def test_api_function_environment_names_what_it_reads(dev):
     assert variables[ENV_DB_ENDPOINT_PARAM] == "/tracking/dev/db-endpoint"
 
 
+@pytest.mark.parametrize("env", ["dev", "prod"])
+def test_api_function_reads_ssm_through_the_parameters_extension_layer(env, request):
+    """The layer ARN is stack config (it holds AWS's account id for the region); the
+    extension's cache is off so the function's own cache bounds staleness."""
+    inputs = functions(request.getfixturevalue(env))[f"tracking-api-{env}"]
+    (layer,) = inputs["layers"]
+    assert re.fullmatch(
+        r"arn:aws:lambda:us-east-1:[0-9]{12}:layer:"
+        r"AWS-Parameters-and-Secrets-Lambda-Extension-Arm64:[0-9]+",
+        layer,
+    )
+    variables = inputs["environment"]["variables"]
+    assert API_FUNCTION_RUNTIME_ENVIRONMENT.items() <= variables.items()
+    assert variables["PARAMETERS_SECRETS_EXTENSION_CACHE_ENABLED"] == "false"
+
+
 def test_api_function_policy_is_exactly_what_it_calls(dev):
     arn = dev.layer(Layer.DATA).outputs["table_arn"]
     config = dev.layer(Layer.CONFIG).outputs
@@ -88,7 +107,8 @@ def test_api_function_policy_is_exactly_what_it_calls(dev):
         "Action": ["dynamodb:Query"],
         "Resource": [f"{arn}/index/{table.STATUS_INDEX}"],
     }
-    assert statements["ConfigParameters"]["Action"] == ["ssm:GetParameters"]
+    # The Parameters and Secrets extension calls GetParameter (one name each).
+    assert statements["ConfigParameters"]["Action"] == ["ssm:GetParameter"]
     assert sorted(statements["ConfigParameters"]["Resource"]) == sorted(
         [
             config["api_config_param_arn"],

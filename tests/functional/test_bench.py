@@ -1,0 +1,45 @@
+"""`invoke bench` end to end, sized down: the figures the issue asks for, measured as
+Lambda runs the function (run in a subprocess: the bench owns its environment)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from tracking_ops.measure.bench import LAMBDA_VARIABLES, shipped_environment
+from tracking_stacks.definitions import REPO_ROOT
+
+
+def test_bench_reports_cold_warm_and_calls_of_both_routes(tmp_path):
+    out = tmp_path / "bench.json"
+    subprocess.run(
+        [sys.executable, "-m", "invoke", "bench", "--pairs", "1", "--samples", "3", "--out", out],
+        cwd=REPO_ROOT,
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
+    result = json.loads(out.read_text())
+
+    for key in ("cold_start_ratio", "status_cold_start_ratio"):
+        assert result[key] > 0
+    for key in ("warm_overhead_ratio", "status_warm_overhead_ratio"):
+        assert result[key] > 0
+    assert (result["calls_per_track"], result["calls_per_status"]) == (1, 1)
+    assert result["calls"]["warm_status"] == ["DynamoDB.Query"]
+    assert sorted(result["calls"]["cold_track"]) == ["DynamoDB.PutItem"] + ["SSM.GetParameter"] * 3
+    for side in ("first_track", "raw_put_item", "first_status", "raw_query"):
+        figures = result["cold"][side]
+        assert figures["samples"] == 1
+        assert figures["import_median_ms"] > 0 and figures["first_request_median_ms"] > 0
+        # Process start -> response covers the child's import and first request.
+        assert figures["median_ms"] > figures["import_median_ms"]
+
+
+def test_the_function_runs_with_the_environment_the_stack_ships():
+    environment = shipped_environment("dev")
+    assert environment["AWS_LAMBDA_FUNCTION_NAME"] == "tracking-api-dev"
+    assert "POWERTOOLS_TRACE_DISABLED" not in environment  # tracing as shipped
+    assert environment["PARAMETERS_SECRETS_EXTENSION_CACHE_ENABLED"] == "false"
+    assert "_X_AMZN_TRACE_ID" in LAMBDA_VARIABLES

@@ -1,0 +1,59 @@
+"""A new container's first request: what it calls, and that it overlaps its waits."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+import pytest
+from botocore.client import BaseClient
+
+from tests.conftest import reset_function_state
+from tests.helpers import update
+from tracking_api import api as api_module
+
+
+@contextlib.contextmanager
+def every_aws_call() -> Iterator[list[str]]:
+    """Calls of every botocore client in this process: the function's, and the SSM
+    calls the Parameters and Secrets extension's stand-in makes on its behalf."""
+    calls: list[str] = []
+    original = BaseClient._make_api_call
+
+    def record(self, operation_name, api_params):
+        calls.append(f"{self.meta.service_model.service_id}.{operation_name}")
+        return original(self, operation_name, api_params)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(BaseClient, "_make_api_call", record)
+        yield calls
+
+
+def test_a_cold_write_reads_each_parameter_once_then_stores_once(api):
+    reset_function_state()  # a new container
+    with every_aws_call() as calls:
+        assert api.track(update()).status == 201
+    assert sorted(calls) == ["DynamoDB.PutItem"] + ["SSM.GetParameter"] * 3
+
+    with every_aws_call() as calls:  # warm: settings cached, one storage call
+        assert api.track(update()).status == 201
+    assert calls == ["DynamoDB.PutItem"]
+
+
+def test_the_settings_are_fetched_while_the_client_is_built(api, monkeypatch):
+    """The prefetch runs in its own thread; the route waits for it, not a second fetch."""
+    reset_function_state()
+    loader = api_module.settings_loader()
+    threads = []
+    original = loader._fetch
+
+    def fetch():
+        import threading
+
+        threads.append(threading.current_thread().name)
+        return original()
+
+    monkeypatch.setattr(loader, "_fetch", fetch)
+    assert api.status("tracking_id=NONE").status == 404
+    assert threads == ["settings-prefetch"]
+    assert loader.prefetch() is False  # only a new container prefetches
