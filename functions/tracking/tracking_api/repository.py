@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 
 # Time budget: a call against a hung endpoint costs at most attempts x (connect +
 # read timeout) plus the SDK's back-off before its retry (<= 1 s): 4 s, which with
-# the settings' budget (settings.py: one extension call, 2 s) leaves 4 s of the API
+# the settings' budget (settings.py: one extension call, <= 2 s) leaves 4 s of the API
 # function's 10 s timeout to answer 503 before Lambda kills it (API Gateway would
 # answer 502). Throttling and service faults are retried once by the SDK before
 # they become a 503. tests/functional/test_aws_runtime.py checks the sum.

@@ -37,11 +37,12 @@ from tracking_common.runtime_config import (
 )
 
 logger = Logger(child=True)
-# Time budget: one call of at most EXTENSION_TIMEOUT_SECONDS per parameter (the
-# three run concurrently), the extension's own call to SSM included. A failure is
+# Time budget: one call per parameter (the three run concurrently), the
+# extension's own call to SSM included; the socket timeout bounds its connect and
+# its read, so at most 2 x EXTENSION_TIMEOUT_SECONDS. A failure is
 # retried by the loader itself, not per call: the last known values serve meanwhile
 # (or, on a cold start, the documented defaults for COLD_OUTAGE_BACKOFF_SECONDS).
-EXTENSION_TIMEOUT_SECONDS = 2
+EXTENSION_TIMEOUT_SECONDS = 1
 OUTAGE_BACKOFF_SECONDS = 15
 COLD_OUTAGE_BACKOFF_SECONDS = 1
 
