@@ -75,3 +75,10 @@ def check_request(
     ]
     fields = ", ".join(sorted({d["field"] for d in details}))
     return GatewayRejection(400, "validation_error", f"Invalid request body: {fields}.", details)
+
+
+# What API Gateway answers when the Lambda invocation fails (function error, timeout,
+# runtime exit, malformed proxy response): 502 with the DEFAULT_5XX gateway response,
+# which the api stack sets to the contract's error shape (stacks/api GATEWAY_RESPONSES).
+LAMBDA_FAILURE = GatewayRejection(502, "internal_error", "Internal server error")
+LAMBDA_FAILURE_HEADERS = {"x-amzn-ErrorType": "InternalServerErrorException"}
