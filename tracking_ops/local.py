@@ -66,6 +66,7 @@ CODE_SUBDIRS = tuple(
     for d in (defs.SHARED_FUNCTION_CODE, *(f.source for f in defs.FUNCTIONS))
 )
 HTTP_POLL_SECONDS = 0.1  # how soon the server notices shutdown()
+SIGNAL_POLL_SECONDS = 0.1  # how soon the main thread runs a signal's handler (see serve_forever)
 FEEDER_HANDOVER_SECONDS = 5.0  # an old feeder finishing its batch before handing over
 
 
@@ -484,10 +485,10 @@ class LocalRuntime:
                         f"{workers.failure_summary(str(failure))}"
                     )
                 return
-            except (OSError, ValueError, EOFError):
-                if self._stopping.is_set():
-                    return  # stop() closed the processes under us
-                raise
+            except Exception as error:  # noqa: BLE001 - the watcher must survive it
+                if not self._stopping.is_set():  # else stop() closed the processes under us
+                    self.log(f"reload failed: {error!r}; still serving the last good code")
+                return
             self.log(
                 f"reloaded in {time.monotonic() - started:.1f}s ({shown} changed): "
                 "workers and stream feeder run the new code"
@@ -495,7 +496,9 @@ class LocalRuntime:
 
     def _swap_code(self) -> None:
         code = self._snapshot()
-        generation = self.pool.start_generation(code)
+        # One worker first: it and the feeder start alone on the machine's cores, so the
+        # new code serves sooner; the pool fills up behind them.
+        generation = self.pool.start_generation(code, count=1)
         feeder = self._start_feeder(code)
         try:
             generation.wait(1)  # one worker running it proves the code imports
@@ -506,6 +509,7 @@ class LocalRuntime:
             self._feeders.discard(feeder)
             raise
         self.pool.switch(generation)
+        self.pool.fill(generation, started=1)
         previous = self._feeder
         # The old feeder hands over its stream position so no record is delivered twice.
         state = previous.stop(FEEDER_HANDOVER_SECONDS) if previous else None
@@ -609,7 +613,10 @@ def serve_forever(
             flush=True,
         )
         print(f"pids: main {os.getpid()}, workers {runtime.pool.pids()}", flush=True)
-        stop.wait()
+        # Never an unbounded wait here: a signal to the process may be taken by another
+        # thread, and Python runs its handler only when this thread runs bytecode again.
+        while not stop.wait(SIGNAL_POLL_SECONDS):
+            pass
     except _Interrupted:
         pass
     except StartupFailed as failure:
@@ -630,9 +637,6 @@ def serve_forever(
 
 
 def main(argv: list[str] | None = None) -> int:
-    import faulthandler
-
-    faulthandler.register(signal.SIGUSR1, all_threads=True)  # TEMP
     parser = argparse.ArgumentParser(description="Run the tracking API locally on moto.")
     parser.add_argument("--env", default="dev", choices=defs.ENVIRONMENTS)
     parser.add_argument("--port", type=int, default=8787)

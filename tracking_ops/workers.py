@@ -243,7 +243,8 @@ class Worker:
     process: Any
     conn: Connection
     generation: int
-    gone: bool = False
+    gone: bool = False  # retired or dead: never handed out again
+    stopping: bool = False  # one thread owns its stop (kill, join, close): set once
 
     @property
     def pid(self) -> int:
@@ -264,7 +265,12 @@ class Generation:
     def wait(self, count: int) -> None:
         """Until ``count`` workers are ready; StartupFailed at the first failure."""
         with self.changed:
-            self.changed.wait_for(lambda: len(self.ready) >= count or self.errors)
+            # In slices: the main thread waits here at start, and must keep running
+            # bytecode for a signal's handler to run (see local.serve_forever).
+            while not self.changed.wait_for(
+                lambda: len(self.ready) >= count or self.errors, timeout=0.1
+            ):
+                pass
             if self.errors and len(self.ready) < count:
                 raise StartupFailed(self.errors[0])
 
@@ -290,12 +296,18 @@ class WorkerPool:
 
     # -- generations
 
-    def start_generation(self, code: CodeVersion) -> Generation:
-        """Start ``size`` workers on ``code`` in parallel; ``switch`` makes them serve."""
+    def start_generation(self, code: CodeVersion, count: int | None = None) -> Generation:
+        """Start ``count`` (default ``size``) workers on ``code`` in parallel; ``switch``
+        makes them serve, ``fill`` starts the rest."""
         generation = Generation(code, self.size)
-        for _ in range(self.size):
+        for _ in range(self.size if count is None else count):
             self._launch_async(generation)
         return generation
+
+    def fill(self, generation: Generation, started: int) -> None:
+        """Start the workers ``generation`` lacks, ``started`` of them being under way."""
+        for _ in range(self.size - started):
+            self._launch_async(generation)
 
     def switch(self, generation: Generation) -> None:
         """Serve with ``generation`` from now on; the previous workers stop once idle."""
@@ -311,8 +323,9 @@ class WorkerPool:
                 self._others.discard(worker)
                 self._current.add(worker)
                 self._idle.put(worker)
-        for worker in retired:
-            worker.gone = True  # busy ones are stopped when their invocation ends
+            for worker in retired:
+                worker.gone = True  # busy ones are stopped when their invocation ends
+                self._others.add(worker)  # ... and until then close() still sees them
         self._stop_idle_retired()
         if not self._supervisor.is_alive():
             self._supervisor.start()
@@ -362,7 +375,7 @@ class WorkerPool:
         with self._lock, generation.changed:
             generation.ready.append(worker)
             generation.changed.notify_all()
-            if self._closed.is_set() or generation.state == "abandoned":
+            if self._closed.is_set() or generation.state == "abandoned" or worker.stopping:
                 stale = True
             else:
                 stale = False
@@ -419,19 +432,24 @@ class WorkerPool:
                 return
         self._stop([worker])
 
+    def _claim(self, workers: list[Worker]) -> list[Worker]:
+        """The workers whose stop this thread now owns (none is stopped twice)."""
+        with self._lock:
+            mine = [w for w in workers if not w.stopping]
+            for worker in mine:
+                worker.stopping = worker.gone = True
+                self._current.discard(worker)
+                self._others.discard(worker)
+        return mine
+
     def _replace(self, worker: Worker, reason: str) -> None:
         """Kill ``worker`` if it still runs; start another one on the current code."""
         with self._lock:
-            if worker not in self._current or self._closed.is_set():
-                replace = False
-            else:
-                replace = True
-                self._current.discard(worker)
-                worker.gone = True
+            replace = worker in self._current and not self._closed.is_set()
             generation = self._generation
-        worker.process.kill()
-        worker.process.join(2)
-        worker.conn.close()
+        if not self._claim([worker]):
+            return  # another thread is stopping it
+        stop_children([(worker.process, worker.conn)], 0)
         if replace and generation is not None:
             self.log(f"worker {worker.pid} {reason}; starting a replacement")
             self._launch_async(generation)
@@ -449,12 +467,8 @@ class WorkerPool:
         self._stop(stale)
 
     def _stop(self, workers: list[Worker]) -> None:
-        with self._lock:
-            for worker in workers:
-                worker.gone = True
-                self._others.discard(worker)
-                self._current.discard(worker)
-        stop_children([(w.process, w.conn) for w in workers], STOP_GRACE_SECONDS)
+        mine = self._claim(workers)
+        stop_children([(w.process, w.conn) for w in mine], STOP_GRACE_SECONDS)
 
     def _supervise(self) -> None:
         """Notice a worker that dies while idle (killed from outside) and replace it."""
@@ -475,8 +489,7 @@ class WorkerPool:
         """Stop every worker: idle ones at once, busy ones after a short grace."""
         with self._lock:
             self._closed.set()
-            workers = list(self._current | self._others)
-            self._current, self._others = set(), set()
+            workers = self._claim(list(self._current | self._others))
         stop_children([(w.process, w.conn) for w in workers], STOP_GRACE_SECONDS)
         if self._supervisor.is_alive():
             self._supervisor.join(1)
@@ -491,6 +504,7 @@ class StandbyChild:
 
     def __init__(self, target: Callable[..., None], args: tuple, name: str):
         self.process, self.conn = start_child(target, args, name)
+        self._stopping = threading.Lock()  # held by the one thread that stops it
 
     def wait_ready(self, cancelled: Callable[[], bool]) -> None:
         try:
@@ -504,6 +518,8 @@ class StandbyChild:
 
     def stop(self, grace: float = STOP_GRACE_SECONDS) -> Any:
         """Ask it to stop; its state if it answers within ``grace``, else None (killed)."""
+        if not self._stopping.acquire(blocking=False):
+            return None  # another thread is stopping it
         state = None
         try:
             self.conn.send(None)
@@ -511,12 +527,12 @@ class StandbyChild:
                 kind, state = self.conn.recv()
         except (EOFError, OSError, ValueError):
             state = None
-        self.kill()
+        stop_children([(self.process, self.conn)], 0.2)
         return state
 
     def kill(self) -> None:
-        stop_children([(self.process, None)], 0.2 if self.process.is_alive() else 0)
-        self.conn.close()
+        if self._stopping.acquire(blocking=False):
+            stop_children([(self.process, self.conn)], 0)
 
 
 class PipeStop:

@@ -12,6 +12,7 @@ import os
 import re
 import shutil
 import signal
+import subprocess
 import threading
 import time
 import uuid
@@ -88,11 +89,8 @@ def stop_and_check(api: LocalApi, signum: int, group: bool, case: str) -> float:
         api.process.send_signal(signum)
     try:
         code = api.process.wait(timeout=STOP_DEADLINE)
-    except Exception:
-        os.kill(api.process.pid, signal.SIGUSR1)  # TEMP
-        time.sleep(2)
-        print("".join(api.log))
-        raise
+    except subprocess.TimeoutExpired:
+        raise AssertionError(f"not stopped after {STOP_DEADLINE}s:\n{''.join(api.log)}") from None
     finally:
         if api.process.poll() is None:
             os.killpg(api.process.pid, signal.SIGKILL)
