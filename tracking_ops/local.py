@@ -58,7 +58,7 @@ STREAM_POLL_SECONDS = 0.25
 STREAM_MAX_RETRIES = 2
 DEFAULT_WORKERS = 4
 API_HANDLER = "tracking_api.api:handler"  # what app.handler re-exports
-API_WARM = "tracking_ops.local:_warm"
+API_WARM = "tracking_ops.warmup:api"
 FUNCTIONS_DIR = defs.SHARED_FUNCTION_CODE.parent
 # The folders that go on a child's sys.path, as the packaging maps them (pyproject.toml).
 CODE_SUBDIRS = tuple(
@@ -76,14 +76,6 @@ FEEDER_HANDOVER_SECONDS = 5.0  # an old feeder finishing its batch before handin
 def _quiet_empty_metrics() -> None:
     """Powertools warns on every invocation that publishes no metric; noise locally."""
     warnings.filterwarnings("ignore", message="No application metrics to publish")
-
-
-def _warm() -> bool:
-    """What a container's first request would pay for: settings from SSM, the storage client."""
-    from tracking_api import api
-
-    settings = api.settings_loader().get()
-    return api.repository(settings.table_name).client is not None
 
 
 # ---- the stream feed -----------------------------------------------------------
