@@ -42,7 +42,6 @@ SPAWN = multiprocessing.get_context("spawn")
 STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
 STARTUP_SECONDS = 90  # a cold worker on a busy 2-core machine: imports, SSM, clients
 STOP_GRACE_SECONDS = 0.5  # a busy child gets this long to finish before it is killed
-PROFILE_VARIABLES = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE")
 _COPY_IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", ".*")
 
 
@@ -109,7 +108,9 @@ def prepare_child(code: CodeVersion, environment: dict[str, str]) -> None:
     sys.path[:0] = code.paths
     importlib.invalidate_caches()
     os.environ.update(environment)
-    for name in PROFILE_VARIABLES:
+    from tracking_ops.standin import PROFILE_VARIABLES
+
+    for name in PROFILE_VARIABLES:  # the stand-in's credentials, never a profile's
         os.environ.pop(name, None)
 
 
