@@ -7,10 +7,9 @@ but refuses a change that would break existing clients unless every breaking
 change is listed in ``docs/openapi-breaking-changes.json`` under the new document
 version, and that version is a new major version (semver).
 
-The comparison is done here, by a small comparator: the maintained tool for it is
-oasdiff (Go; no Python package, and no binary can be fetched on these machines),
-and the Python packages that diff OpenAPI documents are unmaintained or only list
-differences without saying which break clients. This one knows the rules below,
+The comparison is done here, by a small comparator: the established tools for it
+are oasdiff (Go) and openapi-changes / @azure/oad (npm), not Python packages, and
+what PyPI offers for it is young and little used. This one knows the rules below,
 which are what this API's clients depend on, and is tested with a planted change
 of each kind.
 
