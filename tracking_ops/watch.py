@@ -53,6 +53,7 @@ class CodeWatcher:
         self._thread = threading.Thread(target=self._run, name="code-watcher", daemon=True)
 
     def start(self) -> CodeWatcher:
+        self._seen = snapshot(self.root)  # before returning: any later edit is a change
         self._thread.start()
         return self
 
@@ -61,7 +62,7 @@ class CodeWatcher:
         self._thread.join(2)
 
     def _run(self) -> None:
-        seen = snapshot(self.root)
+        seen = self._seen
         while not self._stop.wait(self.poll_seconds):
             current = snapshot(self.root)
             if current == seen:

@@ -62,6 +62,7 @@ def launch(functions: Path, *args: str, workers: int = 1) -> LocalApi:
     log: list[str] = []
     threading.Thread(target=lambda: log.extend(api.process.stdout), daemon=True).start()
     api.log = log  # type: ignore[attr-defined]
+    wait_for_log(api, r"^pids:")  # printed once the watcher has its first snapshot
     return api
 
 
@@ -240,6 +241,7 @@ def test_stop_under_load(functions_copy, load_against, case, signum, group):
 @pytest.mark.parametrize(("case", "signum", "group"), LOAD_CASES, ids=[c[0] for c in LOAD_CASES])
 def test_stop_during_reload(functions_copy, case, signum, group):
     api = launch(functions_copy, workers=2)
+    started = len(processes_with_marker(marker_of(api)))
     # The new code's import is slowed down, so the signal lands while it starts.
     edit(
         functions_copy / API_MODULE,
@@ -249,8 +251,11 @@ def test_stop_during_reload(functions_copy, case, signum, group):
     (functions_copy / "common" / "tracking_common" / "__init__.py").write_text(
         "import time\n\ntime.sleep(5)\n"
     )
-    wait_for_log(api, r"pids:")  # the banner is out; the watcher is running
-    time.sleep(1.5)  # the watcher saw the change and is starting the new processes
+    end = time.monotonic() + 20  # until the new worker and feeder processes exist
+    while len(processes_with_marker(marker_of(api))) <= started and time.monotonic() < end:
+        time.sleep(0.05)
+    assert len(processes_with_marker(marker_of(api))) > started, "no reload began"
+    time.sleep(0.5)
     stop_and_check(api, signum, group, f"during reload, {case}")
     assert not any("reloaded" in line for line in api.log)
 
