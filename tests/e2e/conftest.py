@@ -69,13 +69,19 @@ def processes_with_marker(marker: str) -> list[int]:
     return found
 
 
-def start_local(extra_env: dict[str, str] | None = None) -> LocalApi:
+def start_local(
+    extra_env: dict[str, str] | None = None,
+    args: tuple[str, ...] = ("--workers", "4"),
+    new_session: bool = False,
+) -> LocalApi:
+    """``new_session``: the runtime leads a process group of its own (to signal the group)."""
     marker = f"{MARKER}={uuid.uuid4()}"
     env = {**os.environ, MARKER: marker.split("=", 1)[1], **(extra_env or {})}
     started = time.monotonic()
     process = subprocess.Popen(
-        [sys.executable, "-m", "tracking_ops.local.runtime", "--port", "0", "--workers", "4"],
+        [sys.executable, "-m", "tracking_ops.local.runtime", "--port", "0", *args],
         cwd=REPO_ROOT,
+        start_new_session=new_session,
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

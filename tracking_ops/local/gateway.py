@@ -100,3 +100,10 @@ def check_invoke_payload(event: dict[str, Any]) -> GatewayRejection | None:
         f"The request, as the function's event, is {size} bytes; a synchronous Lambda "
         f"invoke takes at most {LAMBDA_INVOKE_MAX_PAYLOAD}.",
     )
+
+
+# What API Gateway answers when the Lambda invocation fails (function error, timeout,
+# runtime exit, malformed proxy response): 502 with the DEFAULT_5XX gateway response,
+# which the api stack sets to the contract's error shape (stacks/api GATEWAY_RESPONSES).
+LAMBDA_FAILURE = GatewayRejection(502, "internal_error", "Internal server error")
+LAMBDA_FAILURE_HEADERS = {"x-amzn-ErrorType": "InternalServerErrorException"}

@@ -4,13 +4,19 @@
   stacks' own definitions (table, DLQ, SSM parameters for the chosen env, bus);
 - a pool of worker processes, each one "Lambda container" that imports the
   real ``app.handler`` once and handles one request at a time (the Powertools
-  resolver keeps per-request state, exactly as in Lambda);
+  resolver keeps per-request state, exactly as in Lambda); one that runs past the
+  function's timeout is killed and replaced, as Lambda does (workers.py);
 - an HTTP server on 127.0.0.1 that applies API Gateway's checks (gateway.py),
   turns each request into a REST proxy event and writes the response back;
 - a stream feeder, in a process of its own, that feeds the notifier from moto's
   DynamoDB stream, retries failed records and sends what still fails to the
   DLQ, as the event source mapping does; a local queue receives the events the
-  notifier publishes, so they can be seen.
+  notifier publishes, so they can be seen;
+- a watcher of functions/ that, on an edit, starts workers and a feeder on a
+  snapshot of the new code and swaps them in once they import (hot reload).
+
+Every child process is owned by this one: see workers.py for how SIGINT/SIGTERM
+to the process group stop everything within seconds.
 
 IAM authorization is not enforced locally.
 """
@@ -20,23 +26,25 @@ from __future__ import annotations
 import argparse
 import collections
 import contextlib
+import itertools
 import json
-import multiprocessing
 import os
 import signal
-import sys
 import threading
 import time
+import traceback
 import warnings
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from contextlib import ExitStack
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from tracking_common.runtime_config import EVENT_SOURCE
-from tracking_ops.local import gateway, parameters_extension, proxy, standin
+from tracking_ops.local import docs, gateway, parameters_extension, proxy, standin, workers
+from tracking_ops.local.watch import CodeWatcher
+from tracking_ops.local.workers import StartupFailed, failure_summary
 from tracking_ops.operate import dlq
 from tracking_stacks import definitions as defs
 from tracking_stacks.naming import validate_env
@@ -52,40 +60,25 @@ OBSERVER_RULE = "observe-status-changes"
 STREAM_POLL_SECONDS = 0.25
 STREAM_MAX_RETRIES = 2
 DEFAULT_WORKERS = 4
+API_HANDLER = "tracking_api.api:handler"  # what app.handler re-exports
+API_WARM = "tracking_ops.local.warmup:api"
+FUNCTIONS_DIR = defs.SHARED_FUNCTION_CODE.parent
+# The folders that go on a child's sys.path, as the packaging maps them (pyproject.toml).
+CODE_SUBDIRS = tuple(
+    str(Path(d).relative_to(FUNCTIONS_DIR))
+    for d in (defs.SHARED_FUNCTION_CODE, *(f.source for f in defs.FUNCTIONS))
+)
+HTTP_POLL_SECONDS = 0.1  # how soon the server notices shutdown()
+SIGNAL_POLL_SECONDS = 0.1  # how soon the main thread runs a signal's handler (see serve_forever)
+FEEDER_HANDOVER_SECONDS = 5.0  # an old feeder finishing its batch before handing over
 
 
-# ---- worker processes ("Lambda containers") -----------------------------------
-
-_handler = None
+# ---- worker processes ("Lambda containers", see workers.py) ------------------------
 
 
 def _quiet_empty_metrics() -> None:
     """Powertools warns on every invocation that publishes no metric; noise locally."""
     warnings.filterwarnings("ignore", message="No application metrics to publish")
-
-
-def _init_worker(environment: dict[str, str]) -> None:
-    global _handler
-    _quiet_empty_metrics()
-    os.environ.update(environment)
-    for name in standin.PROFILE_VARIABLES:
-        os.environ.pop(name, None)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when workers stop
-    from tracking_api.api import handler
-
-    _handler = handler
-
-
-def _invoke(event: dict[str, Any]) -> dict[str, Any]:
-    return _handler(event, proxy.LambdaContext.of(defs.API_FUNCTION))
-
-
-def _warm() -> bool:
-    """What a container's first request would pay for: settings from SSM, the storage client."""
-    from tracking_api import api
-
-    settings = api.settings_loader().get()
-    return api.repository(settings.table_name).client is not None
 
 
 # ---- the stream feed -----------------------------------------------------------
@@ -158,6 +151,16 @@ class StreamFeeder:
             )
         return len(records)
 
+    def handover(self) -> dict[str, Any]:
+        """Where this feeder is, for the one that replaces it on a code reload."""
+        return {"last": self._last_sequence, "pending": self._pending, "failures": self.failures}
+
+    def resume(self, state: dict[str, Any] | None) -> None:
+        if state:
+            self._last_sequence = state["last"]
+            self._pending = state["pending"]
+            self.failures = state["failures"]
+
     def drain(self, max_polls: int = 100) -> None:
         """Deliver until the stream has nothing new and no record awaits a retry."""
         for _ in range(max_polls):
@@ -220,30 +223,50 @@ class StreamFeeder:
         sqs.send_message(QueueUrl=dlq_url, MessageBody=json.dumps(message))
 
 
-def _run_feeder(instance: standin.StandIn, environment: dict[str, str], stop) -> None:
-    """The stream feeder's process: the functions' environment, stopped by ``stop``."""
-    os.environ.update(environment)
-    for name in standin.PROFILE_VARIABLES:
-        os.environ.pop(name, None)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when it stops
+def _run_feeder(conn, code: workers.CodeVersion, instance: standin.StandIn, environment) -> None:
+    """The stream feeder's process: set up on ``code``, then poll from the position the
+    previous feeder handed over until the parent says stop; hand the position back."""
+    workers.prepare_child(code, environment)
     feeder = StreamFeeder(instance)
-    feeder.stopping = stop
-    feeder.setup()
-    feeder.run()
-
-
-def _stop_process(process, stop, seconds: float = 10) -> None:
-    stop.set()
-    process.join(seconds)
-    if process.is_alive():
-        process.terminate()
-        process.join(seconds)
+    try:
+        feeder.setup()
+    except BaseException:  # noqa: BLE001 - whatever stops the import is the report
+        conn.send(("failed", traceback.format_exc()))
+        workers.exit_now(1)
+    conn.send(("ready", os.getpid()))
+    try:
+        message = conn.recv()
+    except (EOFError, OSError):
+        message = None
+    if message is not None:
+        feeder.resume(message[1])
+        feeder.stopping = workers.PipeStop(conn)
+        feeder.run()
+        with contextlib.suppress(OSError, ValueError):
+            conn.send(("stopped", feeder.handover()))
+    workers.exit_now()
 
 
 # ---- HTTP ------------------------------------------------------------------------
 
 
-def _make_handler(pool: ProcessPoolExecutor, openapi: Callable[[], bytes], log) -> type:
+def _call_function(pool: workers.WorkerPool, event: dict[str, Any], log) -> tuple:
+    """The function's response; when the invocation fails (timeout, unhandled error, a
+    dead runtime, a malformed response) what API Gateway then answers: 502, through the
+    api stack's DEFAULT_5XX gateway response."""
+    try:
+        return proxy.decode_response(pool.invoke(event))
+    except workers.FunctionFailed as failure:
+        log(f"function error:\n{workers.failure_summary(str(failure))}")
+    except (workers.FunctionTimedOut, workers.PoolClosed) as failure:
+        log(f"function error: {failure or 'the runtime is stopping'}")
+    except (KeyError, TypeError, ValueError, AttributeError) as failure:
+        log(f"malformed Lambda proxy response: {failure!r}")
+    failed = gateway.LAMBDA_FAILURE
+    return failed.status, {**JSON_HEADERS, **gateway.LAMBDA_FAILURE_HEADERS}, failed.body()
+
+
+def _make_handler(pool: workers.WorkerPool, openapi: Callable[[], bytes], log) -> type:
     class RequestHandler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         server_version = "tracking-local"
@@ -270,6 +293,8 @@ def _make_handler(pool: ProcessPoolExecutor, openapi: Callable[[], bytes], log) 
                 return None
             if url.path == "/openapi.json" and self.command == "GET":
                 return self._reply(url, started, 200, JSON_HEADERS, openapi())
+            if url.path.startswith(docs.DOCS_PATH) and self.command == "GET":
+                return self._reply(url, started, *self._docs(url.path))
             return self._reply(url, started, *self._through_gateway(url, body))
 
         def _reply(
@@ -308,7 +333,17 @@ def _make_handler(pool: ProcessPoolExecutor, openapi: Callable[[], bytes], log) 
             )
             if rejection := gateway.check_invoke_payload(event):
                 return rejection.status, JSON_HEADERS, rejection.body()
-            return proxy.decode_response(pool.submit(_invoke, event).result())
+            return _call_function(pool, event, log)
+
+        def _docs(self, path: str) -> tuple[int, dict[str, str], bytes]:
+            if path in (docs.DOCS_PATH, docs.ASSET_PREFIX):
+                page = docs.page("Logistics tracking API", "/openapi.json")
+                return 200, {"Content-Type": "text/html; charset=utf-8"}, page
+            found = docs.asset(path)
+            if found is None:
+                rejection = gateway.GatewayRejection(404, "not_found", f"No docs asset {path}.")
+                return rejection.status, JSON_HEADERS, rejection.body()
+            return 200, {"Content-Type": found[0], "Cache-Control": "max-age=3600"}, found[1]
 
         do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _serve
 
@@ -348,15 +383,32 @@ class LocalRuntime:
     """Everything `invoke local` starts, and stops in reverse order."""
 
     def __init__(
-        self, env: str = "dev", port: int = 8787, workers: int = DEFAULT_WORKERS, log=None
+        self,
+        env: str = "dev",
+        port: int = 8787,
+        workers: int = DEFAULT_WORKERS,
+        log=None,
+        functions_dir: Path | str | None = None,
+        function_timeout: float | None = None,
+        on_fatal: Callable[[str], None] | None = None,
     ):
         self.env = env
         self.port = port
         self.workers = workers
         self.log = log or (lambda line: print(line, flush=True))
+        self.functions_dir = Path(functions_dir or FUNCTIONS_DIR).resolve()
+        self.function_timeout = function_timeout or defs.API_FUNCTION.timeout_s
+        self.on_fatal = on_fatal
         self._stack = ExitStack()
+        self._stopping = threading.Event()
+        self._reloading = threading.Lock()
+        self._generations = itertools.count(1)
+        self._codes: list[workers.CodeVersion] = []
+        self._feeders: set[workers.StandbyChild] = set()  # every feeder process alive
+        self._feeder: workers.StandbyChild | None = None  # the one feeding
         self.instance: standin.StandIn | None = None
         self.httpd: ThreadingHTTPServer | None = None
+        self.pool: workers.WorkerPool | None = None
 
     @property
     def url(self) -> str:
@@ -364,50 +416,144 @@ class LocalRuntime:
         return f"http://{host}:{port}"
 
     def start(self) -> LocalRuntime:
+        try:
+            return self._start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self) -> LocalRuntime:
         endpoint = self._stack.enter_context(standin.moto_server())
         self.instance = standin.StandIn(endpoint, self.env)
         self.instance.apply_to(os.environ)
         standin.provision(self.instance)
         self._observe_events()
-        environment = {**self.instance.aws_environment(), **self.instance.function_environment()}
+        self._environment = {
+            **self.instance.aws_environment(),
+            **self.instance.function_environment(),
+        }
         # The API function reads SSM through the Parameters and Secrets extension.
-        environment.update(
+        self._environment.update(
             self._stack.enter_context(
-                parameters_extension.serve(collections.ChainMap(environment, os.environ))
+                parameters_extension.serve(collections.ChainMap(self._environment, os.environ))
             )
         )
-        pool = ProcessPoolExecutor(
-            max_workers=self.workers,
-            mp_context=multiprocessing.get_context("spawn"),
-            initializer=_init_worker,
-            initargs=(environment,),
+        self._stack.callback(self._remove_code)
+        self.pool = workers.WorkerPool(
+            workers.WorkerSpec(
+                handler=API_HANDLER,
+                warm=API_WARM,
+                environment=self._environment,
+                function_name=defs.API_FUNCTION.what,
+                timeout_s=self.function_timeout,
+            ),
+            self.workers,
+            self.log,
+            on_fatal=self.on_fatal,
         )
-        self._stack.callback(pool.shutdown, wait=True, cancel_futures=True)
-        for future in [pool.submit(_warm) for _ in range(self.workers)]:
-            future.result()
-        # The feeder gets a process of its own: its boto3 work would otherwise take
-        # the GIL from the moto server thread in this one.
-        spawn = multiprocessing.get_context("spawn")
-        stop_feeding = spawn.Event()
-        feeder = spawn.Process(
-            target=_run_feeder,
-            name="stream-feeder",
-            daemon=True,
-            args=(self.instance, environment, stop_feeding),
-        )
-        feeder.start()
-        self._stack.callback(_stop_process, feeder, stop_feeding)
+        self._stack.callback(self._stop_children)
+        # Workers warm and the feeder (in a process of its own: its boto3 work would
+        # otherwise take the GIL from the moto server thread here) sets up before
+        # the server listens, so the first requests do not pay for it.
+        code = self._snapshot()
+        generation = self.pool.start_generation(code)
+        feeder = self._start_feeder(code)
+        generation.wait(self.workers)
+        feeder.wait_ready(self._stopping.is_set)
+        self.pool.switch(generation)
+        feeder.go(None)
+        self._feeder = feeder
         document: list[bytes] = []  # known once the server has its port
         self.httpd = ThreadingHTTPServer(
-            (standin.LOOPBACK, self.port), _make_handler(pool, lambda: document[0], self.log)
+            (standin.LOOPBACK, self.port), _make_handler(self.pool, lambda: document[0], self.log)
         )
         document.append(json.dumps(self._openapi()).encode())
         self.httpd.daemon_threads = True
-        thread = threading.Thread(target=self.httpd.serve_forever, name="http", daemon=True)
+        thread = threading.Thread(
+            target=self.httpd.serve_forever, args=(HTTP_POLL_SECONDS,), name="http", daemon=True
+        )
         thread.start()
         self._stack.callback(self.httpd.server_close)
         self._stack.callback(self.httpd.shutdown)
         return self
+
+    def _snapshot(self) -> workers.CodeVersion:
+        code = workers.snapshot_code(self.functions_dir, CODE_SUBDIRS, next(self._generations))
+        self._codes.append(code)
+        return code
+
+    def _remove_code(self) -> None:
+        for code in self._codes:
+            workers.remove_code(code)
+
+    def _start_feeder(self, code: workers.CodeVersion) -> workers.StandbyChild:
+        feeder = workers.StandbyChild(
+            _run_feeder, (code, self.instance, self._environment), "stream-feeder"
+        )
+        self._feeders.add(feeder)
+        if self._stopping.is_set():  # stop() began while it was being spawned
+            feeder.kill()
+        return feeder
+
+    def reload(self, files: list[str]) -> None:
+        """Replace the workers and the feeder with ones running the code now on disk;
+        if it does not start, say why and keep serving the last good code."""
+        with self._reloading:
+            if self._stopping.is_set():
+                return
+            started = time.monotonic()
+            shown = ", ".join(files[:3]) + (f" and {len(files) - 3} more" if len(files) > 3 else "")
+            try:
+                self._swap_code()
+            except workers.StartupFailed as failure:
+                if not self._stopping.is_set():
+                    self.log(
+                        f"reload failed ({shown} changed); still serving the last good code:\n"
+                        f"{workers.failure_summary(str(failure))}"
+                    )
+                return
+            except Exception as error:  # noqa: BLE001 - the watcher must survive it
+                if not self._stopping.is_set():  # else stop() closed the processes under us
+                    self.log(f"reload failed: {error!r}; still serving the last good code")
+                return
+            self.log(
+                f"reloaded in {time.monotonic() - started:.1f}s ({shown} changed): "
+                "workers and stream feeder run the new code"
+            )
+
+    def _swap_code(self) -> None:
+        code = self._snapshot()
+        # One worker first: it and the feeder start alone on the machine's cores, so the
+        # new code serves sooner; the pool fills up behind them.
+        generation = self.pool.start_generation(code, count=1)
+        feeder = self._start_feeder(code)
+        try:
+            generation.wait(1)  # one worker running it proves the code imports
+            feeder.wait_ready(self._stopping.is_set)
+        except workers.StartupFailed:
+            self.pool.abandon(generation)
+            feeder.kill()
+            self._feeders.discard(feeder)
+            raise
+        self.pool.switch(generation)
+        self.pool.fill(generation, started=1)
+        previous = self._feeder
+        # The old feeder hands over its stream position so no record is delivered twice.
+        state = previous.stop(FEEDER_HANDOVER_SECONDS) if previous else None
+        self._feeders.discard(previous)
+        feeder.go(state)
+        self._feeder = feeder
+
+    def _stop_children(self) -> None:
+        """Workers and feeders stop in parallel; each has a deadline, then is killed."""
+        threads = [threading.Thread(target=self.pool.close, daemon=True)]
+        threads += [
+            threading.Thread(target=feeder.stop, daemon=True) for feeder in list(self._feeders)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(workers.STOP_GRACE_SECONDS + 3)
 
     def _openapi(self) -> dict[str, Any]:
         from tracking_api.schema_export import openapi_document
@@ -435,40 +581,111 @@ class LocalRuntime:
         )
 
     def stop(self) -> None:
+        self._stopping.set()
         self._stack.close()
 
 
-def serve_forever(env: str, port: int, workers: int = DEFAULT_WORKERS) -> None:
+class _Interrupted(BaseException):
+    """A stop signal while the runtime is still starting: unwinds start()."""
+
+
+def serve_forever(
+    env: str,
+    port: int,
+    workers: int = DEFAULT_WORKERS,
+    reload: bool = True,
+    functions_dir: Path | str | None = None,
+    function_timeout: float | None = None,
+) -> int:
+    """Run until SIGINT/SIGTERM (to this process or its group); returns the exit code."""
     stop = threading.Event()
+    status = {"starting": True, "code": 0}
+
+    def on_signal(signum: int, frame: Any) -> None:
+        stop.set()
+        if status["starting"]:
+            status["starting"] = False
+            raise _Interrupted()
+
+    def on_fatal(message: str) -> None:
+        print(f"error: {message}; stopping", flush=True)
+        status["code"] = 1
+        stop.set()
+
     for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stop.set())
+        signal.signal(signum, on_signal)
     started = time.monotonic()
-    runtime = LocalRuntime(env, port, workers).start()
+    runtime = LocalRuntime(
+        env,
+        port,
+        workers,
+        functions_dir=functions_dir,
+        function_timeout=function_timeout,
+        on_fatal=on_fatal,
+    )
+    watcher = None
     try:
+        runtime.start()
+        status["starting"] = False
         host, bound = runtime.httpd.server_address[:2]
         print(BANNER.format(host=host, port=bound), flush=True)
         print(IAM_NOTE, flush=True)
+        if reload:
+            watcher = CodeWatcher(runtime.functions_dir, runtime.reload).start()
         print(
             f"env {env}: AWS stand-in (moto) at {runtime.instance.endpoint}, {workers} workers,"
-            f" ready in {time.monotonic() - started:.1f}s; OpenAPI at /openapi.json; "
-            "Ctrl-C stops everything",
+            f" ready in {time.monotonic() - started:.1f}s; docs at /docs, OpenAPI at"
+            f" /openapi.json; {'reloads on edits under ' + str(runtime.functions_dir) if reload else 'no reload'};"
+            " Ctrl-C stops everything",
             flush=True,
         )
-        stop.wait()
+        print(f"pids: main {os.getpid()}, workers {runtime.pool.pids()}", flush=True)
+        # Never an unbounded wait here: a signal to the process may be taken by another
+        # thread, and Python runs its handler only when this thread runs bytecode again.
+        while not stop.wait(SIGNAL_POLL_SECONDS):
+            pass
+    except _Interrupted:
+        pass
+    except StartupFailed as failure:
+        print(
+            f"error: the functions do not start:\n{failure_summary(str(failure))}",
+            flush=True,
+        )
+        status["code"] = 1
     finally:
+        status["starting"] = False
         print("stopping...", flush=True)
+        stopping = time.monotonic()
         runtime.stop()
-        print("stopped", flush=True)
+        if watcher:
+            watcher.stop()
+        print(f"stopped in {time.monotonic() - stopping:.1f}s", flush=True)
+    return status["code"]
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Run the tracking API locally on moto.")
     parser.add_argument("--env", default="dev", type=validate_env)  # fixed or per-branch
     parser.add_argument("--port", type=int, default=8787)
     parser.add_argument("--workers", type=int, default=DEFAULT_WORKERS)
+    parser.add_argument("--no-reload", action="store_true", help="do not watch the code")
+    parser.add_argument("--functions", default=None, help="the functions tree to serve and watch")
+    parser.add_argument(
+        "--function-timeout",
+        type=float,
+        default=None,
+        help=f"the API function's timeout in seconds (default {defs.API_FUNCTION.timeout_s})",
+    )
     args = parser.parse_args(argv)
-    serve_forever(args.env, args.port, args.workers)
+    return serve_forever(
+        args.env,
+        args.port,
+        args.workers,
+        reload=not args.no_reload,
+        functions_dir=args.functions,
+        function_timeout=args.function_timeout,
+    )
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    workers.exit_now(main())

@@ -40,13 +40,61 @@ def test(c: Context, stack: str = "", tier: str = "", lint: bool = True) -> None
     help={
         "env": "whose config values the local SSM parameters get " + HELP_ENV[11:],
         "port": "port on 127.0.0.1 (default 8787; 0 picks a free one)",
+        "reload": "watch functions/ and serve edited code without a restart (default on;"
+        " --no-reload turns it off)",
+        "workers": "worker processes, one request at a time each (default 4)",
+        "functions": "serve and watch this copy of the functions/ tree instead",
+        "function_timeout": "the API function's timeout in seconds (default: the deployed"
+        " value); an invocation past it gets 502 and its worker is replaced",
     }
 )
-def local(c: Context, env: str = "dev", port: int = 8787) -> None:
+def local(
+    c: Context,
+    env: str = "dev",
+    port: int = 8787,
+    reload: bool = True,
+    workers: int = 4,
+    functions: str = "",
+    function_timeout: int = 0,
+) -> None:
     """Run the whole API on this machine, moto standing in for AWS (no account, no Docker)."""
     from tracking_ops.local.runtime import serve_forever
+    from tracking_ops.local.workers import exit_now
 
-    serve_forever(check_env(env), port)
+    code = serve_forever(
+        check_env(env),
+        port,
+        workers,
+        reload=reload,
+        functions_dir=functions or None,
+        function_timeout=function_timeout or None,
+    )
+    # Everything it started is stopped by now; skipping the interpreter's teardown of
+    # the modules moto and the functions imported saves seconds on a busy machine.
+    exit_now(code)
+
+
+@task(help={"check": "only check; exit 1 when docs/openapi.json is not what the code generates"})
+def openapi(c: Context, check: bool = False) -> None:
+    """Rewrite docs/openapi.json from the code; a change that breaks clients is refused
+    unless acknowledged in docs/openapi-breaking-changes.json with a new major version."""
+    from invoke import Exit
+
+    from tracking_ops.checks import openapi_gate as gate
+
+    verdict = gate.check_committed() if check else gate.rewrite()
+    for change in verdict.breaking:
+        print(f"breaking: {change}")
+    for problem in verdict.problems:
+        print(f"refused: {problem}")
+    if verdict.current:
+        print(f"{gate.DOCUMENT.relative_to(gate.REPO_ROOT)} is current")
+    elif verdict.problems:
+        raise Exit(f"error: {len(verdict.problems)} problem(s) with the new document", code=1)
+    elif check:
+        raise Exit("error: docs/openapi.json is stale: run `invoke openapi`", code=1)
+    else:
+        print(f"wrote {gate.DOCUMENT.relative_to(gate.REPO_ROOT)}")
 
 
 @task(
@@ -115,4 +163,4 @@ def load(
         raise Exit("consistency problems found (see above)", code=1)
 
 
-TASKS = (test, local, bench, load)
+TASKS = (test, local, openapi, bench, load)

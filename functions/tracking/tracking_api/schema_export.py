@@ -17,6 +17,10 @@ from pydantic import BaseModel
 from tracking_api import models
 
 DRAFT4 = "http://json-schema.org/draft-04/schema#"
+API_TITLE = "Logistics tracking API"
+# The contract's version (semver): a change that breaks clients needs a new major
+# version and an entry in docs/openapi-breaking-changes.json (`invoke openapi`).
+API_VERSION = "1.0.0"
 _DROP = {"title", "default"}
 
 # The routes of the API: (method, path, request model, success status, response model,
@@ -227,7 +231,7 @@ def openapi_document(server_url: str | None = None) -> dict[str, Any]:
         paths.setdefault(route["path"], {})[route["method"].lower()] = operation
     document: dict[str, Any] = {
         "openapi": "3.0.3",
-        "info": {"title": "Logistics tracking API", "version": "1.0.0"},
+        "info": {"title": API_TITLE, "version": API_VERSION},
         "paths": paths,
         "components": {
             "schemas": {"ErrorResponse": openapi_schema(models.ErrorResponse, "serialization")},

@@ -22,6 +22,7 @@ TASKS = [
     "graph",
     "load",
     "local",
+    "openapi",
     "outputs",
     "preview",
     "refresh",
