@@ -13,8 +13,8 @@ import pytest
 from tests.e2e.conftest import processes_with_marker, start_local, stop_local
 from tests.e2e.faults import FaultProxy
 from tests.helpers import update
-from tracking_common import table
 from tracking_ops.local.runtime import OBSERVER_QUEUE
+from tracking_ops.operate import dlq as dlq_messages
 from tracking_stacks import definitions as defs
 
 SERVICES = {
@@ -102,54 +102,35 @@ def test_eventbridge_failure_sends_the_affected_records_to_the_dlq(faulty):
     proxies["events"].refuse()
     try:
         assert api.request("POST", "/track", update(tracking_id=lost)).status == 201
-        # Lambda sends the batch from its checkpoint (the first failed record) on:
-        # the message whose sequence range holds the parcel's state record.
-        state = stream_sequence(api, lost, table.STATE_SORT_KEY)
-        dead = wait_for_messages(sqs, dlq, lambda m: covers(m, state))
+        # Lambda sends the batch from its checkpoint (the first failed record) on, and
+        # AWS's message holds only where the records are: read them there.
+        streams = boto3.client(
+            "dynamodbstreams",
+            endpoint_url=api.standin,
+            region_name="us-east-1",
+            aws_access_key_id="x",
+            aws_secret_access_key="x",
+        )
+
+        def parcels(message) -> set[str]:
+            records = dlq_messages.read_range(streams, message["DDBStreamBatchInfo"])
+            return {r["dynamodb"]["Keys"]["pk"]["S"] for r in records}
+
+        dead = wait_for_messages(sqs, dlq, lambda m: lost in parcels(m))
     finally:
         proxies["events"].restore()
     assert api.request("POST", "/track", update(tracking_id=published)).status == 201
     seen = wait_for_messages(sqs, observer, lambda m: m["detail"]["tracking_id"] == published)
 
     assert dead, "no DLQ message covers the record whose notification failed"
+    assert (
+        dead[0]["DDBStreamBatchInfo"]["startSequenceNumber"]
+        <= (dead[0]["DDBStreamBatchInfo"]["endSequenceNumber"])
+    )
     assert dead[0]["requestContext"]["condition"] == "RetryAttemptsExhausted"
     assert seen[0]["detail"]["new_status"] == "in_transit"
     # The update itself was stored and projected; only its notification failed.
     assert api.request("GET", f"/status?tracking_id={lost}").status == 200
-
-
-def stream_sequence(api, pk: str, sk: str, seconds: float = 30) -> int:
-    """The sequence number of the first stream record of item (pk, sk)."""
-    streams = boto3.client(
-        "dynamodbstreams",
-        endpoint_url=api.standin,
-        region_name="us-east-1",
-        aws_access_key_id="x",
-        aws_secret_access_key="x",
-    )
-    (stream,) = streams.list_streams(TableName=defs.table_name("dev"))["Streams"]
-    shard = streams.describe_stream(StreamArn=stream["StreamArn"])["StreamDescription"]["Shards"][0]
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        iterator = streams.get_shard_iterator(
-            StreamArn=stream["StreamArn"],
-            ShardId=shard["ShardId"],
-            ShardIteratorType="TRIM_HORIZON",
-        )["ShardIterator"]
-        while iterator:
-            page = streams.get_records(ShardIterator=iterator, Limit=1000)
-            for record in page["Records"]:
-                keys = record["dynamodb"]["Keys"]
-                if (keys["pk"]["S"], keys["sk"]["S"]) == (pk, sk):
-                    return int(record["dynamodb"]["SequenceNumber"])
-            iterator = page.get("NextShardIterator") if page["Records"] else None
-        time.sleep(0.2)
-    raise AssertionError(f"no stream record for {pk} {sk}")
-
-
-def covers(message: dict, sequence: int) -> bool:
-    info = message["DDBStreamBatchInfo"]
-    return int(info["startSequenceNumber"]) <= sequence <= int(info["endSequenceNumber"])
 
 
 def wait_for_messages(sqs, queue: str, matches, seconds: float = 45) -> list[dict]:
