@@ -57,6 +57,80 @@ def test_independent_layers_run_concurrently():
     assert seen[0] == "data" and seen[-1] == "top"
 
 
+class RecordingReporter(Reporter):
+    """A reporter that also records, in order, when each layer started and ended."""
+
+    def __init__(self):
+        super().__init__(io.StringIO())
+        self.events: list[tuple[str, str]] = []
+        self.ended = {}
+
+    def started(self, name):
+        self.events.append(("start", name))
+        super().started(name)
+
+    def finished(self, outcome):
+        self.events.append(("end", outcome.name))
+        self.ended.setdefault(outcome.name, threading.Event()).set()
+        super().finished(outcome)
+
+    def has_ended(self, name) -> threading.Event:
+        return self.ended.setdefault(name, threading.Event())
+
+
+@pytest.mark.parametrize("slow", ["left", "right"])
+def test_a_layer_starts_only_when_all_its_dependencies_have_finished(slow):
+    """The dependencies of ``top`` finish at different times: ``top`` waits for the last."""
+    fast = {"left": "right", "right": "left"}[slow]
+    reporter = RecordingReporter()
+    finished_before_top: list[set[str]] = []
+
+    def action(name):
+        if name == slow:
+            # Finish well after the other one has (a buggy executor starts top meanwhile).
+            assert reporter.has_ended(fast).wait(5)
+            time.sleep(0.3)
+        if name == "top":
+            finished_before_top.append({n for kind, n in reporter.events if kind == "end"})
+        return {"update": 1}
+
+    outcomes = execute(list(DIAMOND), lambda n: DIAMOND[n], action, reporter)
+
+    assert [o.status for o in outcomes] == [SUCCEEDED] * 4
+    assert finished_before_top == [{"data", "left", "right"}]
+    events = reporter.events
+    assert events.index(("start", "top")) > events.index(("end", slow))
+    assert events.index(("start", fast)) < events.index(("end", slow))  # still concurrent
+
+
+def test_a_skip_propagates_down_a_chain_and_spares_independent_layers():
+    graph = {"a": [], "b": ["a"], "c": ["b"], "d": []}
+    ran = []
+
+    def action(name):
+        ran.append(name)
+        if name == "a":
+            raise RuntimeError("boom")
+
+    outcomes, text = run(graph, action)
+
+    assert {n: o.status for n, o in outcomes.items()} == {
+        "a": FAILED,
+        "b": SKIPPED,
+        "c": SKIPPED,
+        "d": SUCCEEDED,
+    }
+    assert sorted(ran) == ["a", "d"]
+    assert outcomes["b"].message == "a did not succeed"
+    assert outcomes["c"].message == "b did not succeed"
+    assert [line.split()[0] for line in text.splitlines()[-4:]] == ["a", "b", "c", "d"]
+
+
+def test_dependencies_outside_the_selection_are_ignored():
+    outcomes, _ = run({"api": ["compute"], "monitoring": ["api", "data"]}, lambda n: {})
+    assert [o.status for o in outcomes.values()] == [SUCCEEDED, SUCCEEDED]
+
+
 def test_a_failure_skips_its_dependants_and_reports_them():
     def action(name):
         if name == "left":
