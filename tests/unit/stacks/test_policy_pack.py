@@ -15,12 +15,10 @@ from tracking_stacks.definitions import REPO_ROOT
 
 
 def load_rules():
-    spec = importlib.util.spec_from_file_location(
-        "tracking_policy_rules", REPO_ROOT / "policy" / "rules.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses resolve annotations through it
-    spec.loader.exec_module(module)
+    """``policy/rules.py`` as ``policy.rules`` (the repository root is on the tests' path;
+    ``policy/`` is the pack's folder, not an installed package)."""
+    module = importlib.import_module("policy.rules")
+    assert module.__file__ == str(REPO_ROOT / "policy" / "rules.py")
     return module
 
 
