@@ -187,30 +187,34 @@ def run_module(
     result = ModuleResult(module)
     workspace = prepare_workspace(module, tests)
     started = time.monotonic()
-    process = subprocess.Popen(
-        _mutmut("run", "--max-children", str(children)),
-        cwd=workspace,
-        env=_environment(),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,  # its forked workers end with it
-    )
-    try:
-        _, stderr = process.communicate(timeout=max_seconds)
-    except subprocess.TimeoutExpired:
-        result.timed_out = True
-        os.killpg(process.pid, signal.SIGTERM)
+    log = workspace / "mutmut-run.log"
+    with log.open("w") as output:
+        process = subprocess.Popen(
+            _mutmut("run", "--max-children", str(children)),
+            cwd=workspace,
+            env=_environment(),
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its forked workers end with it
+        )
         try:
-            _, stderr = process.communicate(timeout=30)
+            process.wait(timeout=max_seconds)
         except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            _, stderr = process.communicate()
+            result.timed_out = True
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
     result.seconds = time.monotonic() - started
     result.status = _verdicts(workspace)
-    if not result.status and not result.timed_out:
-        tail = (stderr or "").strip().splitlines()[-1:] or ["no output"]
-        raise MutateError(f"mutmut found nothing to run for {module}: {tail[0]}")
+    if not result.timed_out and (process.returncode or not result.checked):
+        # e.g. "Failed to run clean test": the selected tests fail without any mutant.
+        lines = [line for line in log.read_text().splitlines() if line.strip()]
+        raise MutateError(
+            f"mutmut could not test {module} (see {log}): {(lines or ['no output'])[-1]}"
+        )
     for name, verdict in result.status.items():
         if verdict == SURVIVED:
             result.survivors[name] = _diff(workspace, name)

@@ -133,13 +133,15 @@ def mutate(
         selected = mutation.select(module or None)
     except mutation.MutateError as exc:
         raise Exit(f"error: {exc}", code=2) from None
-    results = []
+    results, failed = [], []
     for path, tests in selected.items():
         print(f"[{path}] mutating (at most {max_minutes:g} min) ...", flush=True)
         try:
             result = mutation.run_module(path, tests, max_minutes * 60, children)
         except mutation.MutateError as exc:
-            raise Exit(f"error: {exc}", code=1) from None
+            failed.append(str(exc))
+            print(f"[{path}] error: {exc}", flush=True)
+            continue
         results.append(result)
         print(
             f"[{path}] {result.detected} detected, "
@@ -150,6 +152,8 @@ def mutate(
     print("\n".join(mutation.report_lines(results)))
     if out:
         Path(out).write_text(json.dumps([r.as_json() for r in results], indent=2) + "\n")
+    if failed:
+        raise Exit(f"error: {len(failed)} module(s) could not be mutated: {failed[0]}", code=1)
 
 
 TASKS = (test, local, bench, load, mutate)
