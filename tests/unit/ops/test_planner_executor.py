@@ -181,3 +181,44 @@ def test_mermaid_lists_every_edge_of_the_registry():
 def test_unknown_layer_names_the_known_ones():
     with pytest.raises(planner.PlanError, match="data, config, compute, api, monitoring"):
         planner.parse_layer("database")
+
+
+def test_a_cycle_in_the_registry_names_the_layers_on_it(monkeypatch):
+    from types import SimpleNamespace
+
+    cyclic = {
+        Layer.DATA: SimpleNamespace(upstream=()),
+        Layer.API: SimpleNamespace(upstream=(Layer.MONITORING,)),
+        Layer.MONITORING: SimpleNamespace(upstream=(Layer.API, Layer.DATA)),
+    }
+    monkeypatch.setattr(planner, "REGISTRY", cyclic)
+
+    with pytest.raises(planner.PlanError) as error:
+        planner.waves()
+
+    assert str(error.value) == "cycle among layers api, monitoring"
+
+
+def test_destroy_order_of_a_selection_is_its_deploy_order_reversed():
+    assert planner.destroy_order([Layer.MONITORING, Layer.API]) == [Layer.MONITORING, Layer.API]
+    assert planner.destroy_order([Layer.CONFIG, Layer.DATA]) == [Layer.CONFIG, Layer.DATA]
+
+
+def test_known_layer_names_parse():
+    assert [planner.parse_layer(layer.value) for layer in Layer] == list(Layer)
+
+
+@pytest.mark.parametrize("env", [None, "prod"])
+def test_mermaid_is_one_node_per_layer_then_one_edge_per_read(env):
+    lines = planner.mermaid(env).splitlines()
+
+    suffix = f"/{env}" if env else ""
+    assert lines[0] == "graph LR"
+    assert lines[1 : 1 + len(REGISTRY)] == [
+        f'    {spec.layer.value}["{spec.project}{suffix}"]' for spec in REGISTRY.values()
+    ]
+    assert lines[1 + len(REGISTRY) :] == [
+        f"    {producer.value} -->|{len(outputs)} outputs| {spec.layer.value}"
+        for spec in REGISTRY.values()
+        for producer, outputs in spec.reads.items()
+    ]
