@@ -35,7 +35,7 @@ FLATTENED = {
     "tracking_notifier": "functions/notifier/tracking_notifier",
     "tracking_common": "functions/common/tracking_common",
 }
-COPIED = ("tracking_ops", "tracking_stacks", "policy", "stacks", "functions", "tests")
+COPIED = ("tracking_ops", "tracking_stacks", "policy", "stacks", "functions", "tests", "tasks.py")
 
 UNIT_OPS = ("tests/unit/ops/test_planner_executor.py",)
 API_FUNCTIONAL = (
@@ -150,7 +150,10 @@ def prepare_workspace(module: str, tests: tuple[str, ...]) -> Path:
     for package, folder in FLATTENED.items():
         shutil.copytree(REPO_ROOT / folder, workspace / package, ignore=ignore)
     for name in COPIED:
-        shutil.copytree(REPO_ROOT / name, workspace / name, ignore=ignore)
+        if (REPO_ROOT / name).is_file():
+            shutil.copy2(REPO_ROOT / name, workspace / name)
+        else:
+            shutil.copytree(REPO_ROOT / name, workspace / name, ignore=ignore)
     (workspace / ".build").mkdir()
     pyproject = (REPO_ROOT / "pyproject.toml").read_text()
     also_copy = [*FLATTENED, *COPIED]

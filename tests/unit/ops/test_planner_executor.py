@@ -9,7 +9,7 @@ import time
 import pytest
 
 from tracking_ops import planner
-from tracking_ops.executor import FAILED, SKIPPED, SUCCEEDED, Reporter, execute
+from tracking_ops.executor import FAILED, SKIPPED, SUCCEEDED, Outcome, Reporter, execute
 from tracking_stacks.registry import REGISTRY, Layer, downstream_of, upstream_of
 
 DIAMOND = {"data": [], "left": ["data"], "right": ["data"], "top": ["left", "right"]}
@@ -222,3 +222,104 @@ def test_mermaid_is_one_node_per_layer_then_one_edge_per_read(env):
         for spec in REGISTRY.values()
         for producer, outputs in spec.reads.items()
     ]
+
+
+class FakeClock:
+    """time.monotonic for the executor: each reading is one second after the last."""
+
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        self.now += 1.0
+        return self.now
+
+
+def test_durations_of_succeeded_and_failed_layers_come_from_the_clock(monkeypatch):
+    from types import SimpleNamespace
+
+    import tracking_ops.executor as executor_module
+
+    # Only the executor's clock (threading keeps the real one).
+    monkeypatch.setattr(executor_module, "time", SimpleNamespace(monotonic=FakeClock()))
+
+    def action(name):
+        if name == "bad":
+            raise RuntimeError("no")
+        return {}
+
+    outcomes, text = run({"good": [], "bad": ["good"]}, action)
+
+    # Readings: good starts 1001, ends 1002; bad starts 1003, ends 1004.
+    assert (outcomes["good"].seconds, outcomes["bad"].seconds) == (1.0, 1.0)
+    assert "[bad] deploy FAILED after 1.0s: no" in text.splitlines()
+
+
+def test_the_last_running_layer_failing_skips_the_rest_without_a_false_cycle():
+    outcomes, _ = run({"a": [], "b": ["a"]}, lambda n: (_ for _ in ()).throw(RuntimeError("x")))
+    assert (outcomes["a"].status, outcomes["b"].status) == (FAILED, SKIPPED)
+
+
+def test_names_need_not_come_in_dependency_order():
+    graph = {"c": ["b"], "b": ["a"], "a": []}
+
+    def action(name):
+        if name == "a":
+            raise RuntimeError("boom")
+
+    outcomes = execute(list(graph), lambda n: graph[n], action, Reporter(io.StringIO()))
+
+    assert [(o.name, o.status) for o in outcomes] == [("c", SKIPPED), ("b", SKIPPED), ("a", FAILED)]
+
+
+@pytest.mark.parametrize(
+    ("error", "message"),
+    [
+        (RuntimeError(), "RuntimeError"),
+        (RuntimeError("\n  \n"), "RuntimeError"),
+        (RuntimeError("x" * 400), "x" * 300),
+    ],
+)
+def test_a_failure_message_is_one_line_of_at_most_300_characters(error, message):
+    def action(name):
+        raise error
+
+    outcomes, _ = run({"a": []}, action)
+    assert outcomes["a"].message == message
+
+
+def test_the_summary_table_shows_changes_or_the_reason():
+    out = io.StringIO()
+    Reporter(out).summary(
+        [
+            Outcome("data", SUCCEEDED, 1.0, {"create": 2}),
+            Outcome("api", FAILED, 2.0, message="quota"),
+            Outcome("monitoring", SKIPPED, message="api did not succeed"),
+        ]
+    )
+    assert out.getvalue().splitlines() == [
+        "layer       result        time  changes",
+        "data        succeeded     1.0s  create 2",
+        "api         failed        2.0s  quota",
+        "monitoring  skipped       0.0s  api did not succeed",
+    ]
+
+
+def test_an_empty_summary_is_just_the_header():
+    out = io.StringIO()
+    Reporter(out).summary([])
+    assert out.getvalue() == "layer  result        time  changes\n"
+
+
+def test_every_line_is_flushed_at_once():
+    """Progress must show while a layer deploys for minutes, not when the buffer fills."""
+
+    class Out(io.StringIO):
+        flushes = 0
+
+        def flush(self):
+            Out.flushes += 1
+
+    out = Out()
+    Reporter(out).line("[data] deploy started")
+    assert (out.getvalue(), Out.flushes) == ("[data] deploy started\n", 1)
