@@ -59,7 +59,6 @@ CORE_MODULES: dict[str, tuple[str, ...]] = {
     "functions/tracking/tracking_api/domain.py": (
         "tests/unit/functions/test_domain.py",
         "tests/functional/test_track.py",
-        "tests/functional/test_reads.py",
     ),
     "functions/tracking/tracking_api/repository.py": API_FUNCTIONAL,
     "functions/tracking/tracking_api/api.py": API_FUNCTIONAL,
