@@ -164,9 +164,10 @@ def prepare_workspace(module: str, tests: tuple[str, ...]) -> Path:
         # Tests that never reach the mutated function are not run for its mutants.
         'pytest_add_cli_args = ["-p", "no:cacheprovider", "-q"]\n'
         "use_git_change_detection = false\n"
-        # A mutant that makes the tests hang (an endless loop) is detected as a
-        # timeout: at 5x the tests' normal duration rather than mutmut's 15x.
-        "timeout_multiplier = 5.0\n"
+        # A mutant that makes its tests run 15x longer than without it (an endless
+        # loop) is a timeout: detected. On a loaded machine a slow run is not a hang,
+        # hence mutmut's default rather than a tighter bound.
+        "timeout_multiplier = 15.0\n"
     )
     (workspace / "pyproject.toml").write_text(pyproject)
     return workspace
@@ -255,21 +256,24 @@ def select(module: str | None) -> dict[str, tuple[str, ...]]:
 
 def report_lines(results: list[ModuleResult]) -> list[str]:
     """A table (detected = killed or timed out) and every survivor with its diff."""
-    header = f"{'module':<50} {'detected':>8} {'survived':>8} {'unrun':>6} {'score':>6}"
+    header = (
+        f"{'module':<50} {'detected':>8} {'(timeout)':>9} {'survived':>8} {'unrun':>6} {'score':>6}"
+    )
     lines = [header]
     for r in results:
         score = f"{r.score:.0f}%" if r.score is not None else "-"
         note = " (stopped at the time bound)" if r.timed_out else ""
         lines.append(
-            f"{r.module:<50} {r.detected:>8} {r.count(SURVIVED):>8} "
+            f"{r.module:<50} {r.detected:>8} {r.count(TIMEOUT):>9} {r.count(SURVIVED):>8} "
             f"{r.count(NOT_CHECKED):>6} {score:>6}{note}"
         )
     detected = sum(r.detected for r in results)
     checked = sum(r.checked for r in results)
     if len(results) > 1 and checked:
         unrun = sum(r.count(NOT_CHECKED) for r in results)
+        timeouts = sum(r.count(TIMEOUT) for r in results)
         lines.append(
-            f"{'total':<50} {detected:>8} {checked - detected:>8} {unrun:>6} "
+            f"{'total':<50} {detected:>8} {timeouts:>9} {checked - detected:>8} {unrun:>6} "
             f"{100 * detected / checked:>5.0f}%"
         )
     for r in results:

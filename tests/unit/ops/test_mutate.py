@@ -92,7 +92,7 @@ def test_the_report_scores_detected_mutants_and_shows_every_survivor():
     lines = mutate.report_lines([result])
     text = "\n".join(lines)
 
-    assert lines[1].split()[:5] == ["tracking_ops/planner.py", "3", "1", "1", "75%"]
+    assert lines[1].split()[:6] == ["tracking_ops/planner.py", "3", "1", "1", "1", "75%"]
     assert "(stopped at the time bound)" in lines[1]
     assert "survived: d\n--- a\n+++ b\n-x\n+y" in text
     assert result.as_json()["not_checked"] == 1
