@@ -173,6 +173,31 @@ def add_statement(**fields):
     return mutate
 
 
+SQS = "arn:aws:sqs:us-east-1:0:q"
+
+
+def append_statement(**fields):
+    """Add a statement exactly as given (no Sid unless given)."""
+
+    def mutate(resource):
+        with_policy(resource, lambda statements: statements.append(dict(fields)))
+
+    return mutate
+
+
+def replace_statements(value):
+    """The document's Statement replaced by ``value`` (an object, or None: no key)."""
+
+    def mutate(resource):
+        document = json.loads(resource["inputs"]["policy"])
+        document.pop("Statement")
+        if value is not None:
+            document["Statement"] = value
+        resource["inputs"]["policy"] = json.dumps(document)
+
+    return mutate
+
+
 def set_input(key, value):
     def mutate(resource):
         resource["inputs"][key] = value
@@ -255,6 +280,35 @@ CHECKS = {
         API_POLICY,
         add_statement(Effect="Deny", Action=["*"], Resource=["*"]),
         [],
+    ),
+    "a wildcard in a statement without a Sid": (
+        API_POLICY,
+        append_statement(Effect="Allow", Action=["*"], Resource=[SQS]),
+        [("iam-no-wildcards", "statement ? allows action *")],
+    ),
+    "an Allow by default (no Effect)": (
+        API_POLICY,
+        append_statement(Sid="NoEffect", Action=["*"], Resource=[SQS]),
+        [("iam-no-wildcards", "statement NoEffect allows action *")],
+    ),
+    "a document whose one statement is an object, not a list": (
+        API_POLICY,
+        replace_statements({"Sid": "One", "Effect": "Allow", "Action": "*", "Resource": SQS}),
+        [("iam-no-wildcards", "statement One allows action *")],
+    ),
+    "OK: a document without statements": (API_POLICY, replace_statements(None), []),
+    "OK: any resource for exactly the actions that have no resource-level permissions": (
+        API_POLICY,
+        statement("XRay", "Action", sorted(rules.RESOURCE_WILDCARD_ALLOWED)),
+        [],
+    ),
+    "Scan on any resource, in a statement without a Sid": (
+        API_POLICY,
+        append_statement(Effect="Allow", Action=["dynamodb:Scan"], Resource=["*"]),
+        [
+            ("iam-no-wildcards", "statement ? allows ['dynamodb:Scan'] on resource *"),
+            ("iam-no-dynamodb-scan", "statement ? allows dynamodb:Scan"),
+        ],
     ),
     # iam-no-dynamodb-scan
     "Scan": (
@@ -561,3 +615,9 @@ def test_each_policy_of_the_pack_reports_what_its_rule_finds(pack, rule, dev, pr
     quiet = []
     policies[rule].validate(clean, lambda message, urn=None: quiet.append(message))
     assert quiet == []
+
+
+def test_listed_treats_a_missing_field_as_empty():
+    assert rules._listed(None) == []
+    assert rules._listed("a") == ["a"]
+    assert rules._listed(["a", "b"]) == ["a", "b"]
