@@ -74,8 +74,11 @@ def observed(aws):
 def notify(aws):
     from tracking_notifier import handler as module
 
+    # A new container: clients of this test's stand-in (a client cached by an earlier
+    # session, e.g. mutation testing's, would reach a server that is gone).
     module.events_client.cache_clear()
     module.ssm_provider.cache_clear()
+    module.dynamodb_client.cache_clear()
 
     def call(records: list[dict]) -> dict:
         context = proxy.LambdaContext(
@@ -86,6 +89,7 @@ def notify(aws):
     yield call
     module.events_client.cache_clear()
     module.ssm_provider.cache_clear()
+    module.dynamodb_client.cache_clear()
 
 
 def test_status_change_is_published_with_previous_and_new_status(notify, observed):

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from tests.helpers import now_ms, update
+from tracking_api.models import STATUSES
 from tracking_ops.local import standin
 from tracking_stacks import definitions as defs
 
@@ -72,15 +73,30 @@ class TestStatus:
 
     def test_paging_through_120_updates_has_no_gap_or_duplicate(self, api):
         base = now_ms() - 200_000
-        sent = [
-            api.track(update(timestamp=base + i * 10 - (i % 3) * 10)).body["event_id"]
+        replies = [
+            api.track(
+                update(
+                    status=STATUSES[i % len(STATUSES)],
+                    lat=i / 10,
+                    timestamp=base + i * 10 - (i % 3) * 10 + (1000 if i == 60 else 0),
+                )
+            ).body
             for i in range(120)
         ]
+        sent = [reply["event_id"] for reply in replies]
+        latest = replies[60]  # the newest by event time, sent in the middle
 
         seen, cursor, pages = [], None, 0
         while True:
             query = "tracking_id=PKG-1&limit=7" + (f"&cursor={cursor}" if cursor else "")
             body = api.status(query).body
+            # Every page states the parcel's current state, not its own first item.
+            assert (body["tracking_id"], body["status"], body["timestamp"], body["location"]) == (
+                "PKG-1",
+                latest["status"],
+                latest["timestamp"],
+                latest["location"],
+            ), pages
             seen += [u["event_id"] for u in body["updates"]]
             pages += 1
             cursor = body["next_cursor"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 
 import pytest
@@ -10,6 +11,7 @@ from botocore.stub import Stubber
 from tests.conftest import reset_function_state
 from tests.helpers import update
 from tracking_api import api as api_module
+from tracking_common import table
 from tracking_common.runtime_config import PARAMETERS_EXTENSION
 from tracking_stacks import definitions as defs
 
@@ -48,20 +50,161 @@ class TestStorageOutage:
             assert api.status(query).status == 503
         assert api.request("GET", "/shipments", query="status=pending").status == 503
 
-    @pytest.mark.parametrize(
-        "code",
-        ["ProvisionedThroughputExceededException", "ThrottlingException", "InternalServerError"],
-    )
-    def test_throttling_after_sdk_retries_is_503(self, api, code):
-        api.track(update(tracking_id="warm"))
-        client = api_module.repository(api_module.settings_loader().get().table_name).client
-        with Stubber(client) as stub:
-            stub.add_client_error(
-                "transact_write_items", service_error_code=code, http_status_code=400
-            )
+
+# DynamoDB's error codes for "throttled or briefly unavailable" (written out here, not
+# imported from the code: dropping one from the code's list must fail a test).
+THROTTLING_CODES = (
+    "ProvisionedThroughputExceededException",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+    "InternalServerError",
+    "ServiceUnavailable",
+    "LimitExceededException",
+    "ResourceNotFoundException",
+)
+
+
+@contextlib.contextmanager
+def storage_fails(operations: list[tuple[str, str]], exact: bool = True):
+    """The function's DynamoDB client answers exactly these operations, in this order,
+    with these error codes (as after the SDK's retries). Any other call, or one left
+    unanswered, fails the test: a Stubber's own "unexpected call" error is a
+    BotoCoreError, which maps to 503 whatever the code does, so it must never be
+    what a test sees. ``exact=False``: calls run in parallel and the first failure
+    cancels the rest, so at least one (and only stubbed operations) must be called."""
+    client = api_module.repository(api_module.settings_loader().get().table_name).client
+    with Stubber(client) as stub:
+        for operation, code in operations:
+            if code == "TransactionCanceledException/ConditionalCheckFailed":
+                stub.add_client_error(
+                    operation,
+                    service_error_code="TransactionCanceledException",
+                    http_status_code=400,
+                    modeled_fields={
+                        "CancellationReasons": [
+                            {"Code": "None"},
+                            {"Code": "ConditionalCheckFailed"},
+                        ]
+                    },
+                )
+            else:
+                stub.add_client_error(operation, service_error_code=code, http_status_code=400)
+        calls: list[str] = []
+
+        def record(model, **_):  # fires before the Stubber answers (before-call)
+            calls.append(model.name)
+
+        client.meta.events.register("before-parameter-build", record)
+        try:
+            yield
+        finally:
+            client.meta.events.unregister("before-parameter-build", record)
+        if exact:
+            stub.assert_no_pending_responses()
+        stubbed = {client.meta.method_to_api_mapping[op] for op, _ in operations}
+        assert calls and set(calls) <= stubbed, calls
+
+
+def warm(api) -> None:
+    """Settings and clients of a warm container (SSM is not behind the stubbed client)."""
+    assert api.track(update(tracking_id="warm")).status == 201
+
+
+def assert_503(reply) -> None:
+    assert (reply.status, reply.error_code) == (503, "storage_unavailable"), reply.body
+    assert int(reply.headers["Retry-After"]) >= 1
+
+
+class TestStorageFailureMapping:
+    """Each request path, with the exact DynamoDB operation it calls failing."""
+
+    @pytest.mark.parametrize("code", THROTTLING_CODES)
+    def test_throttled_put_of_an_update_is_503(self, api, code):
+        warm(api)
+        with storage_fails([("put_item", code)]):
             reply = api.track(update())
-        assert (reply.status, reply.error_code) == (503, "storage_unavailable")
-        assert "Retry-After" in reply.headers
+        assert_503(reply)
+
+    @pytest.mark.parametrize("code", THROTTLING_CODES)
+    def test_throttled_transaction_of_a_keyed_update_is_503(self, api, code):
+        warm(api)
+        with storage_fails([("transact_write_items", code)]):
+            reply = api.track(update(), headers={"Idempotency-Key": f"k-{code}"})
+        assert_503(reply)
+
+    @pytest.mark.parametrize("code", THROTTLING_CODES)
+    def test_throttled_read_of_the_idempotency_record_on_replay_is_503(self, api, code):
+        warm(api)
+        key = {"Idempotency-Key": "replayed"}
+        with storage_fails(
+            [
+                ("transact_write_items", "TransactionCanceledException/ConditionalCheckFailed"),
+                ("get_item", code),
+            ]
+        ):
+            reply = api.track(update(), headers=key)
+        assert_503(reply)
+
+    @pytest.mark.parametrize("code", THROTTLING_CODES)
+    def test_throttled_status_query_is_503(self, api, code):
+        warm(api)
+        with storage_fails([("query", code)]):
+            reply = api.status("tracking_id=warm")
+        assert_503(reply)
+
+    @pytest.mark.parametrize("code", THROTTLING_CODES)
+    def test_throttled_shipments_query_is_503(self, api, code):
+        warm(api)
+        # One query per shard of the status index, in parallel: every one fails.
+        with storage_fails([("query", code)] * table.STATUS_INDEX_SHARDS, exact=False):
+            reply = api.request("GET", "/shipments", query="status=in_transit")
+        assert_503(reply)
+
+    def test_throttled_milestones_query_is_503(self, api):
+        warm(api)
+        client = api_module.repository(api_module.settings_loader().get().table_name).client
+        page = client.query(
+            TableName=api_module.settings_loader().get().table_name,
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": {"S": "warm"}},
+        )
+        with Stubber(client) as stub:
+            stub.add_response("query", {"Items": page["Items"], "Count": page["Count"]})
+            stub.add_client_error("query", service_error_code="ThrottlingException")
+            reply = api.status("tracking_id=warm")  # enhanced_tracking is on in dev
+            stub.assert_no_pending_responses()
+        assert_503(reply)
+
+    @pytest.mark.parametrize(
+        "code", ["ThrottlingException", "ProvisionedThroughputExceededException"]
+    )
+    def test_a_batch_item_whose_put_is_throttled_is_reported_503_alone(self, api, code):
+        warm(api)
+        with storage_fails([("put_item", code)]):
+            reply = api.request(
+                "POST", "/track/batch", body={"updates": [update(tracking_id="B1")]}
+            )
+        assert reply.status == 200
+        (result,) = reply.body["results"]
+        assert (result["status"], result["error"]["code"]) == (503, "storage_unavailable")
+
+    @pytest.mark.parametrize(
+        ("operation", "call"),
+        [
+            ("put_item", lambda api: api.track(update())),
+            ("query", lambda api: api.status("tracking_id=warm")),
+        ],
+    )
+    def test_a_request_storage_rejects_as_invalid_is_a_500_not_a_retry_later(
+        self, api, operation, call
+    ):
+        """Only throttling and outages are 503: a bug (a malformed request) must not
+        tell clients to retry forever."""
+        warm(api)
+        with storage_fails([(operation, "ValidationException")]):
+            reply = call(api)
+        assert (reply.status, reply.error_code) == (500, "internal_error")
+        assert "Retry-After" not in reply.headers
 
 
 class TestSsmOutage:

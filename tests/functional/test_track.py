@@ -132,6 +132,38 @@ def test_body_over_max_request_size_is_413_and_nothing_stored(api):
     assert api.status("tracking_id=PKG-1").status == 404
 
 
+MAX_REQUEST_SIZE = 64 * 1024  # every env's API config (DESIGN.md section 3)
+
+
+def body_of_exactly(size: int) -> str:
+    """A valid update padded with JSON whitespace to exactly ``size`` bytes."""
+    text = json.dumps(update())
+    return text + " " * (size - len(text.encode()))
+
+
+@pytest.mark.parametrize(
+    ("size", "expected"), [(MAX_REQUEST_SIZE, 201), (MAX_REQUEST_SIZE + 1, 413)]
+)
+def test_the_size_limit_admits_a_body_of_exactly_the_limit(api, size, expected):
+    raw = body_of_exactly(size)
+    assert len(raw.encode()) == size
+
+    reply = api.request("POST", "/track", raw=raw)
+
+    assert reply.status == expected, reply.body
+    if expected == 413:
+        assert reply.error_code == "payload_too_large"
+        assert str(MAX_REQUEST_SIZE) in reply.body["error"]["message"]
+
+
+def test_the_size_limit_counts_bytes_not_characters(api):
+    # 2-byte UTF-8 characters: under the limit in characters, over it in bytes.
+    text = json.dumps(update(metadata={"note": "é" * 100}), ensure_ascii=False)
+    raw = text + " " * (MAX_REQUEST_SIZE - len(text) + 1 - 100)
+    assert len(raw) <= MAX_REQUEST_SIZE < len(raw.encode())
+    assert api.request("POST", "/track", raw=raw).status == 413
+
+
 def test_base64_encoded_body_is_decoded(api):
     import base64
 
@@ -200,6 +232,51 @@ class TestIdempotency:
 
     def test_keys_of_128_visible_characters_are_accepted(self, api):
         assert api.track(update(), headers={"Idempotency-Key": "~" * 128}).status == 201
+
+    @pytest.mark.parametrize("same_body", [True, False])
+    def test_an_expired_key_that_ttl_has_not_deleted_yet_is_free_again(
+        self, api, monkeypatch, same_body
+    ):
+        """DynamoDB's TTL deletes expired items up to days late: until then the record
+        is still there, and the key must behave as never used (a new update is stored)."""
+        from tracking_api import api as api_module
+
+        key = {"Idempotency-Key": "expired"}
+        ttl_ms = api_module.settings_loader().get().api.idempotency_ttl_seconds * 1000
+        first_received = now_ms() - ttl_ms - 60_000  # the key expired a minute ago
+        monkeypatch.setattr(api_module, "now_ms", lambda: first_received)
+        first = api.track(update(), headers=key)
+        assert first.status == 201
+        monkeypatch.undo()
+        body = update() if same_body else update(status="pending")
+
+        again = api.track(body, headers=key)
+
+        assert again.status == 201, again.body
+        assert "Idempotent-Replayed" not in again.headers
+        assert again.body["event_id"] != first.body["event_id"]
+        updates = api.status("tracking_id=PKG-1").body["updates"]
+        assert {u["event_id"] for u in updates} == {first.body["event_id"], again.body["event_id"]}
+        # ...and the key now protects the new update: a retry replays it.
+        replay = api.track(body, headers=key)
+        assert replay.headers.get("Idempotent-Replayed") == "true"
+        assert replay.body == again.body
+
+    def test_a_key_just_before_expiry_still_replays(self, api, monkeypatch):
+        from tracking_api import api as api_module
+
+        key = {"Idempotency-Key": "nearly-expired"}
+        ttl_ms = api_module.settings_loader().get().api.idempotency_ttl_seconds * 1000
+        received = now_ms() - ttl_ms + 120_000  # two minutes of life left
+        monkeypatch.setattr(api_module, "now_ms", lambda: received)
+        first = api.track(update(), headers=key)
+        monkeypatch.undo()
+
+        again = api.track(update(), headers=key)
+
+        assert again.headers.get("Idempotent-Replayed") == "true"
+        assert again.body == first.body
+        assert len(api.status("tracking_id=PKG-1").body["updates"]) == 1
 
     def test_replay_costs_one_cancelled_transaction_and_one_read(self, api):
         from tests.functional.calls import count_aws_calls

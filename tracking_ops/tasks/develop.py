@@ -163,4 +163,51 @@ def load(
         raise Exit("consistency problems found (see above)", code=1)
 
 
-TASKS = (test, local, openapi, bench, load)
+@task(
+    help={
+        "module": "one core module, e.g. functions/tracking/tracking_api/domain.py "
+        "(default: every core module)",
+        "max_minutes": "time bound per module; mutants not run by then are reported as such",
+        "children": "mutants tested in parallel (default 2)",
+        "out": "write the report as JSON here",
+    }
+)
+def mutate(
+    c: Context, module: str = "", max_minutes: float = 10, children: int = 2, out: str = ""
+) -> None:
+    """Mutation testing (mutmut) of the core modules against the unit and functional tiers."""
+    import json
+    from pathlib import Path
+
+    from invoke import Exit
+
+    from tracking_ops.checks import mutate as mutation
+
+    try:
+        selected = mutation.select(module or None)
+    except mutation.MutateError as exc:
+        raise Exit(f"error: {exc}", code=2) from None
+    results, failed = [], []
+    for path, tests in selected.items():
+        print(f"[{path}] mutating (at most {max_minutes:g} min) ...", flush=True)
+        try:
+            result = mutation.run_module(path, tests, max_minutes * 60, children)
+        except mutation.MutateError as exc:
+            failed.append(str(exc))
+            print(f"[{path}] error: {exc}", flush=True)
+            continue
+        results.append(result)
+        print(
+            f"[{path}] {result.detected} detected, "
+            f"{result.count(mutation.SURVIVED)} survived in {result.seconds:.0f}s"
+            + (" (time bound reached)" if result.timed_out else ""),
+            flush=True,
+        )
+    print("\n".join(mutation.report_lines(results)))
+    if out:
+        Path(out).write_text(json.dumps([r.as_json() for r in results], indent=2) + "\n")
+    if failed:
+        raise Exit(f"error: {len(failed)} module(s) could not be mutated: {failed[0]}", code=1)
+
+
+TASKS = (test, local, openapi, bench, load, mutate)

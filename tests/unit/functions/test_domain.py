@@ -125,3 +125,94 @@ def test_limit_parsing(value, ok):
 def test_coordinates_are_kept_to_7_decimals(sent, stored):
     assert domain.coordinate(sent) == stored
     assert str(domain.coordinate(sent)) != "-0.0"
+
+
+def error_of(call, *args) -> tuple[str, str, list]:
+    with pytest.raises(ValidationFailed) as error:
+        call(*args)
+    return error.value.code, error.value.message, error.value.details
+
+
+@pytest.mark.parametrize("value", [None, "", "-x", "a" * 101, "has space", "ok\n"])
+def test_an_invalid_tracking_id_is_a_validation_error_naming_the_field(value):
+    assert error_of(domain.require_tracking_id, value) == (
+        "validation_error",
+        "Query parameter tracking_id is missing or invalid.",
+        [
+            {
+                "field": "tracking_id",
+                "reason": "string_pattern_mismatch",
+                "message": "tracking_id must match ^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$",
+            }
+        ],
+    )
+
+
+@pytest.mark.parametrize("value", ["P", "PKG-1", "a" * 100, "a.b_c-d"])
+def test_a_valid_tracking_id_is_returned(value):
+    assert domain.require_tracking_id(value) == value
+
+
+@pytest.mark.parametrize("value", [None, "", "lost", "PENDING"])
+def test_an_invalid_status_is_a_validation_error_listing_the_statuses(value):
+    assert error_of(domain.require_status, value) == (
+        "validation_error",
+        "Query parameter status is missing or invalid.",
+        [
+            {
+                "field": "status",
+                "reason": "enum",
+                "message": "status must be one of pending, in_transit, delivered, failed",
+            }
+        ],
+    )
+
+
+def test_a_limit_out_of_range_names_the_maximum():
+    assert error_of(domain.parse_limit, "0", 50, 100) == (
+        "validation_error",
+        "Query parameter limit must be an integer from 1 to 100.",
+        [{"field": "limit", "reason": "range", "message": "limit must be 1..100"}],
+    )
+
+
+@pytest.mark.parametrize("value", ["", "a" * 129, "has space", "é", "tab\there"])
+def test_a_malformed_idempotency_key_is_a_validation_error(value):
+    assert error_of(domain.validate_idempotency_key, value) == (
+        "validation_error",
+        "Header Idempotency-Key must be 1 to 128 visible ASCII characters.",
+        [
+            {
+                "field": "Idempotency-Key",
+                "reason": "pattern",
+                "message": "1-128 characters from '!' to '~'",
+            }
+        ],
+    )
+
+
+@pytest.mark.parametrize("value", [None, "!", "~" * 128, "key-1"])
+def test_a_valid_idempotency_key_or_none_is_returned(value):
+    assert domain.validate_idempotency_key(value) == value
+
+
+def test_a_foreign_cursor_is_a_validation_error_saying_what_to_use():
+    cursor = domain.encode_cursor(domain.status_scope("A"), "E#0000000000001#" + "0" * 26)
+    assert error_of(
+        domain.decode_cursor, cursor, domain.status_scope("B"), domain.EVENT_POSITION
+    ) == (
+        "validation_error",
+        "Query parameter cursor is not a cursor returned by this query.",
+        [{"field": "cursor", "reason": "invalid_cursor", "message": "use next_cursor as returned"}],
+    )
+
+
+def test_scopes_name_their_query():
+    assert domain.status_scope("P1") == "status:P1"
+    assert domain.shipments_scope("pending") == "shipments:pending"
+
+
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+def test_a_json_constant_is_named_in_the_error(constant):
+    with pytest.raises(InvalidJson, match=f"{constant} is not a JSON number"):
+        domain.parse_json(f'{{"a": {constant}}}')

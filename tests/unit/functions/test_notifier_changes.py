@@ -38,8 +38,14 @@ def test_event_items_and_deletions_are_not_changes():
 
 
 def test_state_with_a_broken_field_is_malformed():
-    with pytest.raises(MalformedRecord):
+    with pytest.raises(MalformedRecord, match="^state record without invalid literal"):
         status_change(STATE, None, {**state("pending"), table.ATTR_TIMESTAMP: "soon"})
+
+
+def test_state_without_a_field_names_it():
+    broken = {k: v for k, v in state("pending").items() if k != table.ATTR_EVENT_ID}
+    with pytest.raises(MalformedRecord, match=f"^state record without '{table.ATTR_EVENT_ID}'$"):
+        status_change(STATE, None, broken)
 
 
 def test_entry_is_a_shipment_status_changed_event():

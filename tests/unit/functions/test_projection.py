@@ -55,5 +55,11 @@ def test_the_update_moves_forward_only_and_sets_the_sharded_index_keys():
 
 
 def test_a_broken_event_is_malformed():
-    with pytest.raises(MalformedEvent):
+    with pytest.raises(MalformedEvent, match="^event record without a valid invalid literal"):
         event_state(keys(event()), event(**{table.ATTR_TIMESTAMP: "soon"}))
+
+
+def test_an_event_without_a_field_names_it():
+    broken = {k: v for k, v in event().items() if k != table.ATTR_LNG}
+    with pytest.raises(MalformedEvent, match=f"^event record without a valid '{table.ATTR_LNG}'$"):
+        event_state(keys(event()), broken)

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from tracking_ops.deploy import planner
-from tracking_ops.deploy.executor import FAILED, SKIPPED, SUCCEEDED, Reporter, execute
+from tracking_ops.deploy.executor import FAILED, SKIPPED, SUCCEEDED, Outcome, Reporter, execute
 from tracking_stacks.registry import REGISTRY, Layer, downstream_of, upstream_of
 
 DIAMOND = {"data": [], "left": ["data"], "right": ["data"], "top": ["left", "right"]}
@@ -55,6 +55,80 @@ def test_independent_layers_run_concurrently():
 
     assert all(o.status == SUCCEEDED for o in outcomes.values())
     assert seen[0] == "data" and seen[-1] == "top"
+
+
+class RecordingReporter(Reporter):
+    """A reporter that also records, in order, when each layer started and ended."""
+
+    def __init__(self):
+        super().__init__(io.StringIO())
+        self.events: list[tuple[str, str]] = []
+        self.ended = {}
+
+    def started(self, name):
+        self.events.append(("start", name))
+        super().started(name)
+
+    def finished(self, outcome):
+        self.events.append(("end", outcome.name))
+        self.ended.setdefault(outcome.name, threading.Event()).set()
+        super().finished(outcome)
+
+    def has_ended(self, name) -> threading.Event:
+        return self.ended.setdefault(name, threading.Event())
+
+
+@pytest.mark.parametrize("slow", ["left", "right"])
+def test_a_layer_starts_only_when_all_its_dependencies_have_finished(slow):
+    """The dependencies of ``top`` finish at different times: ``top`` waits for the last."""
+    fast = {"left": "right", "right": "left"}[slow]
+    reporter = RecordingReporter()
+    finished_before_top: list[set[str]] = []
+
+    def action(name):
+        if name == slow:
+            # Finish well after the other one has (a buggy executor starts top meanwhile).
+            assert reporter.has_ended(fast).wait(5)
+            time.sleep(0.3)
+        if name == "top":
+            finished_before_top.append({n for kind, n in reporter.events if kind == "end"})
+        return {"update": 1}
+
+    outcomes = execute(list(DIAMOND), lambda n: DIAMOND[n], action, reporter)
+
+    assert [o.status for o in outcomes] == [SUCCEEDED] * 4
+    assert finished_before_top == [{"data", "left", "right"}]
+    events = reporter.events
+    assert events.index(("start", "top")) > events.index(("end", slow))
+    assert events.index(("start", fast)) < events.index(("end", slow))  # still concurrent
+
+
+def test_a_skip_propagates_down_a_chain_and_spares_independent_layers():
+    graph = {"a": [], "b": ["a"], "c": ["b"], "d": []}
+    ran = []
+
+    def action(name):
+        ran.append(name)
+        if name == "a":
+            raise RuntimeError("boom")
+
+    outcomes, text = run(graph, action)
+
+    assert {n: o.status for n, o in outcomes.items()} == {
+        "a": FAILED,
+        "b": SKIPPED,
+        "c": SKIPPED,
+        "d": SUCCEEDED,
+    }
+    assert sorted(ran) == ["a", "d"]
+    assert outcomes["b"].message == "a did not succeed"
+    assert outcomes["c"].message == "b did not succeed"
+    assert [line.split()[0] for line in text.splitlines()[-4:]] == ["a", "b", "c", "d"]
+
+
+def test_dependencies_outside_the_selection_are_ignored():
+    outcomes, _ = run({"api": ["compute"], "monitoring": ["api", "data"]}, lambda n: {})
+    assert [o.status for o in outcomes.values()] == [SUCCEEDED, SUCCEEDED]
 
 
 def test_a_failure_skips_its_dependants_and_reports_them():
@@ -107,3 +181,145 @@ def test_mermaid_lists_every_edge_of_the_registry():
 def test_unknown_layer_names_the_known_ones():
     with pytest.raises(planner.PlanError, match="data, config, compute, api, monitoring"):
         planner.parse_layer("database")
+
+
+def test_a_cycle_in_the_registry_names_the_layers_on_it(monkeypatch):
+    from types import SimpleNamespace
+
+    cyclic = {
+        Layer.DATA: SimpleNamespace(upstream=()),
+        Layer.API: SimpleNamespace(upstream=(Layer.MONITORING,)),
+        Layer.MONITORING: SimpleNamespace(upstream=(Layer.API, Layer.DATA)),
+    }
+    monkeypatch.setattr(planner, "REGISTRY", cyclic)
+
+    with pytest.raises(planner.PlanError) as error:
+        planner.waves()
+
+    assert str(error.value) == "cycle among layers api, monitoring"
+
+
+def test_destroy_order_of_a_selection_is_its_deploy_order_reversed():
+    assert planner.destroy_order([Layer.MONITORING, Layer.API]) == [Layer.MONITORING, Layer.API]
+    assert planner.destroy_order([Layer.CONFIG, Layer.DATA]) == [Layer.CONFIG, Layer.DATA]
+
+
+def test_known_layer_names_parse():
+    assert [planner.parse_layer(layer.value) for layer in Layer] == list(Layer)
+
+
+@pytest.mark.parametrize("env", [None, "prod"])
+def test_mermaid_is_one_node_per_layer_then_one_edge_per_read(env):
+    lines = planner.mermaid(env).splitlines()
+
+    suffix = f"/{env}" if env else ""
+    assert lines[0] == "graph LR"
+    assert lines[1 : 1 + len(REGISTRY)] == [
+        f'    {spec.layer.value}["{spec.project}{suffix}"]' for spec in REGISTRY.values()
+    ]
+    assert lines[1 + len(REGISTRY) :] == [
+        f"    {producer.value} -->|{len(outputs)} outputs| {spec.layer.value}"
+        for spec in REGISTRY.values()
+        for producer, outputs in spec.reads.items()
+    ]
+
+
+class FakeClock:
+    """time.monotonic for the executor: each reading is one second after the last."""
+
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        self.now += 1.0
+        return self.now
+
+
+def test_durations_of_succeeded_and_failed_layers_come_from_the_clock(monkeypatch):
+    from types import SimpleNamespace
+
+    import tracking_ops.deploy.executor as executor_module
+
+    # Only the executor's clock (threading keeps the real one).
+    monkeypatch.setattr(executor_module, "time", SimpleNamespace(monotonic=FakeClock()))
+
+    def action(name):
+        if name == "bad":
+            raise RuntimeError("no")
+        return {}
+
+    outcomes, text = run({"good": [], "bad": ["good"]}, action)
+
+    # Readings: good starts 1001, ends 1002; bad starts 1003, ends 1004.
+    assert (outcomes["good"].seconds, outcomes["bad"].seconds) == (1.0, 1.0)
+    assert "[bad] deploy FAILED after 1.0s: no" in text.splitlines()
+
+
+def test_the_last_running_layer_failing_skips_the_rest_without_a_false_cycle():
+    outcomes, _ = run({"a": [], "b": ["a"]}, lambda n: (_ for _ in ()).throw(RuntimeError("x")))
+    assert (outcomes["a"].status, outcomes["b"].status) == (FAILED, SKIPPED)
+
+
+def test_names_need_not_come_in_dependency_order():
+    graph = {"c": ["b"], "b": ["a"], "a": []}
+
+    def action(name):
+        if name == "a":
+            raise RuntimeError("boom")
+
+    outcomes = execute(list(graph), lambda n: graph[n], action, Reporter(io.StringIO()))
+
+    assert [(o.name, o.status) for o in outcomes] == [("c", SKIPPED), ("b", SKIPPED), ("a", FAILED)]
+
+
+@pytest.mark.parametrize(
+    ("error", "message"),
+    [
+        (RuntimeError(), "RuntimeError"),
+        (RuntimeError("\n  \n"), "RuntimeError"),
+        (RuntimeError("x" * 400), "x" * 300),
+    ],
+)
+def test_a_failure_message_is_one_line_of_at_most_300_characters(error, message):
+    def action(name):
+        raise error
+
+    outcomes, _ = run({"a": []}, action)
+    assert outcomes["a"].message == message
+
+
+def test_the_summary_table_shows_changes_or_the_reason():
+    out = io.StringIO()
+    Reporter(out).summary(
+        [
+            Outcome("data", SUCCEEDED, 1.0, {"create": 2}),
+            Outcome("api", FAILED, 2.0, message="quota"),
+            Outcome("monitoring", SKIPPED, message="api did not succeed"),
+        ]
+    )
+    assert out.getvalue().splitlines() == [
+        "layer       result        time  changes",
+        "data        succeeded     1.0s  create 2",
+        "api         failed        2.0s  quota",
+        "monitoring  skipped       0.0s  api did not succeed",
+    ]
+
+
+def test_an_empty_summary_is_just_the_header():
+    out = io.StringIO()
+    Reporter(out).summary([])
+    assert out.getvalue() == "layer  result        time  changes\n"
+
+
+def test_every_line_is_flushed_at_once():
+    """Progress must show while a layer deploys for minutes, not when the buffer fills."""
+
+    class Out(io.StringIO):
+        flushes = 0
+
+        def flush(self):
+            Out.flushes += 1
+
+    out = Out()
+    Reporter(out).line("[data] deploy started")
+    assert (out.getvalue(), Out.flushes) == ("[data] deploy started\n", 1)

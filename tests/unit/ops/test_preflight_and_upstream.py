@@ -122,3 +122,72 @@ def test_missing_upstream_output_names_it():
         check_upstream(
             Layer.API, "staging", outputs_with(missing={Layer.COMPUTE: {"api_function_invoke_arn"}})
         )
+
+
+class FakeDeployer:
+    """Stands in for PulumiDeployer: records what the tasks ask of the engine."""
+
+    instances: list[FakeDeployer] = []
+
+    def __init__(
+        self, env, secrets_provider, engine_env, on_output=None, base=None, use_plans=False
+    ):
+        self.env = env
+        self.calls: list[tuple[str, str]] = []
+        FakeDeployer.instances.append(self)
+
+    def destroy(self, layer):
+        self.calls.append(("destroy", layer.value))
+        return {"delete": 1}
+
+    def up(self, layer):
+        self.calls.append(("up", layer.value))
+        return {"create": 1}
+
+
+@pytest.fixture
+def fake_engine(monkeypatch):
+    """The deploy tasks with every pre-flight passing and a fake deployer."""
+    from tracking_ops.tasks import deploy as deploy_tasks
+
+    FakeDeployer.instances = []
+    monkeypatch.setattr(preflight, "run_all", lambda env, need_credentials=True: None)
+    monkeypatch.setenv(preflight.PASSPHRASE, "test-only")
+    monkeypatch.setattr(deploy_tasks, "PulumiDeployer", FakeDeployer)
+    return deploy_tasks
+
+
+def engine_calls() -> list[tuple[str, str]]:
+    return [call for deployer in FakeDeployer.instances for call in deployer.calls]
+
+
+def test_destroy_all_of_prod_without_the_flag_destroys_nothing(fake_engine):
+    from invoke import Context, Exit
+
+    with pytest.raises(Exit) as refused:
+        fake_engine.destroy_all(Context(), env="prod")
+
+    assert refused.value.code == 1
+    assert "--yes-destroy-prod" in str(refused.value.message)
+    assert engine_calls() == []
+
+
+def test_destroy_all_with_the_flag_destroys_every_layer_in_reverse_order(fake_engine, capsys):
+    from invoke import Context
+
+    fake_engine.destroy_all(Context(), env="prod", yes_destroy_prod=True)
+
+    assert engine_calls() == [
+        ("destroy", layer.value)
+        for layer in (Layer.MONITORING, Layer.API, Layer.COMPUTE, Layer.CONFIG, Layer.DATA)
+    ]
+    assert "[data] destroy succeeded" in capsys.readouterr().out
+
+
+def test_destroy_all_of_dev_needs_no_flag(fake_engine):
+    from invoke import Context
+
+    fake_engine.destroy_all(Context(), env="dev")
+
+    assert [layer for _, layer in engine_calls()][0] == "monitoring"
+    assert len(engine_calls()) == len(Layer)

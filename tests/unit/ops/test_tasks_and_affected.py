@@ -23,6 +23,7 @@ TASKS = [
     "load",
     "local",
     "openapi",
+    "mutate",
     "outputs",
     "preview",
     "refresh",
@@ -103,6 +104,15 @@ def test_synth_writes_the_documented_json(tmp_path):
         assert stack["outputs"] and stack["resources"]
         for resource in stack["resources"]:
             assert {"type", "name", "inputs"} <= set(resource)
+
+
+def test_mutate_refuses_a_module_outside_the_core_with_one_line():
+    result = invoke("mutate", "--module", "tracking_ops/local/runtime.py")
+    assert result.returncode == 2
+    assert result.stderr.strip().startswith(
+        "error: tracking_ops/local/runtime.py is not a core module"
+    )
+    assert len(result.stderr.strip().splitlines()) == 1
 
 
 def test_graph_prints_mermaid():

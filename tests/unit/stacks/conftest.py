@@ -44,16 +44,28 @@ def policy_statements(resource: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {s["Sid"]: s for s in json.loads(resource["inputs"]["policy"])["Statement"]}
 
 
+_SYNTHESIZED: dict[str, Synthesized] = {}
+
+
+def synthesized(env: str) -> Synthesized:
+    """One synthesis per env and process. A process that runs pytest sessions one after
+    another (mutation testing forks one per mutant) reuses it; the stack programs are
+    not what those runs change."""
+    if env not in _SYNTHESIZED:
+        _SYNTHESIZED[env] = Synthesized(synth_all(env))
+    return _SYNTHESIZED[env]
+
+
 @pytest.fixture(scope="session")
 def dev() -> Synthesized:
-    return Synthesized(synth_all("dev"))
+    return synthesized("dev")
 
 
 @pytest.fixture(scope="session")
 def prod() -> Synthesized:
-    return Synthesized(synth_all("prod"))
+    return synthesized("prod")
 
 
 @pytest.fixture(scope="session", params=["dev", "staging", "prod"])
 def each_env(request) -> tuple[str, Synthesized]:
-    return request.param, Synthesized(synth_all(request.param))
+    return request.param, synthesized(request.param)

@@ -44,6 +44,123 @@ def test_body_routes_validate_against_models_derived_from_the_pydantic_models(de
     }
 
 
+def without_descriptions(node):
+    if isinstance(node, dict):
+        return {k: without_descriptions(v) for k, v in node.items() if k != "description"}
+    if isinstance(node, list):
+        return [without_descriptions(v) for v in node]
+    return node
+
+
+# What API Gateway must validate, written out from the contract (DESIGN.md section 3),
+# independent of the code that derives the models from Pydantic.
+DRAFT4 = "http://json-schema.org/draft-04/schema#"
+EXPECTED_MODELS = {
+    "TrackingUpdate": {
+        "$schema": DRAFT4,
+        "title": "TrackingUpdate",
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["tracking_id", "status", "location"],
+        "properties": {
+            "tracking_id": {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$"},
+            "status": {"type": "string", "enum": ["pending", "in_transit", "delivered", "failed"]},
+            "location": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["lat", "lng"],
+                "properties": {
+                    "lat": {"type": "number", "minimum": -90, "maximum": 90},
+                    "lng": {"type": "number", "minimum": -180, "maximum": 180},
+                },
+            },
+            "metadata": {"type": "object", "additionalProperties": True},
+            "timestamp": {"type": "integer", "minimum": 0},
+        },
+    },
+    "BatchRequest": {
+        "$schema": DRAFT4,
+        "title": "BatchRequest",
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["updates"],
+        "properties": {
+            "updates": {
+                "type": "array",
+                "minItems": 1,
+                "maxItems": 25,
+                "items": {"type": "object", "additionalProperties": True},
+            }
+        },
+    },
+}
+
+
+def synthesized_models(synthesized) -> dict[str, dict]:
+    return {
+        m["inputs"]["name"]: json.loads(m["inputs"]["schema"])
+        for m in synthesized.of_type(Layer.API, "aws:apigateway/model:Model")
+    }
+
+
+def test_gateway_models_are_the_contracts_schemas_in_draft_4(dev):
+    models = {name: without_descriptions(m) for name, m in synthesized_models(dev).items()}
+    assert models == EXPECTED_MODELS
+    for model in dev.of_type(Layer.API, "aws:apigateway/model:Model"):
+        assert model["inputs"]["contentType"] == "application/json"
+
+
+VALID = {"tracking_id": "PKG-1", "status": "in_transit", "location": {"lat": 52.5, "lng": 13.4}}
+
+
+@pytest.mark.parametrize(
+    ("body", "valid"),
+    [
+        (VALID, True),
+        ({**VALID, "metadata": {"k": [1]}, "timestamp": 1_700_000_000_000}, True),
+        ({**VALID, "location": {"lat": -90, "lng": 180}}, True),
+        ({**VALID, "tracking_id": "-x"}, False),
+        ({**VALID, "tracking_id": "a" * 101}, False),
+        ({**VALID, "status": "lost"}, False),
+        ({**VALID, "location": {"lat": 90.01, "lng": 0}}, False),
+        ({**VALID, "location": {"lat": 0, "lng": -180.5}}, False),
+        ({**VALID, "location": {"lat": "12", "lng": 0}}, False),
+        ({**VALID, "location": {"lat": 0}}, False),
+        ({**VALID, "location": {"lat": 0, "lng": 0, "alt": 1}}, False),
+        ({**VALID, "unknown": 1}, False),
+        ({**VALID, "metadata": "text"}, False),
+        ({**VALID, "timestamp": 1.5}, False),
+        ({**VALID, "timestamp": -1}, False),
+        ({k: v for k, v in VALID.items() if k != "status"}, False),
+    ],
+)
+def test_the_gateway_accepts_and_rejects_tracking_updates_as_the_contract_says(dev, body, valid):
+    from jsonschema import Draft4Validator
+
+    schema = synthesized_models(dev)["TrackingUpdate"]
+    Draft4Validator.check_schema(schema)
+    assert Draft4Validator(schema).is_valid(body) is valid
+
+
+@pytest.mark.parametrize(
+    ("body", "valid"),
+    [
+        ({"updates": [VALID]}, True),
+        ({"updates": [{"anything": 1}] * 25}, True),  # items are the function's to check
+        ({"updates": []}, False),
+        ({"updates": [VALID] * 26}, False),
+        ({"updates": "x"}, False),
+        ({"updates": ["x"]}, False),
+        ({"updates": [VALID], "other": 1}, False),
+        ({}, False),
+    ],
+)
+def test_the_gateway_accepts_and_rejects_batches_as_the_contract_says(dev, body, valid):
+    from jsonschema import Draft4Validator
+
+    assert Draft4Validator(synthesized_models(dev)["BatchRequest"]).is_valid(body) is valid
+
+
 def test_required_query_parameters_are_validated_at_the_gateway(dev):
     methods = routes_by_method(dev)
     assert methods[("GET", "/status")]["requestParameters"] == {

@@ -82,82 +82,128 @@ def test_api_function_reads_ssm_through_the_parameters_extension_layer(env, requ
     assert variables["PARAMETERS_SECRETS_EXTENSION_CACHE_ENABLED"] == "false"
 
 
-def test_api_function_policy_is_exactly_what_it_calls(dev):
-    arn = dev.layer(Layer.DATA).outputs["table_arn"]
-    config = dev.layer(Layer.CONFIG).outputs
-    statements = policies(dev)["api"]
+def allow(sid: str, actions: list[str], resources: list[str], **extra) -> dict:
+    return {"Sid": sid, "Effect": "Allow", "Action": actions, "Resource": resources, **extra}
 
-    assert set(statements) == {
-        "TableItems",
-        "StatusIndexQuery",
-        "ConfigParameters",
-        "DecryptSecureStringViaSsm",
-        "OwnLogGroup",
-        "XRay",
+
+def log_group_arn(function: str) -> str:
+    return f"arn:aws:logs:us-east-1:{MOCK_ACCOUNT_ID}:log-group:/aws/lambda/{function}:*"
+
+
+XRAY = allow("XRay", ["xray:PutTelemetryRecords", "xray:PutTraceSegments"], ["*"])
+
+
+@pytest.mark.parametrize("env", ["dev", "prod"])
+def test_api_function_policy_is_exactly_what_it_calls(env, dev, prod):
+    """Every statement, whole: its actions AND its exact resources (a grant on the
+    wrong ARN is as broken as a missing action, and no test of actions alone sees it)."""
+    synthesized = {"dev": dev, "prod": prod}[env]
+    data, config = synthesized.layer(Layer.DATA).outputs, synthesized.layer(Layer.CONFIG).outputs
+    arn = data["table_arn"]
+    assert arn == f"arn:aws:dynamodb:us-east-1:{MOCK_ACCOUNT_ID}:table/tracking-table-{env}"
+    parameter = f"arn:aws:ssm:us-east-1:{MOCK_ACCOUNT_ID}:parameter/tracking/{env}"
+    assert (
+        config["api_config_param_arn"],
+        config["feature_flags_param_arn"],
+        config["db_endpoint_param_arn"],
+    ) == (f"{parameter}/api-config", f"{parameter}/feature-flags", f"{parameter}/db-endpoint")
+
+    assert policies(synthesized)["api"] == {
+        "TableItems": allow(
+            "TableItems", ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"], [arn]
+        ),
+        "StatusIndexQuery": allow(
+            "StatusIndexQuery", ["dynamodb:Query"], [f"{arn}/index/{table.STATUS_INDEX}"]
+        ),
+        "ConfigParameters": allow(
+            "ConfigParameters",
+            ["ssm:GetParameter"],  # the Parameters and Secrets extension, one name each
+            [f"{parameter}/api-config", f"{parameter}/feature-flags", f"{parameter}/db-endpoint"],
+        ),
+        "DecryptSecureStringViaSsm": allow(
+            "DecryptSecureStringViaSsm",
+            ["kms:Decrypt"],
+            [config["config_key_arn"]],
+            Condition={"StringEquals": {"kms:ViaService": "ssm.us-east-1.amazonaws.com"}},
+        ),
+        "OwnLogGroup": allow(
+            "OwnLogGroup",
+            ["logs:CreateLogStream", "logs:PutLogEvents"],
+            [log_group_arn(f"tracking-api-{env}")],
+        ),
+        "XRay": XRAY,
     }
-    assert statements["TableItems"]["Action"] == [
-        "dynamodb:GetItem",
-        "dynamodb:PutItem",
-        "dynamodb:Query",
-    ]
-    assert statements["TableItems"]["Resource"] == [arn]
-    assert statements["StatusIndexQuery"] == {
-        "Sid": "StatusIndexQuery",
-        "Effect": "Allow",
-        "Action": ["dynamodb:Query"],
-        "Resource": [f"{arn}/index/{table.STATUS_INDEX}"],
-    }
-    # The Parameters and Secrets extension calls GetParameter (one name each).
-    assert statements["ConfigParameters"]["Action"] == ["ssm:GetParameter"]
-    assert sorted(statements["ConfigParameters"]["Resource"]) == sorted(
-        [
-            config["api_config_param_arn"],
-            config["feature_flags_param_arn"],
-            config["db_endpoint_param_arn"],
-        ]
+    key = synthesized.one(Layer.CONFIG, "aws:kms/key:Key")
+    assert config["config_key_arn"] == key["state"]["arn"]  # the key of the SecureString
+    db_endpoint = next(
+        p["inputs"]
+        for p in synthesized.of_type(Layer.CONFIG, "aws:ssm/parameter:Parameter")
+        if p["inputs"]["type"] == "SecureString"
     )
-    assert statements["DecryptSecureStringViaSsm"]["Resource"] == [config["config_key_arn"]]
-    assert statements["DecryptSecureStringViaSsm"]["Condition"] == {
-        "StringEquals": {"kms:ViaService": "ssm.us-east-1.amazonaws.com"}
-    }
-    assert statements["OwnLogGroup"]["Resource"] == [
-        f"arn:aws:logs:us-east-1:{MOCK_ACCOUNT_ID}:log-group:/aws/lambda/tracking-api-dev:*"
-    ]
+    assert db_endpoint["keyId"] == config["config_key_arn"]
 
 
-def test_notifier_policy_is_exactly_what_it_calls(dev):
-    data, compute = dev.layer(Layer.DATA).outputs, dev.layer(Layer.COMPUTE).outputs
-    statements = policies(dev)["notifier"]
+@pytest.mark.parametrize("env", ["dev", "prod"])
+def test_notifier_policy_is_exactly_what_it_calls(env, dev, prod):
+    synthesized = {"dev": dev, "prod": prod}[env]
+    data = synthesized.layer(Layer.DATA).outputs
+    config = synthesized.layer(Layer.CONFIG).outputs
+    compute = synthesized.layer(Layer.COMPUTE).outputs
+    account = f"us-east-1:{MOCK_ACCOUNT_ID}"
+    arn = f"arn:aws:dynamodb:{account}:table/tracking-table-{env}"
+    assert data["table_arn"] == arn
+    assert data["table_stream_arn"].startswith(f"{arn}/stream/")
+    assert config["feature_flags_param_arn"] == (
+        f"arn:aws:ssm:{account}:parameter/tracking/{env}/feature-flags"
+    )
+    assert compute["event_bus_arn"] == f"arn:aws:events:{account}:event-bus/tracking-events-{env}"
+    assert data["dlq_arn"] == f"arn:aws:sqs:{account}:tracking-dlq-{env}"
 
-    assert set(statements) == {
-        "TableStream",
-        "ListStreams",
-        "ProjectCurrentState",
-        "FeatureFlags",
-        "PublishStatusChanges",
-        "FailedRecordsToDlq",
-        "OwnLogGroup",
-        "XRay",
+    assert policies(synthesized)["notifier"] == {
+        "TableStream": allow(
+            "TableStream",
+            [
+                "dynamodb:DescribeStream",
+                "dynamodb:GetRecords",
+                "dynamodb:GetShardIterator",
+            ],
+            [f"{arn}/stream/*"],
+        ),
+        # ListStreams has no resource-level permissions: on a stream ARN it grants nothing.
+        "ListStreams": allow("ListStreams", ["dynamodb:ListStreams"], ["*"]),
+        "ProjectCurrentState": allow("ProjectCurrentState", ["dynamodb:UpdateItem"], [arn]),
+        "FeatureFlags": allow(
+            "FeatureFlags",
+            ["ssm:GetParameter"],
+            [f"arn:aws:ssm:{account}:parameter/tracking/{env}/feature-flags"],
+        ),
+        "PublishStatusChanges": allow(
+            "PublishStatusChanges",
+            ["events:PutEvents"],
+            [f"arn:aws:events:{account}:event-bus/tracking-events-{env}"],
+        ),
+        "FailedRecordsToDlq": allow(
+            "FailedRecordsToDlq", ["sqs:SendMessage"], [f"arn:aws:sqs:{account}:tracking-dlq-{env}"]
+        ),
+        "OwnLogGroup": allow(
+            "OwnLogGroup",
+            ["logs:CreateLogStream", "logs:PutLogEvents"],
+            [log_group_arn(f"tracking-notifier-{env}")],
+        ),
+        "XRay": XRAY,
     }
-    assert statements["TableStream"]["Resource"] == [f"{data['table_arn']}/stream/*"]
-    # ListStreams has no resource-level permissions: on a stream ARN it grants nothing.
-    assert statements["ListStreams"]["Action"] == ["dynamodb:ListStreams"]
-    assert statements["ListStreams"]["Resource"] == ["*"]
-    assert data["table_stream_arn"].startswith(f"{data['table_arn']}/stream/")
-    assert statements["ProjectCurrentState"] == {
-        "Sid": "ProjectCurrentState",
-        "Effect": "Allow",
-        "Action": ["dynamodb:UpdateItem"],
-        "Resource": [data["table_arn"]],
-    }
-    assert statements["PublishStatusChanges"]["Resource"] == [compute["event_bus_arn"]]
-    assert statements["FailedRecordsToDlq"] == {
-        "Sid": "FailedRecordsToDlq",
-        "Effect": "Allow",
-        "Action": ["sqs:SendMessage"],
-        "Resource": [data["dlq_arn"]],
-    }
-    assert statements["FeatureFlags"]["Action"] == ["ssm:GetParameter"]
+
+
+def test_each_role_carries_its_own_functions_policy(dev):
+    roles = {r["name"]: r for r in dev.of_type(Layer.COMPUTE, "aws:iam/role:Role")}
+    for policy in dev.of_type(Layer.COMPUTE, ROLE_POLICY):
+        # The mocks give each resource the id "<logical name>-id".
+        role = next(r for r in roles.values() if f"{r['name']}-id" == policy["inputs"]["role"])
+        function = role["inputs"]["name"]
+        assert f"log-group:/aws/lambda/{function}:*" in policy["inputs"]["policy"]
+    for name, inputs in functions(dev).items():
+        role = next(r for r in roles.values() if r["state"]["arn"] == inputs["role"])
+        assert role["inputs"]["name"] == name
 
 
 def test_no_scan_no_wildcard_action_and_wildcard_resource_only_where_iam_needs_it(dev):

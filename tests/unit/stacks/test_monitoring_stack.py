@@ -6,6 +6,8 @@ import json
 
 import pytest
 
+from tracking_common import table
+from tracking_common.runtime_config import METRICS_NAMESPACE, NOTIFIER_SERVICE_NAME, SERVICE_NAME
 from tracking_ops.deploy.synth import MOCK_ACCOUNT_ID
 from tracking_stacks.registry import Layer
 
@@ -59,17 +61,124 @@ def test_prod_thresholds_are_tighter(dev, prod):
         ), key
 
 
-def test_every_dashboard_metric_carries_dimensions(dev):
-    body = json.loads(
-        dev.one(Layer.MONITORING, "aws:cloudwatch/dashboard:Dashboard")["inputs"]["dashboardBody"]
+def expected_dimensions(synthesized, env: str) -> dict[str, dict[str, str]]:
+    """The dimensions of each watched resource, from the producers' outputs."""
+    data, compute = synthesized.layer(Layer.DATA).outputs, synthesized.layer(Layer.COMPUTE).outputs
+    api = synthesized.layer(Layer.API).outputs
+    assert (api["rest_api_name"], api["stage_name"]) == (f"tracking-api-{env}", env)
+    assert compute["api_function_name"] == f"tracking-api-{env}"
+    assert compute["notifier_function_name"] == f"tracking-notifier-{env}"
+    assert (data["table_name"], data["dlq_name"]) == (
+        f"tracking-table-{env}",
+        f"tracking-dlq-{env}",
     )
-    assert len(body["widgets"]) >= 6
-    for widget in body["widgets"]:
-        assert widget["properties"]["region"] == "us-east-1"
-        for metric in widget["properties"]["metrics"]:
-            names = [m for m in metric if not isinstance(m, dict)]
-            assert len(names) >= 4 and len(names) % 2 == 0, metric  # ns, name, (key, value)+
-            assert all(names[2:]), metric
+    return {
+        "api": {"ApiName": api["rest_api_name"], "Stage": api["stage_name"]},
+        "api_function": {"FunctionName": compute["api_function_name"]},
+        "notifier": {"FunctionName": compute["notifier_function_name"]},
+        "table": {"TableName": data["table_name"]},
+        "index": {"TableName": data["table_name"], "GlobalSecondaryIndexName": table.STATUS_INDEX},
+        "queue": {"QueueName": data["dlq_name"]},
+        "api_service": {"service": SERVICE_NAME},
+        "notifier_service": {"service": NOTIFIER_SERVICE_NAME},
+    }
+
+
+# Which resource each alarm watches (by the alarm's key).
+ALARM_RESOURCE = {
+    "api-4xx": "api",
+    "api-5xx": "api",
+    "api-latency-p99": "api",
+    "api-errors": "api_function",
+    "api-throttles": "api_function",
+    "api-duration-p99": "api_function",
+    "notifier-errors": "notifier",
+    "notifier-throttles": "notifier",
+    "notifier-duration-p99": "notifier",
+    "notifier-iterator-age": "notifier",
+    "dlq-depth": "queue",
+    "table-read-throttles": "table",
+    "table-write-throttles": "table",
+    "index-write-throttles": "index",
+}
+
+
+@pytest.mark.parametrize("env", ["dev", "prod"])
+def test_every_alarm_watches_its_own_resource(env, dev, prod):
+    synthesized = {"dev": dev, "prod": prod}[env]
+    dims = expected_dimensions(synthesized, env)
+    found = {
+        name.removeprefix("tracking-").removesuffix(f"-{env}"): inputs["dimensions"]
+        for name, inputs in alarms(synthesized).items()
+    }
+    assert found == {key: dims[resource] for key, resource in ALARM_RESOURCE.items()}
+
+
+# Each dashboard widget by title: the resource its metrics are about, and the metrics
+# (namespace, metric name) in order.
+WIDGETS = {
+    "API requests and errors": (
+        "api",
+        [("AWS/ApiGateway", m) for m in ("Count", "4XXError", "5XXError")],
+    ),
+    "API latency (ms)": ("api", [("AWS/ApiGateway", "Latency")] * 2),
+    "API function": (
+        "api_function",
+        [("AWS/Lambda", m) for m in ("Invocations", "Errors", "Throttles", "Duration")],
+    ),
+    "Notifier": (
+        "notifier",
+        [("AWS/Lambda", m) for m in ("Invocations", "Errors", "IteratorAge")],
+    ),
+    "Table capacity and throttles": (
+        "table",
+        [
+            ("AWS/DynamoDB", m)
+            for m in (
+                "ConsumedReadCapacityUnits",
+                "ConsumedWriteCapacityUnits",
+                "ReadThrottleEvents",
+                "WriteThrottleEvents",
+            )
+        ],
+    ),
+    "Dead-letter queue depth": ("queue", [("AWS/SQS", "ApproximateNumberOfMessagesVisible")]),
+}
+
+
+def metric_dimensions(metric: list) -> tuple[tuple[str, str], dict[str, str]]:
+    """(namespace, name) and the dimensions of one dashboard metric row."""
+    names = [m for m in metric if not isinstance(m, dict)]
+    assert len(names) % 2 == 0, metric
+    return (names[0], names[1]), dict(zip(names[2::2], names[3::2], strict=True))
+
+
+@pytest.mark.parametrize("env", ["dev", "prod"])
+def test_every_dashboard_metric_carries_the_dimensions_of_its_widgets_resource(env, dev, prod):
+    synthesized = {"dev": dev, "prod": prod}[env]
+    dims = expected_dimensions(synthesized, env)
+    body = json.loads(
+        synthesized.one(Layer.MONITORING, "aws:cloudwatch/dashboard:Dashboard")["inputs"][
+            "dashboardBody"
+        ]
+    )
+    widgets = {w["properties"]["title"]: w["properties"] for w in body["widgets"]}
+    assert set(widgets) == {*WIDGETS, "Tracking updates"}
+    for title, properties in widgets.items():
+        assert properties["region"] == "us-east-1", title
+        rows = [metric_dimensions(m) for m in properties["metrics"]]
+        if title == "Tracking updates":  # the functions' own metrics, by service
+            assert rows == [
+                ((METRICS_NAMESPACE, "UpdatesStored"), dims["api_service"]),
+                ((METRICS_NAMESPACE, "IdempotentReplays"), dims["api_service"]),
+                ((METRICS_NAMESPACE, "StatusChangesPublished"), dims["notifier_service"]),
+            ]
+            continue
+        resource, metrics = WIDGETS[title]
+        if title == "Table capacity and throttles":  # and the status index's throttles
+            assert rows[-1] == (("AWS/DynamoDB", "WriteThrottleEvents"), dims["index"])
+            rows = rows[:-1]
+        assert rows == [(metric, dims[resource]) for metric in metrics], title
 
 
 def test_alarm_topic_is_encrypted_with_a_key_cloudwatch_alarms_may_use(dev):

@@ -1,0 +1,282 @@
+"""Mutation testing of the core modules with mutmut 3 (``invoke mutate``).
+
+mutmut rewrites every function of a module into its mutants behind a trampoline,
+runs the selected tests once to learn which tests reach which function, then
+runs, per mutant, only the tests that reach it (in a forked process, fastest
+first, stopping at the first failure). A mutant that no test fails "survived":
+a bug the suite would let through.
+
+mutmut names a module by its path, and a mutant is only active when that name
+is the module's import name, so each run happens in a scratch copy of the
+repository (``.mutmut/<module>/``) where the function packages sit at the top level as
+they are imported (``tracking_api``, not ``functions/tracking/tracking_api``).
+The working tree is never modified.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tracking_stacks.definitions import REPO_ROOT
+
+WORKSPACES = REPO_ROOT / ".mutmut"
+# Import name -> folder in the repository, for the packages the Lambda assets keep
+# under functions/ (pyproject's package-dir mapping).
+FLATTENED = {
+    "tracking_api": "functions/tracking/tracking_api",
+    "tracking_notifier": "functions/notifier/tracking_notifier",
+    "tracking_common": "functions/common/tracking_common",
+}
+COPIED = ("tracking_ops", "tracking_stacks", "policy", "stacks", "functions", "tests", "tasks.py")
+
+UNIT_OPS = ("tests/unit/ops/test_planner_executor.py",)
+API_FUNCTIONAL = (
+    "tests/functional/test_track.py",
+    "tests/functional/test_reads.py",
+    "tests/functional/test_resilience.py",
+)
+NOTIFIER = (
+    "tests/unit/functions/test_projection.py",
+    "tests/unit/functions/test_notifier_changes.py",
+    "tests/functional/test_notifier.py",
+)
+# The core modules (issue 14) and the tests that exercise each: the unit tier, and
+# the functional tier where the module only runs against storage.
+CORE_MODULES: dict[str, tuple[str, ...]] = {
+    "tracking_ops/deploy/planner.py": UNIT_OPS,
+    "tracking_ops/deploy/executor.py": (*UNIT_OPS, "tests/unit/ops/test_preflight_and_upstream.py"),
+    "policy/rules.py": ("tests/unit/stacks/test_policy_pack.py",),
+    "functions/notifier/tracking_notifier/changes.py": NOTIFIER,
+    "functions/notifier/tracking_notifier/projection.py": NOTIFIER,
+    "functions/tracking/tracking_api/domain.py": (
+        "tests/unit/functions/test_domain.py",
+        "tests/functional/test_track.py",
+    ),
+    "functions/tracking/tracking_api/repository.py": API_FUNCTIONAL,
+    "functions/tracking/tracking_api/api.py": API_FUNCTIONAL,
+}
+# mutmut's verdicts by the exit code of a mutant's test run (mutmut.stats), as its
+# `results` command names them.
+KILLED, SURVIVED, TIMEOUT, NOT_CHECKED = "killed", "survived", "timeout", "not checked"
+VERDICTS = {
+    1: KILLED,
+    3: KILLED,  # pytest's internal error is a kill too
+    0: SURVIVED,
+    None: NOT_CHECKED,  # the time bound came first
+    5: "no tests",
+    33: "no tests",
+    34: "skipped",
+    36: TIMEOUT,
+    -24: TIMEOUT,
+    24: TIMEOUT,
+    152: TIMEOUT,
+    255: TIMEOUT,
+}
+
+
+class MutateError(Exception):
+    """A module outside the core list, or mutmut failing before any mutant ran."""
+
+
+@dataclass
+class ModuleResult:
+    module: str
+    status: dict[str, str] = field(default_factory=dict)  # mutant -> verdict
+    survivors: dict[str, str] = field(default_factory=dict)  # mutant -> its diff
+    timed_out: bool = False
+    seconds: float = 0.0
+
+    def count(self, verdict: str) -> int:
+        return sum(1 for v in self.status.values() if v == verdict)
+
+    @property
+    def detected(self) -> int:
+        """Mutants the tests caught: failed, or made hang (an endless loop) until killed."""
+        return self.count(KILLED) + self.count(TIMEOUT)
+
+    @property
+    def checked(self) -> int:
+        return self.detected + self.count(SURVIVED)
+
+    @property
+    def score(self) -> float | None:
+        return 100 * self.detected / self.checked if self.checked else None
+
+    def as_json(self) -> dict:
+        return {
+            "module": self.module,
+            "killed": self.count(KILLED),
+            "timeouts": self.count(TIMEOUT),
+            "survived": self.count(SURVIVED),
+            "not_checked": self.count(NOT_CHECKED),
+            "other": {
+                v: self.count(v)
+                for v in sorted(
+                    set(self.status.values()) - {KILLED, TIMEOUT, SURVIVED, NOT_CHECKED}
+                )
+            },
+            "score_percent": None if self.score is None else round(self.score, 1),
+            "timed_out": self.timed_out,
+            "seconds": round(self.seconds, 1),
+            "survivors": self.survivors,
+        }
+
+
+def flat_path(module: str) -> str:
+    """The module's path in the workspace (its import path)."""
+    for package, folder in FLATTENED.items():
+        if module.startswith(folder + "/"):
+            return package + module[len(folder) :]
+    return module
+
+
+def prepare_workspace(module: str, tests: tuple[str, ...]) -> Path:
+    """A fresh copy of what the tests import, laid out by import name, configured for
+    mutmut to mutate ``module`` and select among ``tests``."""
+    workspace = WORKSPACES / flat_path(module).replace("/", ".").removesuffix(".py")
+    if workspace.exists():
+        shutil.rmtree(workspace)
+    workspace.mkdir(parents=True)
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".build")
+    for package, folder in FLATTENED.items():
+        shutil.copytree(REPO_ROOT / folder, workspace / package, ignore=ignore)
+    for name in COPIED:
+        if (REPO_ROOT / name).is_file():
+            shutil.copy2(REPO_ROOT / name, workspace / name)
+        else:
+            shutil.copytree(REPO_ROOT / name, workspace / name, ignore=ignore)
+    (workspace / ".build").mkdir()
+    pyproject = (REPO_ROOT / "pyproject.toml").read_text()
+    also_copy = [*FLATTENED, *COPIED]
+    pyproject += (
+        "\n[tool.mutmut]\n"
+        f"source_paths = {json.dumps([flat_path(module)])}\n"
+        f"also_copy = {json.dumps(also_copy)}\n"
+        f"pytest_add_cli_args_test_selection = {json.dumps(list(tests))}\n"
+        # Tests that never reach the mutated function are not run for its mutants.
+        'pytest_add_cli_args = ["-p", "no:cacheprovider", "-q"]\n'
+        "use_git_change_detection = false\n"
+        # A mutant that makes its tests run 15x longer than without it (an endless
+        # loop) is a timeout: detected. On a loaded machine a slow run is not a hang,
+        # hence mutmut's default rather than a tighter bound.
+        "timeout_multiplier = 15.0\n"
+    )
+    (workspace / "pyproject.toml").write_text(pyproject)
+    return workspace
+
+
+def _mutmut(*args: str) -> list[str]:
+    return [sys.executable, "-m", "mutmut", *args]
+
+
+def _environment() -> dict[str, str]:
+    env = dict(os.environ)
+    env.pop("MUTANT_UNDER_TEST", None)
+    return env
+
+
+def run_module(
+    module: str, tests: tuple[str, ...], max_seconds: float, children: int
+) -> ModuleResult:
+    """Mutate one module for at most ``max_seconds``; verdicts of what ran by then."""
+    result = ModuleResult(module)
+    workspace = prepare_workspace(module, tests)
+    started = time.monotonic()
+    log = workspace / "mutmut-run.log"
+    with log.open("w") as output:
+        process = subprocess.Popen(
+            _mutmut("run", "--max-children", str(children)),
+            cwd=workspace,
+            env=_environment(),
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its forked workers end with it
+        )
+        try:
+            process.wait(timeout=max_seconds)
+        except subprocess.TimeoutExpired:
+            result.timed_out = True
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+    result.seconds = time.monotonic() - started
+    result.status = _verdicts(workspace)
+    if not result.timed_out and (process.returncode or not result.checked):
+        # e.g. "Failed to run clean test": the selected tests fail without any mutant.
+        lines = [line for line in log.read_text().splitlines() if line.strip()]
+        raise MutateError(
+            f"mutmut could not test {module} (see {log}): {(lines or ['no output'])[-1]}"
+        )
+    for name, verdict in result.status.items():
+        if verdict == SURVIVED:
+            result.survivors[name] = _diff(workspace, name)
+    return result
+
+
+def _verdicts(workspace: Path) -> dict[str, str]:
+    """mutant -> verdict, from the results mutmut keeps beside each mutated file."""
+    verdicts: dict[str, str] = {}
+    for meta in (workspace / "mutants").rglob("*.meta"):
+        data = json.loads(meta.read_text())
+        for name, code in data.get("exit_code_by_key", {}).items():
+            verdicts[name] = VERDICTS.get(code, "suspicious")
+    return verdicts
+
+
+def _diff(workspace: Path, mutant: str) -> str:
+    shown = subprocess.run(
+        _mutmut("show", mutant),
+        cwd=workspace,
+        env=_environment(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    return shown.stdout.strip()
+
+
+def select(module: str | None) -> dict[str, tuple[str, ...]]:
+    if not module:
+        return dict(CORE_MODULES)
+    if module not in CORE_MODULES:
+        raise MutateError(f"{module} is not a core module; core modules: {', '.join(CORE_MODULES)}")
+    return {module: CORE_MODULES[module]}
+
+
+def report_lines(results: list[ModuleResult]) -> list[str]:
+    """A table (detected = killed or timed out) and every survivor with its diff."""
+    header = (
+        f"{'module':<50} {'detected':>8} {'(timeout)':>9} {'survived':>8} {'unrun':>6} {'score':>6}"
+    )
+    lines = [header]
+    for r in results:
+        score = f"{r.score:.0f}%" if r.score is not None else "-"
+        note = " (stopped at the time bound)" if r.timed_out else ""
+        lines.append(
+            f"{r.module:<50} {r.detected:>8} {r.count(TIMEOUT):>9} {r.count(SURVIVED):>8} "
+            f"{r.count(NOT_CHECKED):>6} {score:>6}{note}"
+        )
+    detected = sum(r.detected for r in results)
+    checked = sum(r.checked for r in results)
+    if len(results) > 1 and checked:
+        unrun = sum(r.count(NOT_CHECKED) for r in results)
+        timeouts = sum(r.count(TIMEOUT) for r in results)
+        lines.append(
+            f"{'total':<50} {detected:>8} {timeouts:>9} {checked - detected:>8} {unrun:>6} "
+            f"{100 * detected / checked:>5.0f}%"
+        )
+    for r in results:
+        for name, diff in r.survivors.items():
+            lines.append(f"\nsurvived: {name}\n{diff}")
+    return lines
