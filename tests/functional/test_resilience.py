@@ -160,7 +160,10 @@ class TestStorageFailureMapping:
             reply = api.request("GET", "/shipments", query="status=in_transit")
         assert_503(reply)
 
-    def test_throttled_milestones_query_is_503(self, api):
+    def test_throttled_second_page_of_a_long_history_is_503(self, api):
+        """With milestones, GET /status reads the whole history; past DynamoDB's 1 MB
+        per response that is more than one Query, and a throttled later page is a 503
+        (not a partial history with wrong milestones)."""
         warm(api)
         client = api_module.repository(api_module.settings_loader().get().table_name).client
         page = client.query(
@@ -168,8 +171,13 @@ class TestStorageFailureMapping:
             KeyConditionExpression="pk = :pk",
             ExpressionAttributeValues={":pk": {"S": "warm"}},
         )
+        assert page["Items"]
+        more = {"pk": page["Items"][0]["pk"], "sk": page["Items"][0]["sk"]}
         with Stubber(client) as stub:
-            stub.add_response("query", {"Items": page["Items"], "Count": page["Count"]})
+            stub.add_response(
+                "query",
+                {"Items": page["Items"], "Count": page["Count"], "LastEvaluatedKey": more},
+            )
             stub.add_client_error("query", service_error_code="ThrottlingException")
             reply = api.status("tracking_id=warm")  # enhanced_tracking is on in dev
             stub.assert_no_pending_responses()
