@@ -340,7 +340,11 @@ def test_a_plain_deploy_of_compute_refuses_during_a_canary(tasks_on_fakes, cloud
     deploy_tasks.status(Context())
     assert "canary in progress: version 2 gets 10%, version 1 90%" in capsys.readouterr().out
     release_tasks.rollback(Context(), stack="compute")
+    capsys.readouterr()
+    engine.code_changed = True
     deploy_tasks.deploy(Context(), stack="compute", yes=True)  # allowed again
+    assert "note: live is pinned on version 1 (api_live_version in " in capsys.readouterr().out
+    assert (engine.release()[rel.LIVE], engine.release()[rel.NEWEST]) == ("1", "3")
 
 
 @pytest.mark.parametrize(

@@ -136,8 +136,9 @@ def release_note(outputs: Mapping[str, Any] | None) -> str:
     return ""
 
 
-def refuse_if_in_progress(engine: ReleaseEngine, env: str) -> None:
-    """A plain deploy of compute would carry a canary's routing on: refuse and say why."""
+def refuse_if_in_progress(engine: ReleaseEngine, env: str) -> str:
+    """A plain deploy of compute would carry a canary's routing on: refuse and say why.
+    Otherwise a note when the alias is pinned (this deploy will not release), or ''."""
     in_config = Release.from_config(engine.config(COMPUTE, rel.RELEASE_KEYS))
     deployed = Deployed.of(engine.outputs(COMPUTE))
     if in_config.canary_weight or (deployed and deployed.canary):
@@ -147,6 +148,13 @@ def refuse_if_in_progress(engine: ReleaseEngine, env: str) -> None:
             f"`invoke deploy --stack compute --env {env} --canary PERCENT` takes it over, "
             f"`invoke rollback --stack compute --env {env}` reverts it"
         )
+    if in_config.live_version:
+        return (
+            f"note: {rel.ALIAS} is pinned on version {in_config.live_version} "
+            f"({rel.LIVE_VERSION_KEY} in {_config_path(env)}): this deploy publishes a new "
+            f"version without releasing it; `invoke deploy --stack compute --canary PERCENT` does"
+        )
+    return ""
 
 
 def _stack(env: str) -> str:

@@ -106,7 +106,9 @@ def _deploy(
     """Plan, review, apply ``layers`` (see tracking_ops/deploy/flow.py)."""
     deployer = _deployer(env, verbose, base=base, plans=plan)
     if Layer.COMPUTE in layers:
-        refuse_if_in_progress(deployer, env)  # a plain deploy would keep its routing on
+        note = refuse_if_in_progress(deployer, env)  # a plain deploy would keep its routing on
+        if note:
+            print(note)
     assets = _build_if_deploying(layers)
     with tempfile.TemporaryDirectory(prefix="tracking-plans-") as plan_dir:
         request = DeployRequest(
