@@ -222,6 +222,18 @@ def test_rollback_after_a_promotion_returns_to_the_previous_version(engine, clou
     assert Releaser(engine, ENV, out=lines.append).rollback(to="2").live == "2"
 
 
+def test_a_pin_lost_from_the_config_stops_a_plain_deploy(engine, cloudwatch):
+    """Rolled back in a checkout that is gone (CI): a plain deploy would re-release the
+    version rolled back from, so it refuses until the pin is restored."""
+    engine.code_changed = True
+    make_canary(engine, cloudwatch, [], Clock()).run()
+    Releaser(engine, ENV, out=[].append).rollback()
+    refuse_if_in_progress(engine, ENV)  # the pin is in the config: fine
+    engine.configs[COMPUTE] = {}
+    with pytest.raises(CanaryError, match="pinned on version 1 .* would release version 2"):
+        refuse_if_in_progress(engine, ENV)
+
+
 def test_rollback_without_a_recorded_release_needs_a_version(engine):
     with pytest.raises(CanaryError, match="no previous version recorded"):
         Releaser(engine, ENV, out=[].append).rollback()

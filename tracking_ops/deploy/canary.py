@@ -148,6 +148,15 @@ def refuse_if_in_progress(engine: ReleaseEngine, env: str) -> str:
             f"`invoke deploy --stack compute --env {env} --canary PERCENT` takes it over, "
             f"`invoke rollback --stack compute --env {env}` reverts it"
         )
+    pinned = deployed is not None and deployed.newest and deployed.newest != deployed.live
+    if pinned and not in_config.live_version:
+        raise CanaryError(
+            f"{_stack(env)} has {rel.ALIAS} pinned on version {deployed.live} (newest "
+            f"{deployed.newest}: a rollback) but {_config_path(env)} has no "
+            f"{rel.LIVE_VERSION_KEY}, so this deploy would release version {deployed.newest}: "
+            f"restore {rel.LIVE_VERSION_KEY}: '{deployed.live}' there (and commit it), or "
+            f"release with `invoke deploy --stack compute --env {env} --canary PERCENT`"
+        )
     if in_config.live_version:
         return (
             f"note: {rel.ALIAS} is pinned on version {in_config.live_version} "
