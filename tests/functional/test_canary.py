@@ -203,6 +203,22 @@ def test_a_refused_review_leaves_the_config_as_it_was(engine, cloudwatch):
     assert any("canary not started: config restored" in line for line in lines)
 
 
+def test_an_engine_failure_while_publishing_keeps_the_canary_config(engine, cloudwatch):
+    """The engine may have moved the alias before it failed: the config must not deny it."""
+    engine.code_changed = True
+    engine.failing.add(COMPUTE)
+    lines: list[str] = []
+    with pytest.raises(RuntimeError):
+        make_canary(engine, cloudwatch, lines, Clock()).run()
+    assert engine.configs[COMPUTE] == {rel.LIVE_VERSION_KEY: "1", rel.CANARY_WEIGHT_KEY: "10"}
+    assert "the next `--canary` takes it over" in lines[-1]
+    with pytest.raises(CanaryError, match="canary in progress"):
+        refuse_if_in_progress(engine, ENV)
+    engine.failing.clear()
+    after = Releaser(engine, ENV, out=lines.append).rollback()
+    assert (after.live, after.canary) == ("1", "")
+
+
 # --- rollback by hand ----------------------------------------------------------------
 
 

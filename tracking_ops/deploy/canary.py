@@ -26,6 +26,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from tracking_ops.deploy.review import ReviewRefused
 from tracking_stacks import release as rel
 from tracking_stacks.definitions import CANARY_ALARMS, alarm_name
 from tracking_stacks.environments import config_file
@@ -345,11 +346,20 @@ class Canary:
                 self.releaser.engine.up(COMPUTE, None, self.releaser.message())
             else:
                 self.publish()
-        except BaseException:
-            # Nothing was applied past the review (or the engine failed): leave the
-            # config as it was, so the file says what is deployed.
+        except ReviewRefused:
+            # Refused at the review: nothing applied, so the config goes back to what
+            # is deployed.
             self.releaser.configure(previous)
             self.out(f"[compute] canary not started: config restored ({_describe(previous)})")
+            raise
+        except BaseException:
+            # The engine may have moved the alias before it failed: the config keeps
+            # the canary, so plain deploys refuse until it is taken over or reverted.
+            self.out(
+                f"[compute] the canary's deploy did not complete; the config keeps "
+                f"{_describe(release)}: the next `--canary` takes it over, "
+                f"`invoke rollback --stack compute --env {self.env}` reverts it"
+            )
             raise
         return self.releaser.deployed()
 
