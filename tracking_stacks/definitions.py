@@ -178,3 +178,12 @@ GATEWAY_RESPONSES = (
 UNKNOWN_ROUTE_RESPONSE = next(
     r for r in GATEWAY_RESPONSES if r.response_type == "MISSING_AUTHENTICATION_TOKEN"
 )
+
+
+# Alarms: the monitoring stack names each `tracking-<key>-<env>`. A canary release of
+# the API function watches these (errors, p99 duration, throttles) while it bakes.
+CANARY_ALARMS = ("api-errors", "api-duration-p99", "api-throttles")
+
+
+def alarm_name(key: str, env: str) -> str:
+    return physical_name(key, env)

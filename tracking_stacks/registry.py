@@ -40,6 +40,12 @@ class Output(StrEnum):
     API_FUNCTION_NAME = "api_function_name"
     API_FUNCTION_ARN = "api_function_arn"
     API_FUNCTION_INVOKE_ARN = "api_function_invoke_arn"
+    # The API function's `live` alias: what API Gateway invokes (canary releases).
+    API_ALIAS_NAME = "api_alias_name"
+    API_ALIAS_ARN = "api_alias_arn"
+    API_ALIAS_INVOKE_ARN = "api_alias_invoke_arn"
+    # The alias's versions and routing as deployed (tracking_stacks/release.py).
+    API_RELEASE = "api_release"
     NOTIFIER_FUNCTION_NAME = "notifier_function_name"
     EVENT_BUS_NAME = "event_bus_name"
     EVENT_BUS_ARN = "event_bus_arn"
@@ -117,6 +123,10 @@ REGISTRY: dict[Layer, LayerSpec] = {
                 Output.API_FUNCTION_NAME,
                 Output.API_FUNCTION_ARN,
                 Output.API_FUNCTION_INVOKE_ARN,
+                Output.API_ALIAS_NAME,
+                Output.API_ALIAS_ARN,
+                Output.API_ALIAS_INVOKE_ARN,
+                Output.API_RELEASE,
                 Output.NOTIFIER_FUNCTION_NAME,
                 Output.EVENT_BUS_NAME,
                 Output.EVENT_BUS_ARN,
@@ -140,7 +150,14 @@ REGISTRY: dict[Layer, LayerSpec] = {
                 Output.API_ENDPOINT,
                 Output.ACCESS_LOG_GROUP_NAME,
             ),
-            reads={Layer.COMPUTE: (Output.API_FUNCTION_NAME, Output.API_FUNCTION_INVOKE_ARN)},
+            # Integrations and permissions target the alias, never the function itself.
+            reads={
+                Layer.COMPUTE: (
+                    Output.API_FUNCTION_NAME,
+                    Output.API_ALIAS_NAME,
+                    Output.API_ALIAS_INVOKE_ARN,
+                )
+            },
         ),
         LayerSpec(
             Layer.MONITORING,

@@ -102,7 +102,10 @@ class ApiLayerArgs:
     api_name: str
     stage_name: str
     function_name: pulumi.Input[str]
-    function_invoke_arn: pulumi.Input[str]
+    # The function's `live` alias: integrations invoke it and permissions name it,
+    # so a canary or a rollback moves traffic without touching this layer.
+    function_alias: pulumi.Input[str]
+    alias_invoke_arn: pulumi.Input[str]
     throttling_rate_limit: float
     throttling_burst_limit: int
     access_log_retention_days: int
@@ -201,7 +204,7 @@ class ApiLayer(pulumi.ComponentResource):
                     http_method=method.http_method,
                     type="AWS_PROXY",
                     integration_http_method="POST",
-                    uri=args.function_invoke_arn,
+                    uri=args.alias_invoke_arn,
                 )
             )
         for response in defs.GATEWAY_RESPONSES:
@@ -274,6 +277,7 @@ class ApiLayer(pulumi.ComponentResource):
                     f"{name}-invoke-{slug}",
                     action="lambda:InvokeFunction",
                     function=args.function_name,
+                    qualifier=args.function_alias,
                     principal="apigateway.amazonaws.com",
                     source_arn=pulumi.Output.concat(
                         self.rest_api.execution_arn,

@@ -5,10 +5,13 @@ from components import ComputeLayer, ComputeLayerArgs
 
 from tracking_stacks.program import StackContext
 from tracking_stacks.registry import Layer, Output
+from tracking_stacks.release import RELEASE_KEYS, Release, release_output
 
 stack = StackContext.current(Layer.COMPUTE)
 data = stack.upstream(Layer.DATA)
 config = stack.upstream(Layer.CONFIG)
+# Set by `invoke deploy --canary` and `invoke rollback` (tracking_ops/deploy/canary.py).
+release = Release.from_config({key: stack.setting(key, "") for key in RELEASE_KEYS})
 compute = ComputeLayer(
     "tracking",
     ComputeLayerArgs(
@@ -31,6 +34,7 @@ compute = ComputeLayer(
         stream_batch_size=stack.setting("stream_batch_size", 100),
         stream_max_retries=stack.setting("stream_max_retries", 5),
         stream_max_record_age_seconds=stack.setting("stream_max_record_age_seconds", 3600),
+        api_release=release,
         tags=stack.tags,
     ),
 )
@@ -39,6 +43,12 @@ stack.export(
         Output.API_FUNCTION_NAME: compute.api.function.name,
         Output.API_FUNCTION_ARN: compute.api.function.arn,
         Output.API_FUNCTION_INVOKE_ARN: compute.api.function.invoke_arn,
+        Output.API_ALIAS_NAME: compute.api.alias.name,
+        Output.API_ALIAS_ARN: compute.api.alias.arn,
+        Output.API_ALIAS_INVOKE_ARN: compute.api.alias.invoke_arn,
+        Output.API_RELEASE: compute.api.function.version.apply(
+            lambda newest: release_output(release, newest)
+        ),
         Output.NOTIFIER_FUNCTION_NAME: compute.notifier.function.name,
         Output.EVENT_BUS_NAME: compute.event_bus.name,
         Output.EVENT_BUS_ARN: compute.event_bus.arn,

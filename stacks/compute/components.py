@@ -24,6 +24,7 @@ from tracking_common.runtime_config import (
 from tracking_stacks import definitions as defs
 from tracking_stacks.iam import Statement, assume_role_document, policy_document
 from tracking_stacks.registry import Output
+from tracking_stacks.release import ALIAS, Release, alias_target
 
 # X-Ray takes no resource-level permissions: the one documented `*` exception.
 XRAY = Statement("XRay", ["xray:PutTraceSegments", "xray:PutTelemetryRecords"], ["*"])
@@ -52,12 +53,16 @@ class ComputeLayerArgs:
     stream_batch_size: int
     stream_max_retries: int
     stream_max_record_age_seconds: int
+    api_release: Release
     tags: dict[str, str]
 
 
 class LambdaFunction(pulumi.ComponentResource):
     """A function with its log group (created by us, with retention) and a role
-    whose only permissions are ``statements`` plus writing to that log group."""
+    whose only permissions are ``statements`` plus writing to that log group.
+
+    Every code or settings change publishes a version; the alias ``live`` is what
+    callers invoke, on the version (and canary routing) that ``release`` says."""
 
     def __init__(
         self,
@@ -70,6 +75,7 @@ class LambdaFunction(pulumi.ComponentResource):
         tags: dict[str, str],
         reserved_concurrency: int = -1,
         layers: list[str] | None = None,
+        release: Release | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ):
         super().__init__("tracking:compute:LambdaFunction", name, None, opts)
@@ -115,11 +121,31 @@ class LambdaFunction(pulumi.ComponentResource):
                 log_format="Text", log_group=self.log_group.name
             ),
             environment=aws.lambda_.FunctionEnvironmentArgs(variables=environment),
+            publish=True,
             tags=tags,
             # The role's policy must exist before the first invocation can log or write.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.policy, self.log_group]),
         )
-        self.register_outputs({"arn": self.function.arn})
+        target = self.function.version.apply(
+            lambda newest: alias_target(release or Release(), newest)
+        )
+        self.alias = aws.lambda_.Alias(
+            f"{name}-alias",
+            name=ALIAS,
+            description=f"What callers invoke: {spec.description}",
+            function_name=self.function.name,
+            function_version=target.apply(lambda t: t[0]),
+            # No routing: the provider sends an empty map, which clears a canary's.
+            routing_config=target.apply(
+                lambda t: (
+                    aws.lambda_.AliasRoutingConfigArgs(additional_version_weights=t[1])
+                    if t[1]
+                    else None
+                )
+            ),
+            opts=child,
+        )
+        self.register_outputs({"arn": self.function.arn, "alias_arn": self.alias.arn})
 
 
 class ComputeLayer(pulumi.ComponentResource):
@@ -193,6 +219,7 @@ class ComputeLayer(pulumi.ComponentResource):
             log_retention_days=args.log_retention_days,
             reserved_concurrency=args.api_reserved_concurrency,
             layers=[args.parameters_extension_layer_arn],
+            release=args.api_release,
             tags=args.tags,
             opts=child,
         )
@@ -241,7 +268,8 @@ class ComputeLayer(pulumi.ComponentResource):
         self.stream_mapping = aws.lambda_.EventSourceMapping(
             f"{name}-stream",
             event_source_arn=args.table_stream_arn,
-            function_name=self.notifier.function.arn,
+            # The alias: the mapping invokes the published version the alias is on.
+            function_name=self.notifier.alias.arn,
             starting_position="LATEST",
             batch_size=args.stream_batch_size,
             maximum_batching_window_in_seconds=1,

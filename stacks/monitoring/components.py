@@ -10,6 +10,7 @@ import pulumi_aws as aws
 
 from tracking_common import table
 from tracking_common.runtime_config import METRICS_NAMESPACE, NOTIFIER_SERVICE_NAME, SERVICE_NAME
+from tracking_stacks import definitions as defs
 from tracking_stacks.iam import Statement, account_root, policy_document
 from tracking_stacks.registry import Output
 
@@ -256,7 +257,7 @@ class MonitoringLayer(pulumi.ComponentResource):
         self.alarms = [
             aws.cloudwatch.MetricAlarm(
                 f"{name}-{spec.key}",
-                name=f"tracking-{spec.key}-{args.env}",
+                name=defs.alarm_name(spec.key, args.env),
                 alarm_description=spec.description,
                 namespace=spec.namespace,
                 metric_name=spec.metric,

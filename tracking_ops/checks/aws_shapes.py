@@ -131,9 +131,19 @@ SHAPES: dict[str, dict[str, Param]] = {
             "lambda:CreateEventSourceMapping:DestinationConfig.OnFailure.Destination"
         ),
     },
+    "aws:lambda/alias:Alias": {
+        "name": _p("lambda:CreateAlias:Name"),
+        "description": _p("lambda:CreateAlias:Description"),
+        "functionName": _p("lambda:CreateAlias:FunctionName"),
+        "functionVersion": _p("lambda:CreateAlias:FunctionVersion"),
+        "routingConfig.additionalVersionWeights": _p(
+            "lambda:CreateAlias:RoutingConfig.AdditionalVersionWeights"
+        ),
+    },
     "aws:lambda/permission:Permission": {
         "action": _p("lambda:AddPermission:Action"),
         "function": _p("lambda:AddPermission:FunctionName"),
+        "qualifier": _p("lambda:AddPermission:Qualifier"),
         "principal": _p("lambda:AddPermission:Principal"),
         "sourceArn": _p("lambda:AddPermission:SourceArn"),
     },
@@ -257,6 +267,14 @@ def check_value(value: Any, shape: Shape) -> list[str]:
         allowed = documented_values(shape)
         if allowed and int(value) not in allowed:
             found.append(f"{value} is not one of the documented values {sorted(allowed)}")
+        return found
+    if kind in ("double", "float"):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return [f"{value!r} is not a number"]
+        if "min" in meta and value < meta["min"]:
+            found.append(f"{value} is below the minimum {meta['min']}")
+        if "max" in meta and value > meta["max"]:
+            found.append(f"{value} is above the maximum {meta['max']}")
         return found
     if kind == "boolean":
         return [] if isinstance(value, bool) else [f"{value!r} is not a boolean"]

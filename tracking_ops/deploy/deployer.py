@@ -5,7 +5,7 @@ without the engine, which these machines do not have."""
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -161,3 +161,32 @@ class PulumiDeployer:
         except auto.StackNotFoundError:
             return None
         return {name: value.value for name, value in stack.outputs().items()}
+
+    # -- the stack's config (stacks/<layer>/Pulumi.<env>.yaml), as the engine keeps it --
+    def _key(self, layer: Layer, key: str) -> str:
+        return f"tracking-{layer.value}:{key}"
+
+    def config(self, layer: Layer, keys: Sequence[str]) -> dict[str, str]:
+        """The values of the layer's own config ``keys`` that are set."""
+        found = self.stack(layer).get_all_config()
+        return {
+            key: found[self._key(layer, key)].value
+            for key in keys
+            if self._key(layer, key) in found
+        }
+
+    def set_config(
+        self, layer: Layer, values: Mapping[str, str], remove: Sequence[str] = ()
+    ) -> None:
+        """Set ``values`` and remove the keys in ``remove`` (the layer's own keys)."""
+        from pulumi import automation as auto
+
+        stack = self.stack(layer)
+        if values:
+            stack.set_all_config(
+                {self._key(layer, k): auto.ConfigValue(v) for k, v in values.items()}
+            )
+        present = stack.get_all_config() if remove else {}
+        gone = [self._key(layer, key) for key in remove if self._key(layer, key) in present]
+        if gone:
+            stack.remove_all_config(gone)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from tracking_ops.deploy.canary import release_note
 from tracking_ops.deploy.fingerprints import (
     CONFIG,
     PROGRAM,
@@ -59,7 +60,11 @@ def status_lines(source: StateSource, env: str, base: str | None = None) -> list
         if state.last_result and state.last_result != "succeeded":
             when += f" ({state.last_result})"
         text = verdict(layer, state, outputs_of)
-        extra = local_changes(layer, state, env, base)
+        extra = "; ".join(
+            note
+            for note in (local_changes(layer, state, env, base), release_note(state.outputs))
+            if note
+        )
         rows.append(
             (
                 layer.value,

@@ -43,6 +43,13 @@ def _arn(service: str, region: str, resource: str, account: bool = True) -> str:
     return f"arn:aws:{service}:{region}:{MOCK_ACCOUNT_ID if account else ''}:{resource}"
 
 
+def _lambda_invoke_arn(region: str, function_arn: str) -> str:
+    """What API Gateway's integration URI for a function (or version, or alias) is."""
+    return (
+        f"arn:aws:apigateway:{region}:lambda:path/2015-03-31/functions/{function_arn}/invocations"
+    )
+
+
 def computed_outputs(typ: str, name: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
     """What AWS would compute for a resource: ids, ARNs, URLs, with the mock account."""
     physical = inputs.get("name") or name
@@ -62,11 +69,18 @@ def computed_outputs(typ: str, name: str, inputs: dict[str, Any], region: str) -
             out |= {"arn": _arn("ssm", region, f"parameter{physical}")}
         case "aws:lambda/function:Function":
             arn = _arn("lambda", region, f"function:{physical}")
+            # publish: AWS numbers versions from 1; unpublished, only $LATEST exists.
+            version = "1" if inputs.get("publish") else "$LATEST"
             out |= {
                 "arn": arn,
-                "invokeArn": f"arn:aws:apigateway:{region}:lambda:path/"
-                f"2015-03-31/functions/{arn}/invocations",
+                "invokeArn": _lambda_invoke_arn(region, arn),
+                "version": version,
+                "qualifiedArn": f"{arn}:{version}",
+                "qualifiedInvokeArn": _lambda_invoke_arn(region, f"{arn}:{version}"),
             }
+        case "aws:lambda/alias:Alias":
+            arn = _arn("lambda", region, f"function:{inputs.get('functionName')}:{physical}")
+            out |= {"arn": arn, "invokeArn": _lambda_invoke_arn(region, arn)}
         case "aws:cloudwatch/logGroup:LogGroup":
             out |= {"arn": _arn("logs", region, f"log-group:{physical}")}
         case "aws:iam/role:Role":

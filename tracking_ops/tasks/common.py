@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 from invoke import Exit
 
+from tracking_ops.deploy.canary import CanaryError
 from tracking_ops.deploy.planner import PlanError, parse_layer
 from tracking_ops.deploy.preflight import PreflightError
 from tracking_ops.deploy.review import ReviewRefused
@@ -15,13 +16,22 @@ from tracking_ops.deploy.upstream import UpstreamNotReady
 from tracking_stacks.environments import base_env_of
 from tracking_stacks.naming import BRANCH_ENV_HELP, ENVIRONMENTS, validate_env
 from tracking_stacks.registry import REGISTRY, Layer
+from tracking_stacks.release import ReleaseError
 
 LAYER_NAMES = ", ".join(layer.value for layer in REGISTRY)
 HELP_ENV = f"environment: {', '.join(ENVIRONMENTS)} or per-branch {BRANCH_ENV_HELP} (default dev)"
 HELP_FROM = "a per-branch env's base: the env whose config it takes (default dev)"
 HELP_STACK = f"one layer: {LAYER_NAMES}"
 HELP_VERBOSE = "stream the Pulumi engine's full output"
-EXPECTED_FAILURES = (PreflightError, PlanError, SynthError, UpstreamNotReady, ReviewRefused)
+EXPECTED_FAILURES = (
+    PreflightError,
+    PlanError,
+    SynthError,
+    UpstreamNotReady,
+    ReviewRefused,
+    CanaryError,
+    ReleaseError,
+)
 
 
 def check_env(env: str, base: str = "") -> str:

@@ -13,6 +13,7 @@ from invoke import Context, Exit, task
 from tracking_ops.deploy import planner, preflight
 from tracking_ops.deploy import status as status_module
 from tracking_ops.deploy.build import build_function
+from tracking_ops.deploy.canary import refuse_if_in_progress
 from tracking_ops.deploy.deployer import PulumiDeployer
 from tracking_ops.deploy.executor import DONE, Reporter, Unchanged, execute
 from tracking_ops.deploy.fingerprints import source_parts
@@ -20,6 +21,7 @@ from tracking_ops.deploy.flow import Console, DeployFlow, DeployRequest
 from tracking_ops.deploy.review import summary_lines
 from tracking_ops.deploy.synth import SynthError, synth_all
 from tracking_ops.operate.smoke import Smoke, SmokeError, is_local, sigv4_signer
+from tracking_ops.tasks import release
 from tracking_ops.tasks.common import (
     HELP_ENV,
     HELP_FROM,
@@ -103,6 +105,10 @@ def _deploy(
 ) -> None:
     """Plan, review, apply ``layers`` (see tracking_ops/deploy/flow.py)."""
     deployer = _deployer(env, verbose, base=base, plans=plan)
+    if Layer.COMPUTE in layers:
+        note = refuse_if_in_progress(deployer, env)  # a plain deploy would keep its routing on
+        if note:
+            print(note)
     assets = _build_if_deploying(layers)
     with tempfile.TemporaryDirectory(prefix="tracking-plans-") as plan_dir:
         request = DeployRequest(
@@ -193,6 +199,9 @@ def deploy_all(
         "allow_stateful_changes": HELP_ALLOW,
         "plan": HELP_PLAN,
         "verbose": HELP_VERBOSE,
+        "canary": release.HELP_CANARY,
+        "bake": release.HELP_BAKE,
+        "poll": release.HELP_POLL,
     },
 )
 def deploy(
@@ -206,11 +215,27 @@ def deploy(
     allow_stateful_changes: bool = False,
     plan: bool = True,
     verbose: bool = False,
+    canary: int = 0,
+    bake: str = release.DEFAULT_BAKE,
+    poll: int = release.DEFAULT_POLL,
 ) -> None:
-    """Deploy one layer after a review, once its upstream stacks exist and export what it needs."""
+    """Deploy one layer after a review, once its upstream stacks exist and export what it needs.
+
+    With --canary (compute only): a canary release of the API function, see README.
+    """
     if not stack:
         raise Exit("deploy needs --stack LAYER (or use deploy-all)", code=2)
     layer = layer_arg(stack)
+    if canary:
+        if layer is not Layer.COMPUTE or downstream or all_downstream or from_:
+            raise Exit("--canary: only with --stack compute, without --downstream or --from", 2)
+        with one_line_errors():
+            deployer = _deployer(check_env(env), verbose, plans=plan)
+            assets = _build_if_deploying([layer])
+            release.run_canary(
+                deployer, env, assets, canary, bake, poll, yes, allow_stateful_changes, plan
+            )
+        return
     with one_line_errors():
         check_env(env, from_)
         layers = planner.with_downstream(layer) if downstream or all_downstream else [layer]

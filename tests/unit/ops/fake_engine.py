@@ -29,6 +29,7 @@ class FakeEngine:
         self.failing: set[Layer] = set()
         self.calls: list[tuple[str, Layer, Any]] = []
         self.removed: list[Layer] = []
+        self.configs: dict[Layer, dict[str, str]] = {}  # set through the engine (releases)
 
     # --- what the flow and the tasks call ---
     def state(self, layer: Layer) -> LayerState | None:
@@ -58,6 +59,16 @@ class FakeEngine:
             last_message=message,
         )
         return {"update": 1}
+
+    def config(self, layer: Layer, keys) -> dict[str, str]:
+        return {k: v for k, v in self.configs.get(layer, {}).items() if k in keys}
+
+    def set_config(self, layer: Layer, values, remove=()) -> None:
+        self.calls.append(("set_config", layer, (dict(values), tuple(remove))))
+        found = self.configs.setdefault(layer, {})
+        found.update(values)
+        for key in remove:
+            found.pop(key, None)
 
     def destroy(self, layer: Layer) -> dict[str, int]:
         self.calls.append(("destroy", layer, None))

@@ -23,6 +23,7 @@ API_SCOPED = {
     "aws:apigateway/model:Model",
     "aws:apigateway/requestValidator:RequestValidator",
     "aws:apigateway/method:Method",
+    "aws:lambda/alias:Alias",  # `live`, scoped to its function (whose name carries the env)
 }
 NAME_INPUTS = ("name", "alarmName", "dashboardName", "functionName", "namePrefix", "stageName")
 

@@ -38,6 +38,8 @@ def invoke(*args: str, cli: bool = True) -> subprocess.CompletedProcess:
         "deploy --stack compute --downstream --yes",
         "deploy --stack data --all-downstream",
         "destroy-all --env pr-12",
+        "deploy --stack compute --canary 10 --bake 5m --yes",
+        "rollback --stack compute --env staging",
     ],
 )
 def test_without_the_cli_engine_tasks_stop_with_the_one_line_preflight_error(task):
@@ -57,6 +59,8 @@ def test_without_the_cli_engine_tasks_stop_with_the_one_line_preflight_error(tas
         ("deploy", ["--downstream", "--all-downstream", "--yes", "--allow-stateful-changes"]),
         ("destroy-all", ["--from", "--yes-destroy-prod"]),
         ("synth", ["--from"]),
+        ("deploy", ["--canary", "--bake", "--poll"]),
+        ("rollback", ["--stack", "--env", "--to"]),
     ],
 )
 def test_new_options_have_help(task, flags):

@@ -66,7 +66,8 @@ def test_a_missing_producer_counts_as_stale(synthesized):
     recorded = synthesized[Layer.API].outputs["read_fingerprints"]
     assert stale_reads(Layer.API, recorded, lambda layer: None) == [
         "compute.api_function_name",
-        "compute.api_function_invoke_arn",
+        "compute.api_alias_name",
+        "compute.api_alias_invoke_arn",
     ]
 
 

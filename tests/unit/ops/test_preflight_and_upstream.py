@@ -118,9 +118,9 @@ def test_missing_upstream_stack_names_the_stack_to_deploy_first():
 
 
 def test_missing_upstream_output_names_it():
-    with pytest.raises(UpstreamNotReady, match="does not export api_function_invoke_arn"):
+    with pytest.raises(UpstreamNotReady, match="does not export api_alias_invoke_arn"):
         check_upstream(
-            Layer.API, "staging", outputs_with(missing={Layer.COMPUTE: {"api_function_invoke_arn"}})
+            Layer.API, "staging", outputs_with(missing={Layer.COMPUTE: {"api_alias_invoke_arn"}})
         )
 
 

@@ -177,7 +177,7 @@ def test_required_query_parameters_are_validated_at_the_gateway(dev):
 
 
 def test_every_integration_is_a_lambda_proxy_to_the_api_function(dev):
-    invoke_arn = dev.layer(Layer.COMPUTE).outputs["api_function_invoke_arn"]
+    invoke_arn = dev.layer(Layer.COMPUTE).outputs["api_alias_invoke_arn"]
     integrations = dev.of_type(Layer.API, INTEGRATION)
     assert len(integrations) == len(ROUTES)
     for integration in integrations:

@@ -235,7 +235,7 @@ def test_stream_mapping_bisects_bounds_retries_and_sends_failures_to_the_dlq(dev
     inputs = dev.one(Layer.COMPUTE, MAPPING)["inputs"]
     data = dev.layer(Layer.DATA).outputs
     assert inputs["eventSourceArn"] == data["table_stream_arn"]
-    assert inputs["functionName"].endswith(":function:tracking-notifier-dev")
+    assert inputs["functionName"].endswith(":function:tracking-notifier-dev:live")
     assert inputs["bisectBatchOnFunctionError"] is True
     assert 0 < inputs["maximumRetryAttempts"] <= 10
     assert 60 <= inputs["maximumRecordAgeInSeconds"] <= 24 * 3600
