@@ -68,7 +68,7 @@ def compile_schema(schema: dict[str, Any]) -> Check:
     if "type" in schema:
         types = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
         tests = [_TYPES[t] for t in types]
-        checks.append(lambda v: any(test(v) for test in tests))
+        checks.append(tests[0] if len(tests) == 1 else lambda v: any(t(v) for t in tests))
     if "enum" in schema:
         allowed = schema["enum"]
         checks.append(lambda v: any(type(v) is type(a) and v == a for a in allowed))
@@ -106,7 +106,17 @@ def compile_schema(schema: dict[str, Any]) -> Check:
         checks.append(check_object)
     if len(checks) == 1:
         return checks[0]
-    return lambda v: all(check(v) for check in checks)
+    first, *rest = checks  # the type check first: the others assume their type
+
+    def check_all(v: Any) -> bool:
+        if not first(v):
+            return False
+        for check in rest:  # noqa: SIM110 - no generator per call on the hot path
+            if not check(v):
+                return False
+        return True
+
+    return check_all
 
 
 _is_update = compile_schema(TRACKING_UPDATE)
