@@ -277,16 +277,14 @@ def not_found(_exc: Exception) -> Response:
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 @metrics.log_metrics
 def handler(event: dict, context: Any) -> dict:
-    _prepare_container(event)
+    _prepare_container()
     return app.resolve(event, context)
 
 
-def _prepare_container(event: dict) -> None:
+def _prepare_container() -> None:
     """A new container's first request overlaps its waits: the settings come from the
     extension (network; it cannot be called during Lambda's init phase) in a thread,
-    while this thread builds the DynamoDB client and, for a write, the validators."""
+    while this thread builds the DynamoDB client. (A valid update needs no pydantic.)"""
     if not settings_loader().prefetch():
         return
     dynamodb_client()
-    if event.get("httpMethod") == "POST":
-        from tracking_api import models  # noqa: F401 - pydantic's import and model build

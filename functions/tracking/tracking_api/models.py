@@ -11,11 +11,14 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from tracking_api.contract import STATUSES, TRACKING_ID_PATTERN
+from tracking_api.contract import MAX_METADATA_BYTES, STATUSES, TRACKING_ID_PATTERN
 
-__all__ = ["STATUSES", "TRACKING_ID_PATTERN"]  # re-exported: one schema source
+__all__ = [
+    "MAX_METADATA_BYTES",
+    "STATUSES",
+    "TRACKING_ID_PATTERN",
+]  # re-exported: one schema source
 Status = Literal["pending", "in_transit", "delivered", "failed"]
-MAX_METADATA_BYTES = 8 * 1024
 MAX_BATCH_SIZE = 25
 
 # Strict: a string "12" or a boolean is not a number, as API Gateway's JSON

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import jsonschema
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from openapi_spec_validator import validate
 from pydantic import ValidationError
 
+from tracking_api import fastcheck, update_schema
 from tracking_api.models import TrackingUpdate
 from tracking_api.schema_export import ROUTES, openapi_document, request_models
 
@@ -45,6 +47,8 @@ near_valid = st.fixed_dictionaries(
     },
 )
 
+VALID = {"tracking_id": "P1", "status": "pending", "location": {"lat": 1.5, "lng": 2}}
+
 
 def test_gateway_models_are_valid_draft_4():
     for schema in request_models().values():
@@ -76,3 +80,82 @@ def test_gateway_model_and_function_model_agree(payload):
         if only_function_rules:
             return
     assert gateway_ok == function_ok, payload
+
+
+def test_the_functions_copy_of_the_draft_4_model_is_current():
+    """update_schema.py is generated from the pydantic models (one schema source)."""
+    assert request_models()["TrackingUpdate"] == update_schema.TRACKING_UPDATE, (
+        "stale: run `python -m tracking_api.schema_export` in functions/tracking"
+    )
+
+
+def _pydantic_accepts(payload) -> bool:
+    try:
+        TrackingUpdate.model_validate(payload)
+    except ValidationError:
+        return False
+    return True
+
+
+big_metadata = st.integers(8 * 1024 - 40, 8 * 1024 + 40).map(lambda n: {"k": "x" * n})
+valid = st.fixed_dictionaries(
+    {
+        "tracking_id": st.from_regex(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}", fullmatch=True),
+        "status": st.sampled_from(["pending", "in_transit", "delivered", "failed"]),
+        "location": st.fixed_dictionaries(
+            {"lat": st.integers(-91, 91) | st.floats(-91, 91), "lng": st.floats(-181, 181)}
+        ),
+    },
+    optional={"metadata": big_metadata, "timestamp": st.integers(-2, 10**13)},
+)
+payloads = st.one_of(near_valid, valid, json_values)
+
+
+@given(payloads)
+@settings(max_examples=600, suppress_health_check=[HealthCheck.too_slow])
+def test_fastcheck_accepts_exactly_what_pydantic_accepts(payload):
+    """The function's pydantic-free check and pydantic agree, metadata size included."""
+    assert fastcheck.is_valid_update(payload) == _pydantic_accepts(payload), payload
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {**VALID, "tracking_id": "P1\n"},  # `$` before a final newline
+        {**VALID, "tracking_id": "-P1"},
+        {**VALID, "timestamp": 5.0},
+        {**VALID, "timestamp": True},
+        {**VALID, "timestamp": -1},
+        {**VALID, "location": {"lat": True, "lng": 0}},
+        {**VALID, "location": {"lat": 90.0000001, "lng": 0}},
+        {**VALID, "location": {"lat": float("inf"), "lng": 0}},
+        {**VALID, "location": {"lat": 0, "lng": 0, "alt": 1}},
+        {**VALID, "metadata": None},
+        {**VALID, "metadata": {"k": "x" * (8 * 1024 - 7)}},  # 8193 bytes serialized
+        {**VALID, "status": "lost"},
+        {**VALID, "extra": 1},
+        {k: v for k, v in VALID.items() if k != "location"},
+    ],
+)
+def test_fastcheck_rejects_the_edges_pydantic_rejects(payload):
+    assert not _pydantic_accepts(payload)
+    assert not fastcheck.is_valid_update(payload)
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        VALID,
+        {**VALID, "location": {"lat": -90, "lng": 180}},
+        {**VALID, "timestamp": 0, "metadata": {}},
+        {**VALID, "metadata": {"k": "x" * (8 * 1024 - 8)}},  # exactly 8192 bytes
+    ],
+)
+def test_fastcheck_accepts_the_edges_pydantic_accepts(payload):
+    assert _pydantic_accepts(payload)
+    assert fastcheck.is_valid_update(payload)
+
+
+def test_fastcheck_refuses_a_keyword_it_does_not_implement():
+    with pytest.raises(ValueError, match="minLength"):
+        fastcheck.compile_schema({"type": "string", "minLength": 1})
