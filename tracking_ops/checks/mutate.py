@@ -42,6 +42,10 @@ API_FUNCTIONAL = (
     "tests/functional/test_track.py",
     "tests/functional/test_reads.py",
     "tests/functional/test_resilience.py",
+    "tests/functional/test_status_one_query.py",
+    "tests/functional/test_aws_runtime.py",
+    "tests/functional/test_concurrency.py",
+    "tests/functional/test_metrics.py",
 )
 NOTIFIER = (
     "tests/unit/functions/test_projection.py",
