@@ -62,7 +62,9 @@ CORE_MODULES: dict[str, tuple[str, ...]] = {
     "functions/notifier/tracking_notifier/projection.py": NOTIFIER,
     "functions/tracking/tracking_api/domain.py": (
         "tests/unit/functions/test_domain.py",
+        "tests/unit/functions/test_schema.py",
         "tests/functional/test_track.py",
+        "tests/functional/test_reads.py",
     ),
     "functions/tracking/tracking_api/repository.py": API_FUNCTIONAL,
     "functions/tracking/tracking_api/api.py": API_FUNCTIONAL,
