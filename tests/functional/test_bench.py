@@ -4,9 +4,15 @@ Lambda runs the function (run in a subprocess: the bench owns its environment)."
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
+import threading
+from urllib.parse import urlsplit
 
+import pytest
+
+from tracking_ops.local import standin
 from tracking_ops.measure.bench import LAMBDA_VARIABLES, shipped_environment
 from tracking_stacks.definitions import REPO_ROOT
 
@@ -43,3 +49,16 @@ def test_the_function_runs_with_the_environment_the_stack_ships():
     assert "POWERTOOLS_TRACE_DISABLED" not in environment  # tracing as shipped
     assert environment["PARAMETERS_SECRETS_EXTENSION_CACHE_ENABLED"] == "false"
     assert "_X_AMZN_TRACE_ID" in LAMBDA_VARIABLES
+
+
+def test_the_bench_stand_in_runs_in_a_process_of_its_own_and_stops_with_it():
+    threads_before = set(threading.enumerate())
+    with standin.moto_server_process() as endpoint:
+        sqs = standin.StandIn(endpoint, "dev").client("sqs")
+        sqs.create_queue(QueueName="bench-probe")
+        assert sqs.list_queues()["QueueUrls"][0].endswith("/bench-probe")
+        # Served from elsewhere: this process started no server thread for it.
+        assert set(threading.enumerate()) <= threads_before
+    address = urlsplit(endpoint)
+    with pytest.raises(OSError):
+        socket.create_connection((address.hostname, address.port), timeout=2).close()

@@ -126,6 +126,46 @@ def moto_server() -> Iterator[str]:
         thread.join(5)
 
 
+@contextlib.contextmanager
+def moto_server_process() -> Iterator[str]:
+    """moto's server (as ``moto_server``) in a process of its own; yields its URL.
+
+    For measurements: in a thread, moto shares the measuring process's GIL, so the
+    time it spends finishing one request lands on whatever Python work comes next
+    (the handler's, more than a raw client's). AWS runs elsewhere; so does this.
+    The process ends when its stdin closes, or is killed after 10 s.
+    """
+    import subprocess
+    import sys
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tracking_ops.local.standin"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        endpoint = process.stdout.readline().strip()
+        if not endpoint.startswith(f"http://{LOOPBACK}:"):
+            raise RuntimeError(f"the moto server process did not start (got {endpoint!r})")
+        yield endpoint
+    finally:
+        process.stdin.close()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _serve_until_stdin_closes() -> None:
+    import sys
+
+    with moto_server() as endpoint:
+        print(endpoint, flush=True)
+        sys.stdin.read()
+
+
 def provision(standin: StandIn) -> None:
     """The data and config layers (and the compute layer's event bus) in the stand-in."""
     env = standin.env
@@ -163,3 +203,7 @@ def reset(endpoint: str) -> None:
     urllib.request.urlopen(  # noqa: S310 - loopback URL built by moto_server()
         urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST"), timeout=10
     ).read()
+
+
+if __name__ == "__main__":
+    _serve_until_stdin_closes()

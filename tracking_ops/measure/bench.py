@@ -434,7 +434,7 @@ def run_bench(
     progress=print,
 ) -> dict:
     load_before = os.getloadavg()
-    with standin.moto_server() as endpoint:
+    with standin.moto_server_process() as endpoint:
         instance = standin.StandIn(endpoint, env)
         standin.provision(instance)
         table_name = instance.function_environment()["TABLE_NAME"]

@@ -1,15 +1,14 @@
-"""Routes of the tracking API (DESIGN.md section 3) on Powertools' REST resolver."""
+"""Routes of the tracking API (DESIGN.md section 3): Powertools' logger and metrics
+around a small router (``routing``: why not Powertools' resolver)."""
 
 from __future__ import annotations
 
-import base64
 import json
 import time
 from functools import cache
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
@@ -29,14 +28,14 @@ from tracking_api.repository import (
     TrackingRepository,
     dynamodb_client,
 )
+from tracking_api.routing import JSON_TYPE, Request, Response, Router
 from tracking_api.settings import Settings, SettingsLoader
 from tracking_common.runtime_config import METRICS_NAMESPACE, SERVICE_NAME
 
 logger = Logger(service=SERVICE_NAME)
 metrics = Metrics(namespace=METRICS_NAMESPACE, service=SERVICE_NAME)
-app = APIGatewayRestResolver()
+app = Router()
 
-JSON_TYPE = "application/json"
 REPLAYED_HEADER = "Idempotent-Replayed"
 TRACK_ROUTE = "POST /track"
 BATCH_ROUTE = "POST /track/batch"
@@ -57,22 +56,15 @@ def now_ms() -> int:
 
 
 def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
-    return Response(
-        status_code=status,
-        content_type=JSON_TYPE,
-        body=json.dumps(body, separators=(",", ":")),
-        headers=headers or {},
-    )
+    return Response(status, json.dumps(body, separators=(",", ":")), headers or {})
 
 
-def read_json_body(settings: Settings) -> Any:
+def read_json_body(request: Request, settings: Settings) -> Any:
     """The request body as JSON, after the media type and size checks."""
-    event = app.current_event
-    content_type = (event.headers.get("content-type") or "").split(";")[0].strip().lower()
+    content_type = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
     if content_type != JSON_TYPE:
         raise UnsupportedMediaType(f"Content-Type must be {JSON_TYPE}.")
-    raw = event.body or ""
-    data = base64.b64decode(raw) if event.is_base64_encoded else raw.encode()
+    data = request.body_bytes()
     if len(data) > settings.api.max_request_size:
         raise PayloadTooLarge(
             f"The request body is {len(data)} bytes; the limit is {settings.api.max_request_size}."
@@ -121,24 +113,24 @@ def _store(
 
 
 @app.post("/track")
-def track() -> Response:
+def track(request: Request) -> Response:
     settings = settings_loader().get()
     received = now_ms()
-    key = domain.validate_idempotency_key(app.current_event.headers.get("idempotency-key"))
-    payload = read_json_body(settings)
+    key = domain.validate_idempotency_key(request.headers.get("idempotency-key"))
+    payload = read_json_body(request, settings)
     update = domain.validate_update(payload, received)
     status, body, replayed = _store(update, settings, received, key, (TRACK_ROUTE, payload))
     return json_response(status, body, {REPLAYED_HEADER: "true"} if replayed else None)
 
 
 @app.post("/track/batch")
-def track_batch() -> Response:
+def track_batch(request: Request) -> Response:
     settings = settings_loader().get()
     if not settings.flags.batch_processing:
         raise FeatureDisabled("Batch updates are disabled (feature flag batch_processing).")
     received = now_ms()
-    key = domain.validate_idempotency_key(app.current_event.headers.get("idempotency-key"))
-    payload = read_json_body(settings)
+    key = domain.validate_idempotency_key(request.headers.get("idempotency-key"))
+    payload = read_json_body(request, settings)
     from tracking_api.models import BatchRequest  # pydantic: not on the read paths' cold start
 
     try:
@@ -171,9 +163,9 @@ def track_batch() -> Response:
 
 
 @app.get("/status")
-def status() -> Response:
+def status(request: Request) -> Response:
     settings = settings_loader().get()
-    query = app.current_event.query_string_parameters or {}
+    query = request.query
     tracking_id = domain.require_tracking_id(query.get("tracking_id"))
     limit = domain.parse_limit(
         query.get("limit"), settings.api.default_page_size, settings.api.max_page_size
@@ -209,9 +201,9 @@ def status() -> Response:
 
 
 @app.get("/shipments")
-def shipments() -> Response:
+def shipments(request: Request) -> Response:
     settings = settings_loader().get()
-    query = app.current_event.query_string_parameters or {}
+    query = request.query
     status_value = domain.require_status(query.get("status"))
     limit = domain.parse_limit(
         query.get("limit"), settings.api.default_page_size, settings.api.max_page_size
@@ -230,7 +222,7 @@ def shipments() -> Response:
 
 
 @app.get("/health")
-def health() -> Response:
+def health(_request: Request) -> Response:
     return json_response(200, {"status": "ok"})
 
 
@@ -245,7 +237,7 @@ def _count_failure(exc: ApiError) -> None:
 
 
 @app.exception_handler(ApiError)
-def handle_api_error(exc: ApiError) -> Response:
+def handle_api_error(exc: ApiError, _request: Request) -> Response:
     _count_failure(exc)
     headers = dict(exc.headers)
     if exc.status == 503:
@@ -255,7 +247,7 @@ def handle_api_error(exc: ApiError) -> Response:
 
 
 @app.exception_handler(Exception)
-def handle_unexpected(exc: Exception) -> Response:
+def handle_unexpected(exc: Exception, _request: Request) -> Response:
     logger.exception("unhandled error")
     return json_response(
         500,
@@ -269,16 +261,15 @@ def handle_unexpected(exc: Exception) -> Response:
 
 
 @app.not_found
-def not_found(_exc: Exception) -> Response:
-    event = app.current_event
-    return json_response(404, NotFound(f"No route for {event.http_method} {event.path}.").body())
+def not_found(request: Request) -> Response:
+    return json_response(404, NotFound(f"No route for {request.method} {request.path}.").body())
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 @metrics.log_metrics
 def handler(event: dict, context: Any) -> dict:
     _prepare_container()
-    return app.resolve(event, context)
+    return app.resolve(event)
 
 
 def _prepare_container() -> None:

@@ -11,7 +11,17 @@ from tracking_stacks.definitions import REPO_ROOT
 # Never on the function's cold path: boto3 (its s3transfer import alone is ~50 ms;
 # the function builds a botocore client), the X-Ray SDK (Lambda's active tracing
 # records the invocation), Powertools' SSM provider (the extension serves SSM).
-NEVER = {"boto3", "s3transfer", "aws_xray_sdk", "aws_lambda_powertools.utilities.parameters"}
+# Nor Powertools' event handlers (their package imports every resolver, AppSync's
+# asyncio and every event data class: ~85 ms); tracking_api.routing routes instead.
+NEVER = {
+    "boto3",
+    "s3transfer",
+    "aws_xray_sdk",
+    "aws_lambda_powertools.utilities.parameters",
+    "aws_lambda_powertools.event_handler",
+    "aws_lambda_powertools.utilities.data_classes",
+    "asyncio",
+}
 # Only once an update is validated (POST): reads never import pydantic.
 NOT_AT_IMPORT = {"pydantic", "pydantic_core", "tracking_api.models"}
 
