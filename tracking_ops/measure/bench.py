@@ -29,6 +29,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import random
 import socket
 import statistics
 import subprocess
@@ -291,11 +292,27 @@ def _cold_figures(runs: list[dict[str, float]]) -> dict[str, Any]:
     }
 
 
+def interleaved_orders(series: list[str], rounds: int, seed: int = 0) -> list[list[str]]:
+    """One order per round, each a shuffle (seeded: runs are repeatable), so each series
+    is preceded by each series equally often in expectation. A rotation does not do
+    that: rotating A B C D keeps A right after D in three rounds of four, and B right
+    after A in three of four. Measured: a put right after the Query's response takes
+    0.4 ms (6 %) longer, and the rotation gave that place to the handler's write only."""
+    rng = random.Random(seed)
+    orders = []
+    for _ in range(rounds):
+        order = list(series)
+        rng.shuffle(order)
+        orders.append(order)
+    return orders
+
+
 def warm(instance: standin.StandIn, samples: int) -> dict[str, Any]:
     """Two pairs of series interleaved request by request: the handler on POST /track
     and a raw put_item; the handler on GET /status and the raw Query of its page.
-    The four run in a rotating order: a request right after a Query's large response
-    is slower (on either side), so no series may always take that place."""
+    Each round runs the four in a fresh order (``interleaved_orders``): a request right
+    after a Query's large response is slower, whichever side sends it, so every series
+    must follow every other equally often."""
     from tracking_api import api
 
     handler, context = api.handler, proxy.LambdaContext()
@@ -316,6 +333,7 @@ def warm(instance: standin.StandIn, samples: int) -> dict[str, Any]:
         "raw_query": lambda _: client.query(**query),
     }
     series = list(calls)
+    orders = interleaved_orders(series, WARMUP + samples)
     times: dict[str, list[float]] = {name: [] for name in series}
     with open(os.devnull, "w") as devnull, contextlib.redirect_stdout(devnull):
         # EMF metrics go to stdout, as Lambda's log pipe would take them.
@@ -326,8 +344,7 @@ def warm(instance: standin.StandIn, samples: int) -> dict[str, Any]:
                 "status": _status_event(),
                 "raw_query": None,
             }
-            shift = i % len(series)
-            for name in series[shift:] + series[:shift]:
+            for name in orders[i]:
                 started = time.perf_counter()
                 calls[name](inputs[name])
                 if i >= WARMUP:
