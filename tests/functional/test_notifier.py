@@ -109,15 +109,15 @@ def test_status_change_is_published_with_previous_and_new_status(notify, observe
 
 
 def event_image(tracking_id: str, status: str, ts: int, event_id: str) -> dict:
-    return {
-        table.PARTITION_KEY: {"S": tracking_id},
-        table.SORT_KEY: {"S": table.event_sort_key(ts, event_id)},
-        table.ATTR_EVENT_ID: {"S": event_id},
-        table.ATTR_STATUS: {"S": status},
-        table.ATTR_TIMESTAMP: {"N": str(ts)},
-        table.ATTR_LAT: {"N": "52.5"},
-        table.ATTR_LNG: {"N": "13.4"},
-    }
+    return table.event_item(
+        tracking_id=tracking_id,
+        timestamp=ts,
+        event_id=event_id,
+        status=status,
+        lat=52.5,
+        lng=13.4,
+        received_at=ts,
+    )
 
 
 def event_record(sequence: str, new: dict) -> dict:

@@ -171,16 +171,19 @@ def raw_put(table_name: str, item: dict[str, Any]) -> dict[str, Any]:
 
 
 def _raw_item(i: int) -> dict[str, Any]:
-    return {
-        "pk": {"S": f"RAW-{i % 50}"},
-        "sk": {"S": f"E#{time.time_ns() // 10**6:013d}#{i:026d}"},
-        "event_id": {"S": f"{i:026d}"},
-        "status": {"S": "in_transit"},
-        "ts": {"N": str(time.time_ns() // 10**6)},
-        "lat": {"N": "52.5"},
-        "lng": {"N": "13.4"},
-        "received_at": {"N": str(time.time_ns() // 10**6)},
-    }
+    """An event item as the handler would store one of the bench's updates."""
+    from tracking_common import table
+
+    now = time.time_ns() // 10**6
+    return table.event_item(
+        tracking_id=f"RAW-{i % 50}",
+        timestamp=now,
+        event_id=f"{i:026d}",
+        status="in_transit",
+        lat=52.5,
+        lng=13.4,
+        received_at=now,
+    )
 
 
 def raw_status_query(table_name: str, page_size: int) -> dict[str, Any]:
@@ -427,19 +430,17 @@ def _seed_status_parcel(client: Any, table_name: str) -> None:
             min(3, i * 4 // STATUS_UPDATES)
         ]
         ts = now - (STATUS_UPDATES - i) * 60_000
-        event_id = f"{i:026d}"
         client.put_item(
             TableName=table_name,
-            Item={
-                table.PARTITION_KEY: {"S": STATUS_PARCEL},
-                table.SORT_KEY: {"S": table.event_sort_key(ts, event_id)},
-                table.ATTR_EVENT_ID: {"S": event_id},
-                table.ATTR_STATUS: {"S": status},
-                table.ATTR_TIMESTAMP: {"N": str(ts)},
-                table.ATTR_LAT: {"N": "52.5"},
-                table.ATTR_LNG: {"N": "13.4"},
-                table.ATTR_RECEIVED_AT: {"N": str(ts)},
-            },
+            Item=table.event_item(
+                tracking_id=STATUS_PARCEL,
+                timestamp=ts,
+                event_id=f"{i:026d}",
+                status=status,
+                lat=52.5,
+                lng=13.4,
+                received_at=ts,
+            ),
         )
 
 

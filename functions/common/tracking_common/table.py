@@ -93,6 +93,38 @@ def event_sort_key(epoch_ms: int, event_id: str) -> str:
     return f"{EVENT_SORT_KEY_PREFIX}{pad_timestamp(epoch_ms)}#{event_id}"
 
 
+def number_attribute(value: int | float) -> dict[str, str]:
+    """A DynamoDB number: a float by ``repr`` (its shortest exact form), an int as is."""
+    return {"N": repr(value) if isinstance(value, float) else str(value)}
+
+
+def event_item(
+    *,
+    tracking_id: str,
+    timestamp: int,
+    event_id: str,
+    status: str,
+    lat: float,
+    lng: float,
+    received_at: int,
+    metadata_json: str | None = None,
+) -> dict[str, dict[str, str]]:
+    """An event item as the API stores it (the notifier reads it from the stream)."""
+    item = {
+        PARTITION_KEY: {"S": tracking_id},
+        SORT_KEY: {"S": event_sort_key(timestamp, event_id)},
+        ATTR_EVENT_ID: {"S": event_id},
+        ATTR_STATUS: {"S": status},
+        ATTR_TIMESTAMP: number_attribute(timestamp),
+        ATTR_LAT: number_attribute(lat),
+        ATTR_LNG: number_attribute(lng),
+        ATTR_RECEIVED_AT: number_attribute(received_at),
+    }
+    if metadata_json is not None:
+        item[ATTR_METADATA] = {"S": metadata_json}
+    return item
+
+
 def idempotency_partition_key(key: str) -> str:
     return f"{IDEMPOTENCY_PREFIX}{key}"
 

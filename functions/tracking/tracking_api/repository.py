@@ -96,8 +96,7 @@ class IdempotencyKeyTaken(Exception):
         self.stored = stored
 
 
-def _n(value: int | float) -> dict[str, str]:
-    return {"N": repr(value) if isinstance(value, float) else str(value)}
+_n = table.number_attribute
 
 
 def _s(value: str) -> dict[str, str]:
@@ -127,18 +126,18 @@ class TrackingRepository:
     # ---- write path -------------------------------------------------------
 
     def _event_put(self, event: Event) -> dict[str, Any]:
-        item = {
-            table.PARTITION_KEY: _s(event.tracking_id),
-            table.SORT_KEY: _s(table.event_sort_key(event.timestamp, event.event_id)),
-            table.ATTR_EVENT_ID: _s(event.event_id),
-            table.ATTR_STATUS: _s(event.status),
-            table.ATTR_TIMESTAMP: _n(event.timestamp),
-            table.ATTR_LAT: _n(event.lat),
-            table.ATTR_LNG: _n(event.lng),
-            table.ATTR_RECEIVED_AT: _n(event.received_at),
-        }
-        if event.metadata is not None:
-            item[table.ATTR_METADATA] = _s(json.dumps(event.metadata, separators=(",", ":")))
+        item = table.event_item(
+            tracking_id=event.tracking_id,
+            timestamp=event.timestamp,
+            event_id=event.event_id,
+            status=event.status,
+            lat=event.lat,
+            lng=event.lng,
+            received_at=event.received_at,
+            metadata_json=None
+            if event.metadata is None
+            else json.dumps(event.metadata, separators=(",", ":")),
+        )
         return {
             "Put": {
                 "TableName": self.table_name,

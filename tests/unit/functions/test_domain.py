@@ -216,3 +216,39 @@ def test_scopes_name_their_query():
 def test_a_json_constant_is_named_in_the_error(constant):
     with pytest.raises(InvalidJson, match=f"{constant} is not a JSON number"):
         domain.parse_json(f'{{"a": {constant}}}')
+
+
+def test_an_event_item_has_every_attribute_in_dynamodb_form():
+    item = table.event_item(
+        tracking_id="P-1",
+        timestamp=1_700_000_000_123,
+        event_id="01ARZ3NDEKTSV4RRFFQ69G5FAV",
+        status="in_transit",
+        lat=52.5200001,
+        lng=-0.1,
+        received_at=1_700_000_000_456,
+    )
+    assert item == {
+        table.PARTITION_KEY: {"S": "P-1"},
+        table.SORT_KEY: {"S": "E#1700000000123#01ARZ3NDEKTSV4RRFFQ69G5FAV"},
+        table.ATTR_EVENT_ID: {"S": "01ARZ3NDEKTSV4RRFFQ69G5FAV"},
+        table.ATTR_STATUS: {"S": "in_transit"},
+        table.ATTR_TIMESTAMP: {"N": "1700000000123"},
+        table.ATTR_LAT: {"N": "52.5200001"},
+        table.ATTR_LNG: {"N": "-0.1"},
+        table.ATTR_RECEIVED_AT: {"N": "1700000000456"},
+    }
+    with_metadata = table.event_item(**{**_event_fields(item), "metadata_json": '{"a":1}'})
+    assert with_metadata == {**item, table.ATTR_METADATA: {"S": '{"a":1}'}}
+
+
+def _event_fields(item: dict) -> dict:
+    return {
+        "tracking_id": item[table.PARTITION_KEY]["S"],
+        "timestamp": int(item[table.ATTR_TIMESTAMP]["N"]),
+        "event_id": item[table.ATTR_EVENT_ID]["S"],
+        "status": item[table.ATTR_STATUS]["S"],
+        "lat": float(item[table.ATTR_LAT]["N"]),
+        "lng": float(item[table.ATTR_LNG]["N"]),
+        "received_at": int(item[table.ATTR_RECEIVED_AT]["N"]),
+    }
