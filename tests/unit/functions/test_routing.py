@@ -55,10 +55,30 @@ def test_trailing_slashes_are_ignored_as_the_rest_resolver_does(path):
 
 @pytest.mark.parametrize(
     ("method", "path"),
-    [("DELETE", "/things"), ("GET", "/things/1"), ("GET", "/thing"), ("GET", "/thingsx")],
+    [
+        ("DELETE", "/things"),
+        ("GET", "/things/1"),
+        ("GET", "/thing"),
+        ("GET", "/thingsx"),
+        ("GET", "/thingsX"),  # only slashes are trimmed
+    ],
 )
 def test_another_method_or_path_goes_to_not_found(method, path):
     assert call(echo_router(), method, path)[::2] == (404, f"no {method} {path}")
+
+
+def test_routes_are_listed_by_method_and_trimmed_path():
+    assert echo_router().routes() == [("GET", "/things"), ("POST", "/things"), ("GET", "/")]
+
+
+def test_an_event_without_method_path_or_body_reads_as_empty():
+    request = Request.from_event({})
+    assert (request.method, request.path, request.body_bytes()) == ("", "/", b"")
+    assert (dict(request.headers), dict(request.query), request.is_base64_encoded) == (
+        {},
+        {},
+        False,
+    )
 
 
 def test_methods_match_whatever_their_case():
