@@ -9,7 +9,14 @@ import pulumi
 import pulumi_aws as aws
 
 from tracking_common import table
-from tracking_common.runtime_config import METRICS_NAMESPACE, NOTIFIER_SERVICE_NAME, SERVICE_NAME
+from tracking_common.runtime_config import (
+    METRIC_IDEMPOTENT_REPLAYS,
+    METRIC_STATUS_CHANGES_PUBLISHED,
+    METRIC_UPDATES_STORED,
+    METRICS_NAMESPACE,
+    NOTIFIER_SERVICE_NAME,
+    SERVICE_NAME,
+)
 from tracking_stacks import definitions as defs
 from tracking_stacks.iam import Statement, account_root, policy_document
 from tracking_stacks.registry import Output
@@ -349,12 +356,12 @@ def _dashboard(args: MonitoringLayerArgs, dims: dict[str, dict[str, Any]]) -> di
                 region,
                 [
                     _metric(METRICS_NAMESPACE, m, {"service": SERVICE_NAME})
-                    for m in ("UpdatesStored", "IdempotentReplays")
+                    for m in (METRIC_UPDATES_STORED, METRIC_IDEMPOTENT_REPLAYS)
                 ]
                 + [
                     _metric(
                         METRICS_NAMESPACE,
-                        "StatusChangesPublished",
+                        METRIC_STATUS_CHANGES_PUBLISHED,
                         {"service": NOTIFIER_SERVICE_NAME},
                     )
                 ],

@@ -57,3 +57,19 @@ def test_the_settings_are_fetched_while_the_client_is_built(api, monkeypatch):
     assert api.status("tracking_id=NONE").status == 404
     assert threads == ["settings-prefetch"]
     assert loader.prefetch() is False  # only a new container prefetches
+
+
+def test_a_new_container_builds_its_client_while_the_settings_arrive(api):
+    """The first request starts the settings' fetch in a thread, then builds the
+    DynamoDB client in its own, before the route needs either."""
+    from tracking_api import repository
+
+    reset_function_state()
+    api_module._prepare_container()
+    loader = api_module.settings_loader()
+    try:
+        assert repository.dynamodb_client.cache_info().currsize == 1
+        assert loader._prefetch is not None
+    finally:
+        if loader._prefetch is not None:
+            loader._prefetch.join(10)

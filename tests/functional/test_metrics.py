@@ -64,3 +64,34 @@ def test_a_stored_update_counts_no_validation_failure(api, capsys):
     capsys.readouterr()
     assert api.track(update()).status == 201
     assert validation_failures(capsys.readouterr().out) == []
+
+
+def counted(output: str, name: str) -> list[dict]:
+    """The EMF documents that count ``name`` once, in Count, in the API's namespace."""
+    documents = []
+    for metric, document in emf_metrics(output):
+        if metric["Name"] == name:
+            assert (metric["Unit"], metric["Namespace"]) == ("Count", METRICS_NAMESPACE)
+            assert document[name] in (1, [1], 1.0, [1.0])
+            documents.append(document)
+    return documents
+
+
+def test_a_stored_update_is_counted_and_its_replay_is_counted_as_a_replay(api, capsys, monkeypatch):
+    from tracking_api import api as function
+
+    monkeypatch.delenv("POWERTOOLS_METRICS_DISABLED", raising=False)
+    function.metrics.clear_metrics()  # what earlier tests added with metrics disabled
+    key = {"Idempotency-Key": "metrics-1"}
+    capsys.readouterr()
+
+    assert api.track(update(), headers=key).status == 201
+    stored = capsys.readouterr().out
+    assert api.track(update(), headers=key).status == 201
+    replayed = capsys.readouterr().out
+
+    assert (len(counted(stored, "UpdatesStored")), counted(stored, "IdempotentReplays")) == (1, [])
+    assert (counted(replayed, "UpdatesStored"), len(counted(replayed, "IdempotentReplays"))) == (
+        [],
+        1,
+    )

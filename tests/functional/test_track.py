@@ -216,6 +216,9 @@ class TestIdempotency:
         reply = api.track(update(status="delivered"), headers=key)
 
         assert (reply.status, reply.error_code) == (422, "idempotency_key_reused")
+        assert reply.body["error"]["message"] == (
+            "This Idempotency-Key was used with a different request body."
+        )
         assert len(api.status("tracking_id=PKG-1").body["updates"]) == 1
 
     def test_same_json_formatted_differently_is_the_same_request(self, api):
@@ -294,3 +297,55 @@ def test_tiny_coordinates_are_stored_as_zero_not_a_server_error(api):
     assert reply.status == 201
     assert reply.body["location"] == {"lat": 0.0, "lng": 163.2170582}
     assert api.status("tracking_id=PKG-1").body["location"] == reply.body["location"]
+
+
+def base64_request(api, data: bytes):
+    """POST /track with a body API Gateway passed base64-encoded (any bytes at all)."""
+    import base64
+
+    from tests.conftest import Reply
+    from tracking_ops.local import proxy
+
+    event = proxy.proxy_event("POST", "/track", headers={"Content-Type": "application/json"})
+    event.update(body=base64.b64encode(data).decode(), isBase64Encoded=True)
+    return Reply(*proxy.decode_response(api.handler(event, proxy.LambdaContext())))
+
+
+@pytest.mark.parametrize(
+    ("send", "status", "code", "message"),
+    [
+        (
+            lambda api: api.track(update(), content_type="text/plain"),
+            415,
+            "unsupported_media_type",
+            "Content-Type must be application/json.",
+        ),
+        (
+            lambda api: api.request("POST", "/track", raw="  "),
+            400,
+            "invalid_json",
+            "The request body is empty; a JSON object is required.",
+        ),
+        (
+            lambda api: base64_request(api, b'{"tracking_id": "\xff"}'),
+            400,
+            "invalid_json",
+            "The request body is not UTF-8 encoded JSON.",
+        ),
+    ],
+    ids=["media-type", "empty", "not-utf-8"],
+)
+def test_a_refused_body_says_why(api, send, status, code, message):
+    reply = send(api)
+    assert (reply.status, reply.error_code, reply.body["error"]["message"]) == (
+        status,
+        code,
+        message,
+    )
+
+
+def test_replies_are_compact_json(api):
+    created = api.track(update())
+    refused = api.request("POST", "/track", raw="{")
+    for reply in (created, refused):
+        assert reply.raw == json.dumps(reply.body, separators=(",", ":")).encode()

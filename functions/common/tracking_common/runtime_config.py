@@ -21,6 +21,11 @@ ENV_ENVIRONMENT = "ENVIRONMENT"
 SERVICE_NAME = "tracking-api"
 NOTIFIER_SERVICE_NAME = "tracking-notifier"
 METRICS_NAMESPACE = "LogisticsTracking"
+# The functions' own EMF metrics in that namespace (the dashboard reads them by name).
+METRIC_UPDATES_STORED = "UpdatesStored"
+METRIC_IDEMPOTENT_REPLAYS = "IdempotentReplays"
+METRIC_VALIDATION_FAILURES = "ValidationFailures"
+METRIC_STATUS_CHANGES_PUBLISHED = "StatusChangesPublished"
 
 # The event the notifier puts on EventBridge when a parcel's current status changes.
 EVENT_SOURCE = "logistics.tracking"

@@ -37,6 +37,7 @@ from tracking_common.runtime_config import (
     ENV_EVENT_BUS_NAME,
     ENV_FEATURE_FLAGS_PARAM,
     ENV_TABLE_NAME,
+    METRIC_STATUS_CHANGES_PUBLISHED,
     METRICS_NAMESPACE,
     NOTIFIER_SERVICE_NAME,
     PARAMETER_CACHE_SECONDS,
@@ -144,7 +145,7 @@ def process(record: DynamoDBRecord) -> None:
     result = events_client().put_events(Entries=[change.entry(os.environ[ENV_EVENT_BUS_NAME])])
     if result.get("FailedEntryCount"):
         raise PublishFailed(json.dumps(result.get("Entries")))
-    metrics.add_metric(name="StatusChangesPublished", unit=MetricUnit.Count, value=1)
+    metrics.add_metric(name=METRIC_STATUS_CHANGES_PUBLISHED, unit=MetricUnit.Count, value=1)
 
 
 @logger.inject_lambda_context

@@ -30,7 +30,13 @@ from tracking_api.repository import (
 )
 from tracking_api.routing import JSON_TYPE, Request, Response, Router
 from tracking_api.settings import Settings, SettingsLoader
-from tracking_common.runtime_config import METRICS_NAMESPACE, SERVICE_NAME
+from tracking_common.runtime_config import (
+    METRIC_IDEMPOTENT_REPLAYS,
+    METRIC_UPDATES_STORED,
+    METRIC_VALIDATION_FAILURES,
+    METRICS_NAMESPACE,
+    SERVICE_NAME,
+)
 
 logger = Logger(service=SERVICE_NAME)
 metrics = Metrics(namespace=METRICS_NAMESPACE, service=SERVICE_NAME)
@@ -106,9 +112,9 @@ def _store(
             raise IdempotencyKeyReused(
                 "This Idempotency-Key was used with a different request body."
             ) from None
-        metrics.add_metric(name="IdempotentReplays", unit=MetricUnit.Count, value=1)
+        metrics.add_metric(name=METRIC_IDEMPOTENT_REPLAYS, unit=MetricUnit.Count, value=1)
         return taken.stored.response_status, json.loads(taken.stored.response_body), True
-    metrics.add_metric(name="UpdatesStored", unit=MetricUnit.Count, value=1)
+    metrics.add_metric(name=METRIC_UPDATES_STORED, unit=MetricUnit.Count, value=1)
     return 201, body, False
 
 
@@ -231,7 +237,10 @@ def _count_failure(exc: ApiError) -> None:
     if isinstance(exc, ValidationFailed | domain.InvalidJson):
         reason = exc.details[0]["reason"] if exc.details else exc.code
         with single_metric(
-            name="ValidationFailures", unit=MetricUnit.Count, value=1, namespace=METRICS_NAMESPACE
+            name=METRIC_VALIDATION_FAILURES,
+            unit=MetricUnit.Count,
+            value=1,
+            namespace=METRICS_NAMESPACE,
         ) as metric:
             metric.add_dimension(name="reason", value=reason)
 
