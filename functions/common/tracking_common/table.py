@@ -94,8 +94,8 @@ def event_sort_key(epoch_ms: int, event_id: str) -> str:
 
 
 def number_attribute(value: int | float) -> dict[str, str]:
-    """A DynamoDB number: a float by ``repr`` (its shortest exact form), an int as is."""
-    return {"N": repr(value) if isinstance(value, float) else str(value)}
+    """A DynamoDB number. ``str`` of a float is its shortest exact form (its ``repr``)."""
+    return {"N": str(value)}
 
 
 def event_item(
