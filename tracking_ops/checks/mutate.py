@@ -25,7 +25,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tracking_stacks.definitions import REPO_ROOT
+from tracking_stacks.definitions import REPO_ROOT, STACKS_DIR
 
 WORKSPACES = REPO_ROOT / ".mutmut"
 # Import name -> folder in the repository, for the packages the Lambda assets keep
@@ -52,8 +52,26 @@ NOTIFIER = (
     "tests/unit/functions/test_notifier_changes.py",
     "tests/functional/test_notifier.py",
 )
+STACK_TESTS = "tests/unit/stacks/"
+# Tests that read every layer's synthesis: settings per env, AWS shapes, IAM, policy pack.
+EVERY_LAYER = tuple(
+    STACK_TESTS + name
+    for name in (
+        "test_settings_per_env.py",
+        "test_aws_shapes.py",
+        "test_iam_lint.py",
+        "test_policy_pack.py",
+    )
+)
+
+
+def _stack_tests(*names: str, also: tuple[str, ...] = ()) -> tuple[str, ...]:
+    return (*(STACK_TESTS + name for name in names), *EVERY_LAYER, *also)
+
+
 # The core modules (issue 14) and the tests that exercise each: the unit tier, and
-# the functional tier where the module only runs against storage.
+# the functional tier where the module only runs against storage. A stack program's
+# components get the tests that read its layer's synthesis.
 CORE_MODULES: dict[str, tuple[str, ...]] = {
     "tracking_ops/deploy/planner.py": UNIT_OPS,
     "tracking_ops/deploy/executor.py": (*UNIT_OPS, "tests/unit/ops/test_preflight_and_upstream.py"),
@@ -68,6 +86,36 @@ CORE_MODULES: dict[str, tuple[str, ...]] = {
     ),
     "functions/tracking/tracking_api/repository.py": API_FUNCTIONAL,
     "functions/tracking/tracking_api/api.py": API_FUNCTIONAL,
+    "stacks/data/components.py": _stack_tests(
+        "test_data_stack.py",
+        "test_contracts.py",
+        "test_dlq_alarm.py",
+        "test_compute_stack.py",
+        "test_monitoring_stack.py",
+        also=("tests/unit/ops/test_branch_envs.py",),
+    ),
+    "stacks/config/components.py": _stack_tests(
+        "test_config_stack.py", "test_contracts.py", "test_compute_stack.py"
+    ),
+    "stacks/compute/components.py": _stack_tests(
+        "test_compute_stack.py",
+        "test_deploy_order.py",
+        "test_release_stack.py",
+        "test_throttling_capacity.py",
+        "test_monitoring_stack.py",
+        also=("tests/functional/test_iam_matches_code.py",),
+    ),
+    "stacks/api/components.py": _stack_tests(
+        "test_api_stack.py",
+        "test_deploy_order.py",
+        "test_gateway_responses.py",
+        "test_local_lambda_failure.py",
+        "test_throttling_capacity.py",
+        "test_release_stack.py",
+    ),
+    "stacks/monitoring/components.py": _stack_tests(
+        "test_monitoring_stack.py", "test_dlq_alarm.py", "test_release_stack.py"
+    ),
 }
 # mutmut's verdicts by the exit code of a mutant's test run (mutmut.stats), as its
 # `results` command names them.
@@ -86,6 +134,25 @@ VERDICTS = {
     152: TIMEOUT,
     255: TIMEOUT,
 }
+
+
+# mutmut names the mutant a forked test process runs under in this variable
+# (``stacks.api.components.xǁApiLayerǁ__init____mutmut_3``: module, then function).
+MUTANT_VARIABLE = "MUTANT_UNDER_TEST"
+# The pytest plugin every run loads (see mutate_plugin.py).
+PLUGIN = "tracking_ops.checks.mutate_plugin"
+
+
+# mutmut's check that the tests can fail at all: every mutated function raises.
+FORCED_FAIL = "fail"
+
+
+def stack_program_mutant() -> str:
+    """The mutant active in this process if it changes a stack program's module
+    (``stacks/<layer>/components.py``; mutmut's forced failure changes every one),
+    else ''. A synthesis made under another mutant, or none, says nothing about it."""
+    mutant = os.environ.get(MUTANT_VARIABLE, "")
+    return mutant if mutant == FORCED_FAIL or mutant.startswith(STACKS_DIR.name + ".") else ""
 
 
 class MutateError(Exception):
@@ -168,7 +235,7 @@ def prepare_workspace(module: str, tests: tuple[str, ...]) -> Path:
         f"also_copy = {json.dumps(also_copy)}\n"
         f"pytest_add_cli_args_test_selection = {json.dumps(list(tests))}\n"
         # Tests that never reach the mutated function are not run for its mutants.
-        'pytest_add_cli_args = ["-p", "no:cacheprovider", "-q"]\n'
+        f'pytest_add_cli_args = ["-p", "no:cacheprovider", "-q", "-p", "{PLUGIN}"]\n'
         "use_git_change_detection = false\n"
         # A mutant that makes its tests run 15x longer than without it (an endless
         # loop) is a timeout: detected. On a loaded machine a slow run is not a hang,
@@ -185,7 +252,7 @@ def _mutmut(*args: str) -> list[str]:
 
 def _environment() -> dict[str, str]:
     env = dict(os.environ)
-    env.pop("MUTANT_UNDER_TEST", None)
+    env.pop(MUTANT_VARIABLE, None)
     return env
 
 
