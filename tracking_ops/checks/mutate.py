@@ -74,7 +74,11 @@ def _stack_tests(*names: str, also: tuple[str, ...] = ()) -> tuple[str, ...]:
 # components get the tests that read its layer's synthesis.
 CORE_MODULES: dict[str, tuple[str, ...]] = {
     "tracking_ops/deploy/planner.py": UNIT_OPS,
-    "tracking_ops/deploy/executor.py": (*UNIT_OPS, "tests/unit/ops/test_preflight_and_upstream.py"),
+    "tracking_ops/deploy/executor.py": (
+        *UNIT_OPS,
+        "tests/unit/ops/test_preflight_and_upstream.py",
+        "tests/unit/ops/test_deploy_flow.py",  # an unchanged layer's outcome
+    ),
     "policy/rules.py": ("tests/unit/stacks/test_policy_pack.py",),
     "functions/notifier/tracking_notifier/changes.py": NOTIFIER,
     "functions/notifier/tracking_notifier/projection.py": NOTIFIER,
@@ -120,13 +124,14 @@ CORE_MODULES: dict[str, tuple[str, ...]] = {
 # mutmut's verdicts by the exit code of a mutant's test run (mutmut.stats), as its
 # `results` command names them.
 KILLED, SURVIVED, TIMEOUT, NOT_CHECKED = "killed", "survived", "timeout", "not checked"
+NO_TESTS = "no tests"  # no selected test reaches the mutated function: undetected too
 VERDICTS = {
     1: KILLED,
     3: KILLED,  # pytest's internal error is a kill too
     0: SURVIVED,
     None: NOT_CHECKED,  # the time bound came first
-    5: "no tests",
-    33: "no tests",
+    5: NO_TESTS,
+    33: NO_TESTS,
     34: "skipped",
     36: TIMEOUT,
     -24: TIMEOUT,
@@ -176,8 +181,13 @@ class ModuleResult:
         return self.count(KILLED) + self.count(TIMEOUT)
 
     @property
+    def undetected(self) -> int:
+        """Mutants no test failed: they ran and passed, or no test reaches them."""
+        return self.count(SURVIVED) + self.count(NO_TESTS)
+
+    @property
     def checked(self) -> int:
-        return self.detected + self.count(SURVIVED)
+        return self.detected + self.undetected
 
     @property
     def score(self) -> float | None:
@@ -189,11 +199,12 @@ class ModuleResult:
             "killed": self.count(KILLED),
             "timeouts": self.count(TIMEOUT),
             "survived": self.count(SURVIVED),
+            "no_tests": self.count(NO_TESTS),
             "not_checked": self.count(NOT_CHECKED),
             "other": {
                 v: self.count(v)
                 for v in sorted(
-                    set(self.status.values()) - {KILLED, TIMEOUT, SURVIVED, NOT_CHECKED}
+                    set(self.status.values()) - {KILLED, TIMEOUT, SURVIVED, NO_TESTS, NOT_CHECKED}
                 )
             },
             "score_percent": None if self.score is None else round(self.score, 1),
@@ -292,7 +303,7 @@ def run_module(
             f"mutmut could not test {module} (see {log}): {(lines or ['no output'])[-1]}"
         )
     for name, verdict in result.status.items():
-        if verdict == SURVIVED:
+        if verdict in (SURVIVED, NO_TESTS):
             result.survivors[name] = _diff(workspace, name)
     return result
 
@@ -328,28 +339,32 @@ def select(module: str | None) -> dict[str, tuple[str, ...]]:
 
 
 def report_lines(results: list[ModuleResult]) -> list[str]:
-    """A table (detected = killed or timed out) and every survivor with its diff."""
+    """A table (detected = killed or timed out; survived = no test failed, including
+    mutants no test reaches) and every survivor with its diff."""
     header = (
-        f"{'module':<50} {'detected':>8} {'(timeout)':>9} {'survived':>8} {'unrun':>6} {'score':>6}"
+        f"{'module':<50} {'detected':>8} {'(timeout)':>9} {'survived':>8} {'unrun':>6} "
+        f"{'score':>6} {'minutes':>7}"
     )
     lines = [header]
     for r in results:
         score = f"{r.score:.0f}%" if r.score is not None else "-"
         note = " (stopped at the time bound)" if r.timed_out else ""
         lines.append(
-            f"{r.module:<50} {r.detected:>8} {r.count(TIMEOUT):>9} {r.count(SURVIVED):>8} "
-            f"{r.count(NOT_CHECKED):>6} {score:>6}{note}"
+            f"{r.module:<50} {r.detected:>8} {r.count(TIMEOUT):>9} {r.undetected:>8} "
+            f"{r.count(NOT_CHECKED):>6} {score:>6} {r.seconds / 60:>7.1f}{note}"
         )
     detected = sum(r.detected for r in results)
     checked = sum(r.checked for r in results)
     if len(results) > 1 and checked:
         unrun = sum(r.count(NOT_CHECKED) for r in results)
         timeouts = sum(r.count(TIMEOUT) for r in results)
+        minutes = sum(r.seconds for r in results) / 60
         lines.append(
             f"{'total':<50} {detected:>8} {timeouts:>9} {checked - detected:>8} {unrun:>6} "
-            f"{100 * detected / checked:>5.0f}%"
+            f"{100 * detected / checked:>5.0f}% {minutes:>7.1f}"
         )
     for r in results:
         for name, diff in r.survivors.items():
-            lines.append(f"\nsurvived: {name}\n{diff}")
+            reached = " (no test reaches it)" if r.status.get(name) == NO_TESTS else ""
+            lines.append(f"\nsurvived{reached}: {name}\n{diff}")
     return lines

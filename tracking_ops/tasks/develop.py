@@ -199,7 +199,7 @@ def mutate(
         results.append(result)
         print(
             f"[{path}] {result.detected} detected, "
-            f"{result.count(mutation.SURVIVED)} survived in {result.seconds:.0f}s"
+            f"{result.undetected} survived in {result.seconds:.0f}s"
             + (" (time bound reached)" if result.timed_out else ""),
             flush=True,
         )

@@ -82,6 +82,7 @@ def test_verdicts_come_from_mutmuts_exit_codes(tmp_path):
         "m.x_a__mutmut_2": 0,
         "m.x_a__mutmut_3": None,
         "m.x_a__mutmut_4": -24,
+        "m.x_a__mutmut_5": 33,
     }
     meta.write_text(json.dumps({"exit_code_by_key": codes}))
 
@@ -90,24 +91,45 @@ def test_verdicts_come_from_mutmuts_exit_codes(tmp_path):
         "m.x_a__mutmut_2": "survived",
         "m.x_a__mutmut_3": "not checked",
         "m.x_a__mutmut_4": "timeout",
+        "m.x_a__mutmut_5": "no tests",
     }
 
 
 def test_the_report_scores_detected_mutants_and_shows_every_survivor():
     result = mutate.ModuleResult(
         "tracking_ops/deploy/planner.py",
-        status={"a": "killed", "b": "killed", "c": "timeout", "d": "survived", "e": "not checked"},
-        survivors={"d": "--- a\n+++ b\n-x\n+y"},
+        status={
+            "a": "killed",
+            "b": "killed",
+            "c": "timeout",
+            "d": "survived",
+            "e": "not checked",
+            "f": "no tests",
+        },
+        survivors={"d": "--- a\n+++ b\n-x\n+y", "f": "-p\n+q"},
         timed_out=True,
+        seconds=90,
     )
 
     lines = mutate.report_lines([result])
     text = "\n".join(lines)
 
-    assert lines[1].split()[:6] == ["tracking_ops/deploy/planner.py", "3", "1", "1", "1", "75%"]
+    # A mutant no test reaches is not detected: it counts as a survivor.
+    assert lines[1].split()[:7] == [
+        "tracking_ops/deploy/planner.py",
+        "3",
+        "1",
+        "2",
+        "1",
+        "60%",
+        "1.5",
+    ]
     assert "(stopped at the time bound)" in lines[1]
     assert "survived: d\n--- a\n+++ b\n-x\n+y" in text
+    assert "survived (no test reaches it): f\n-p\n+q" in text
     assert result.as_json()["not_checked"] == 1
+    assert result.as_json()["no_tests"] == 1
+    assert result.as_json()["score_percent"] == 60.0
 
 
 # The stack programs' components: mutmut names a module by its path, and a mutant is
