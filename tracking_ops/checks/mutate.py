@@ -35,7 +35,16 @@ FLATTENED = {
     "tracking_notifier": "functions/notifier/tracking_notifier",
     "tracking_common": "functions/common/tracking_common",
 }
-COPIED = ("tracking_ops", "tracking_stacks", "policy", "stacks", "functions", "tests", "tasks.py")
+COPIED = (
+    "tracking_ops",
+    "tracking_stacks",
+    "policy",
+    "stacks",
+    "functions",
+    "tests",
+    "tasks.py",
+    "README.md",  # the configuration table test reads it
+)
 
 UNIT_OPS = ("tests/unit/ops/test_planner_executor.py",)
 API_FUNCTIONAL = (
