@@ -161,6 +161,11 @@ PLUGIN = "tracking_ops.checks.mutate_plugin"
 FORCED_FAIL = "fail"
 
 
+def is_stack_program(module: str) -> bool:
+    """A stack program's module (``stacks/<layer>/components.py``), by path."""
+    return module.startswith(STACKS_DIR.name + "/")
+
+
 def stack_program_mutant() -> str:
     """The mutant active in this process if it changes a stack program's module
     (``stacks/<layer>/components.py``; mutmut's forced failure changes every one),
@@ -262,6 +267,16 @@ def prepare_workspace(module: str, tests: tuple[str, ...]) -> Path:
         # hence mutmut's default rather than a tighter bound.
         "timeout_multiplier = 15.0\n"
     )
+    if is_stack_program(module):
+        pyproject += (
+            # Each mutant synthesizes anew, in a fixture's setup, which mutmut leaves out
+            # of the time it expects the tests to take: a constant allowance for it.
+            "timeout_constant = 5.0\n"
+            # A process forked from one that has synthesized hangs in its next synthesis
+            # (Pulumi's runtime keeps thread pools whose threads a fork does not copy):
+            # mutants fork from a server that has only imported and collected the tests.
+            'process_isolation = "forkserver"\n'
+        )
     (workspace / "pyproject.toml").write_text(pyproject)
     return workspace
 
