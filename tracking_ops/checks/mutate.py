@@ -105,7 +105,6 @@ CORE_MODULES: dict[str, tuple[str, ...]] = {
         "test_dlq_alarm.py",
         "test_compute_stack.py",
         "test_monitoring_stack.py",
-        also=("tests/unit/ops/test_branch_envs.py",),
     ),
     "stacks/config/components.py": _stack_tests(
         "test_config_stack.py", "test_contracts.py", "test_compute_stack.py"

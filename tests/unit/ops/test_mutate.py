@@ -252,3 +252,10 @@ def test_the_workspace_loads_the_plugin_that_credits_shared_syntheses(tmp_path, 
     args = config["pytest_add_cli_args"]
     assert args[args.index(mutate.PLUGIN) - 1] == "-p"
     assert config["source_paths"] == ["stacks/api/components.py"]
+    # Forked after a synthesis, a process hangs in the next one (Pulumi's thread pools):
+    # a stack program's mutants fork from mutmut's server, which has not synthesized.
+    assert config["process_isolation"] == "forkserver"
+    assert config["timeout_constant"] > 1.0  # mutmut's default leaves the synthesis out
+    workspace = mutate.prepare_workspace("policy/rules.py", ("tests/unit/stacks/",))
+    config = tomllib.loads((workspace / "pyproject.toml").read_text())["tool"]["mutmut"]
+    assert "process_isolation" not in config  # forked from the warm process: fastest
