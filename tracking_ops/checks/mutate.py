@@ -70,6 +70,7 @@ EVERY_LAYER = tuple(
         "test_aws_shapes.py",
         "test_iam_lint.py",
         "test_policy_pack.py",
+        "test_contracts.py",
     )
 )
 
@@ -101,14 +102,11 @@ CORE_MODULES: dict[str, tuple[str, ...]] = {
     "functions/tracking/tracking_api/api.py": API_FUNCTIONAL,
     "stacks/data/components.py": _stack_tests(
         "test_data_stack.py",
-        "test_contracts.py",
         "test_dlq_alarm.py",
         "test_compute_stack.py",
         "test_monitoring_stack.py",
     ),
-    "stacks/config/components.py": _stack_tests(
-        "test_config_stack.py", "test_contracts.py", "test_compute_stack.py"
-    ),
+    "stacks/config/components.py": _stack_tests("test_config_stack.py", "test_compute_stack.py"),
     "stacks/compute/components.py": _stack_tests(
         "test_compute_stack.py",
         "test_deploy_order.py",
