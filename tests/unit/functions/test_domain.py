@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 
@@ -216,3 +217,34 @@ def test_scopes_name_their_query():
 def test_a_json_constant_is_named_in_the_error(constant):
     with pytest.raises(InvalidJson, match=f"{constant} is not a JSON number"):
         domain.parse_json(f'{{"a": {constant}}}')
+
+
+def test_a_request_fingerprint_is_the_same_in_every_version():
+    """Idempotency records outlive a deploy: a retry that arrives after one must hash as
+    the stored request did. The canonical form is compact, key-sorted JSON."""
+    canonical = b'POST /track\n{"a":[1,2],"b":{"c":"x","d":null}}'
+    payload = {"b": {"d": None, "c": "x"}, "a": [1, 2]}
+    assert domain.request_hash("POST /track", payload) == hashlib.sha256(canonical).hexdigest()
+
+
+def test_an_invalid_update_names_every_invalid_field_once_in_its_message():
+    update = {
+        "tracking_id": "PKG-1",
+        "status": "lost",
+        "location": {"lat": 91, "lng": "east"},
+    }
+    with pytest.raises(ValidationFailed) as failed:
+        domain.validate_update(update, NOW)
+    assert failed.value.message == "Invalid tracking update: location.lat, location.lng, status."
+    assert [d["field"] for d in failed.value.details] == ["status", "location.lat", "location.lng"]
+
+
+def test_an_error_about_the_whole_body_names_the_body():
+    from pydantic import ValidationError
+
+    from tracking_api.models import BatchRequest
+
+    with pytest.raises(ValidationError) as invalid:
+        BatchRequest.model_validate([{"tracking_id": "PKG-1"}])
+    assert [d["field"] for d in domain.validation_details(invalid.value)] == ["body"]
+    assert [d["field"] for d in domain.validation_details(invalid.value, ("x",))] == ["x"]
