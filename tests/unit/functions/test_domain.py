@@ -246,5 +246,19 @@ def test_an_error_about_the_whole_body_names_the_body():
 
     with pytest.raises(ValidationError) as invalid:
         BatchRequest.model_validate([{"tracking_id": "PKG-1"}])
-    assert [d["field"] for d in domain.validation_details(invalid.value)] == ["body"]
+    details = domain.validation_details(invalid.value)
+    assert details == [
+        {"field": "body", "reason": "model_type", "message": invalid.value.errors()[0]["msg"]}
+    ]
     assert [d["field"] for d in domain.validation_details(invalid.value, ("x",))] == ["x"]
+
+
+def test_a_cursor_needs_no_escaping_in_a_query_string():
+    """next_cursor goes back as ?cursor=...: no base64 padding, only URL-safe characters
+    (three scopes of lengths that cover every length modulo 3, padded or not)."""
+    sort_key = table.event_sort_key(NOW, domain.new_event_id(NOW))
+    for tracking_id in ("P", "PP", "PPP"):
+        scope = domain.status_scope(tracking_id)
+        cursor = domain.encode_cursor(scope, sort_key)
+        assert re.fullmatch(r"[A-Za-z0-9_-]+", cursor), cursor
+        assert domain.decode_cursor(cursor, scope, domain.EVENT_POSITION) == sort_key
