@@ -262,3 +262,25 @@ def test_a_cursor_needs_no_escaping_in_a_query_string():
         cursor = domain.encode_cursor(scope, sort_key)
         assert re.fullmatch(r"[A-Za-z0-9_-]+", cursor), cursor
         assert domain.decode_cursor(cursor, scope, domain.EVENT_POSITION) == sort_key
+
+
+def test_an_event_id_is_a_ulid_carrying_its_millisecond():
+    """The ULID layout (ulid/spec): 48 bits of milliseconds, then 80 random bits, in
+    Crockford's base32; any ULID tool reads the time back."""
+    crockford = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+    ids = {domain.new_event_id(NOW) for _ in range(20)}
+    assert len(ids) == 20
+    for event_id in ids:
+        assert len(event_id) == 26 and set(event_id) <= set(crockford), event_id
+        value = 0
+        for char in event_id:
+            value = value * 32 + crockford.index(char)
+        assert value >> 80 == NOW, event_id
+
+
+def test_a_body_that_is_not_an_object_is_refused_saying_so():
+    for body in ([], "text", 3, None):
+        with pytest.raises(ValidationFailed) as failed:
+            domain.validate_update(body, NOW, ("updates", 2))
+        assert failed.value.message == "The request body must be a JSON object."
+        assert [d["field"] for d in failed.value.details] == ["updates.2"]
