@@ -283,4 +283,9 @@ def test_a_body_that_is_not_an_object_is_refused_saying_so():
         with pytest.raises(ValidationFailed) as failed:
             domain.validate_update(body, NOW, ("updates", 2))
         assert failed.value.message == "The request body must be a JSON object."
-        assert [d["field"] for d in failed.value.details] == ["updates.2"]
+        assert failed.value.details == [
+            {"field": "updates.2", "reason": "object_type", "message": "Input should be an object"}
+        ]
+    with pytest.raises(ValidationFailed) as failed:
+        domain.validate_update([], NOW)
+    assert [d["field"] for d in failed.value.details] == ["body"]
