@@ -289,3 +289,37 @@ def test_a_body_that_is_not_an_object_is_refused_saying_so():
     with pytest.raises(ValidationFailed) as failed:
         domain.validate_update([], NOW)
     assert [d["field"] for d in failed.value.details] == ["body"]
+
+
+VALID = {"tracking_id": "PKG-1", "status": "in_transit", "location": {"lat": 1.5, "lng": 2.5}}
+
+
+@pytest.mark.parametrize(
+    ("offset", "ok"),
+    [
+        (-domain.MAX_PAST_MS - 1, False),
+        (-domain.MAX_PAST_MS, True),  # exactly 30 days old
+        (domain.MAX_FUTURE_MS, True),  # exactly 5 minutes ahead
+        (domain.MAX_FUTURE_MS + 1, False),
+    ],
+)
+def test_a_timestamp_is_accepted_up_to_exactly_each_limit(offset, ok):
+    update = {**VALID, "timestamp": NOW + offset}
+    if ok:
+        assert domain.validate_update(update, NOW).timestamp == NOW + offset
+    else:
+        with pytest.raises(ValidationFailed) as failed:
+            domain.validate_update(update, NOW, ("updates", 0))
+        assert failed.value.details[0]["field"] == "updates.0.timestamp"
+        assert failed.value.details[0]["reason"] == "timestamp_out_of_range"
+
+
+def test_a_valid_update_is_checked_without_pydantic():
+    """The fast path (fastcheck) for a valid body: pydantic's model is for invalid ones."""
+    update = domain.validate_update(VALID, NOW)
+    assert type(update) is domain.Update
+    assert (update.tracking_id, update.status, update.location) == (
+        "PKG-1",
+        "in_transit",
+        domain.Point(1.5, 2.5),
+    )
