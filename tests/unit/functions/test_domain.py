@@ -310,8 +310,15 @@ def test_a_timestamp_is_accepted_up_to_exactly_each_limit(offset, ok):
     else:
         with pytest.raises(ValidationFailed) as failed:
             domain.validate_update(update, NOW, ("updates", 0))
-        assert failed.value.details[0]["field"] == "updates.0.timestamp"
-        assert failed.value.details[0]["reason"] == "timestamp_out_of_range"
+        assert failed.value.message == "Invalid tracking update: timestamp."
+        assert failed.value.details == [
+            {
+                "field": "updates.0.timestamp",
+                "reason": "timestamp_out_of_range",
+                "message": "timestamp must be epoch milliseconds within the last 30 days "
+                "and at most 5 minutes ahead",
+            }
+        ]
 
 
 def test_a_valid_update_is_checked_without_pydantic():
