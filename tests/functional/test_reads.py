@@ -152,6 +152,23 @@ class TestStatus:
         assert body["status"] == "delivered"
         assert body["milestones"]["in_transit"] == base + 1000
 
+    @pytest.mark.parametrize("milestones", [True, False])
+    def test_a_page_ending_at_the_oldest_update_has_no_cursor(self, api, aws, milestones):
+        """Six updates in pages of three: the second page is the last, and states the
+        parcel's current state (with milestones off, a read of its own)."""
+        set_flags(aws, enhanced_tracking=milestones, batch_processing=True)
+        base = now_ms() - 100_000
+        for i in range(6):
+            api.track(update(lat=i, timestamp=base + i))
+        first = api.status("tracking_id=PKG-1&limit=3").body
+        second = api.status(f"tracking_id=PKG-1&limit=3&cursor={first['next_cursor']}").body
+        lats = [u["location"]["lat"] for u in first["updates"] + second["updates"]]
+        assert lats == [5, 4, 3, 2, 1, 0]
+        assert second["next_cursor"] is None
+        for page in (first, second):
+            assert (page["timestamp"], page["location"]["lat"]) == (base + 5, 5)
+        assert api.status("tracking_id=NOPE").status == 404
+
     def test_no_milestones_without_enhanced_tracking(self, api, aws):
         set_flags(aws, enhanced_tracking=False, batch_processing=True)
         api.track(update())

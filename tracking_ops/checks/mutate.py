@@ -55,6 +55,7 @@ API_FUNCTIONAL = (
     "tests/functional/test_aws_runtime.py",
     "tests/functional/test_concurrency.py",
     "tests/functional/test_metrics.py",
+    "tests/functional/test_storage_reads.py",
 )
 NOTIFIER = (
     "tests/unit/functions/test_projection.py",
