@@ -197,6 +197,20 @@ class TestShipments:
         }
         assert body["next_cursor"] is None
 
+    def test_a_page_ending_at_the_last_parcel_has_no_cursor(self, api, project_stream):
+        base = now_ms() - 100_000
+        for i in range(4):
+            api.track(update(tracking_id=f"P{i}", status="in_transit", timestamp=base + i))
+        project_stream()
+
+        first = api.request("GET", "/shipments", query="status=in_transit&limit=2").body
+        query = f"status=in_transit&limit=2&cursor={first['next_cursor']}"
+        second = api.request("GET", "/shipments", query=query).body
+
+        ids = [item["tracking_id"] for item in first["items"] + second["items"]]
+        assert ids == ["P3", "P2", "P1", "P0"]
+        assert second["next_cursor"] is None
+
     def test_parcel_that_moved_on_is_no_longer_listed(self, api, project_stream):
         api.track(update(tracking_id="MOVER", status="in_transit"))
         api.track(update(tracking_id="MOVER", status="delivered"))

@@ -59,6 +59,25 @@ def test_every_read_of_the_table_after_a_write_is_strongly_consistent(api, aws, 
     assert [params.get("ConsistentRead") for _, params in reads] == [True] * len(reads)
 
 
+def test_a_page_reads_one_item_more_than_it_returns_and_no_more(
+    api, aws, project_stream, monkeypatch
+):
+    """Limit = page size + 1: the extra item says whether another page exists; without a
+    Limit a Query reads up to 1 MB per call (per shard of the status index)."""
+    set_flags(aws, enhanced_tracking=False, batch_processing=True)
+    for i in range(3):
+        api.track(update(tracking_id=f"P{i}", timestamp=now_ms() - 1000 + i))
+    project_stream()
+    calls = record_calls(monkeypatch)
+
+    assert api.status("tracking_id=P1&limit=2").status == 200
+    assert api.request("GET", "/shipments", query="status=in_transit&limit=2").status == 200
+
+    queries = [p for op, p in calls if op == "Query" and p.get("TableName") == TABLE]
+    assert {"IndexName" in p for p in queries} == {True, False}  # both reads were made
+    assert [p.get("Limit") for p in queries] == [3] * len(queries)
+
+
 def test_an_expired_idempotency_record_not_yet_deleted_reads_as_absent(aws):
     repository = TrackingRepository(TABLE)
 
