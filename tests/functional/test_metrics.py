@@ -64,25 +64,3 @@ def test_a_stored_update_counts_no_validation_failure(api, capsys):
     capsys.readouterr()
     assert api.track(update()).status == 201
     assert validation_failures(capsys.readouterr().out) == []
-
-
-def counts(output: str, name: str) -> list[tuple[dict, dict]]:
-    return [(m, d) for m, d in emf_metrics(output) if m["Name"] == name]
-
-
-def test_a_stored_update_and_a_replay_are_each_counted_once(api, capsys, monkeypatch):
-    # The local stand-in turns the handler's flushed metrics off; the deployed function
-    # flushes them after each request.
-    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "false")
-    api.track(update(tracking_id="flush"))  # flushes what earlier requests added unflushed
-    capsys.readouterr()
-    assert api.track(update(), headers={"Idempotency-Key": "once"}).status == 201
-    stored = capsys.readouterr().out
-    assert api.track(update(), headers={"Idempotency-Key": "once"}).status == 201
-    replayed = capsys.readouterr().out
-
-    for output, name in ((stored, "UpdatesStored"), (replayed, "IdempotentReplays")):
-        ((metric, document),) = counts(output, name)
-        assert (metric["Unit"], metric["Namespace"]) == ("Count", METRICS_NAMESPACE), name
-        assert document[name] in (1, [1], 1.0, [1.0]), name
-    assert counts(replayed, "UpdatesStored") == []  # a replay stores nothing

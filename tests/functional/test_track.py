@@ -294,24 +294,3 @@ def test_tiny_coordinates_are_stored_as_zero_not_a_server_error(api):
     assert reply.status == 201
     assert reply.body["location"] == {"lat": 0.0, "lng": 163.2170582}
     assert api.status("tracking_id=PKG-1").body["location"] == reply.body["location"]
-
-
-@pytest.mark.parametrize(
-    ("raw", "content_type", "status", "message"),
-    [
-        ("  ", "application/json", 400, "The request body is empty; a JSON object is required."),
-        ('{"a": 1}', "text/plain", 415, "Content-Type must be application/json."),
-    ],
-)
-def test_a_refused_body_says_why(api, raw, content_type, status, message):
-    reply = api.request("POST", "/track", raw=raw, content_type=content_type)
-    assert (reply.status, reply.body["error"]["message"]) == (status, message)
-
-
-def test_an_idempotency_key_reused_for_another_body_says_so(api):
-    api.track(update(), headers={"Idempotency-Key": "reused"})
-    reply = api.track(update(status="delivered"), headers={"Idempotency-Key": "reused"})
-    assert (reply.status, reply.body["error"]["message"]) == (
-        422,
-        "This Idempotency-Key was used with a different request body.",
-    )
