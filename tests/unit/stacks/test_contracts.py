@@ -122,6 +122,10 @@ def test_every_resource_sits_under_its_layers_one_component():
         component = (f"tracking:{layer.value}:{layer.value.title()}Layer", "tracking")
         module = synth_module.load_components(layer)
         assert hasattr(module, f"{layer.value.title()}Layer"), layer
+        for typ, _ in parents:  # every component's type names its class, as declared
+            if typ.startswith("tracking:"):
+                prefix, _, cls = typ.rpartition(":")
+                assert prefix == f"tracking:{layer.value}" and hasattr(module, cls), typ
         tops = {r for r, parent in parents.items() if parent is None}
         references = {r for r in tops if r[0] == "pulumi:pulumi:StackReference"}
         assert tops - references == {component}, layer
