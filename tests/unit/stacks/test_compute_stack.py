@@ -278,7 +278,7 @@ def test_a_deliberate_zero_in_config_is_kept(monkeypatch):
     assert functions(synthesized)["tracking-api-dev"]["reservedConcurrentExecutions"] == 0
 
 
-def test_each_function_says_what_it_is_and_its_role_is_lambdas_alone(each_env):
+def test_each_function_has_its_size_description_and_a_role_for_lambda_alone(each_env):
     import json
 
     from tracking_stacks.definitions import FUNCTIONS
@@ -290,7 +290,9 @@ def test_each_function_says_what_it_is_and_its_role_is_lambdas_alone(each_env):
     }
     for spec in FUNCTIONS:
         name = spec.function_name(env)
-        assert functions(synthesized)[name]["description"] == spec.description
+        function = functions(synthesized)[name]
+        assert function["description"] == spec.description
+        assert (function["memorySize"], function["timeout"]) == (spec.memory_mb, spec.timeout_s)
         assert roles[name]["Statement"] == [
             {
                 "Effect": "Allow",
