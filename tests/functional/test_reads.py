@@ -169,6 +169,24 @@ class TestStatus:
             assert (page["timestamp"], page["location"]["lat"]) == (base + 5, 5)
         assert api.status("tracking_id=NOPE").status == 404
 
+    @pytest.mark.parametrize("milestones", [True, False])
+    def test_a_cursor_older_than_every_update_is_an_empty_last_page(self, api, aws, milestones):
+        """A well-formed cursor of this parcel past its oldest update (the cursor format
+        is public): no updates, no cursor, the current state all the same."""
+        from tracking_api import domain
+        from tracking_common import table
+
+        set_flags(aws, enhanced_tracking=milestones, batch_processing=True)
+        sent = api.track(update(timestamp=now_ms() - 1000)).body
+        oldest = table.event_sort_key(0, domain.new_event_id(0))
+        cursor = domain.encode_cursor(domain.status_scope("PKG-1"), oldest)
+
+        reply = api.status(f"tracking_id=PKG-1&cursor={cursor}")
+
+        assert reply.status == 200, reply.body
+        assert (reply.body["updates"], reply.body["next_cursor"]) == ([], None)
+        assert reply.body["timestamp"] == sent["timestamp"]
+
     def test_no_milestones_without_enhanced_tracking(self, api, aws):
         set_flags(aws, enhanced_tracking=False, batch_processing=True)
         api.track(update())
