@@ -152,6 +152,41 @@ class TestStatus:
         assert body["status"] == "delivered"
         assert body["milestones"]["in_transit"] == base + 1000
 
+    @pytest.mark.parametrize("milestones", [True, False])
+    def test_a_page_ending_at_the_oldest_update_has_no_cursor(self, api, aws, milestones):
+        """Six updates in pages of three: the second page is the last, and states the
+        parcel's current state (with milestones off, a read of its own)."""
+        set_flags(aws, enhanced_tracking=milestones, batch_processing=True)
+        base = now_ms() - 100_000
+        for i in range(6):
+            api.track(update(lat=i, timestamp=base + i))
+        first = api.status("tracking_id=PKG-1&limit=3").body
+        second = api.status(f"tracking_id=PKG-1&limit=3&cursor={first['next_cursor']}").body
+        lats = [u["location"]["lat"] for u in first["updates"] + second["updates"]]
+        assert lats == [5, 4, 3, 2, 1, 0]
+        assert second["next_cursor"] is None
+        for page in (first, second):
+            assert (page["timestamp"], page["location"]["lat"]) == (base + 5, 5)
+        assert api.status("tracking_id=NOPE").status == 404
+
+    @pytest.mark.parametrize("milestones", [True, False])
+    def test_a_cursor_older_than_every_update_is_an_empty_last_page(self, api, aws, milestones):
+        """A well-formed cursor of this parcel past its oldest update (the cursor format
+        is public): no updates, no cursor, the current state all the same."""
+        from tracking_api import domain
+        from tracking_common import table
+
+        set_flags(aws, enhanced_tracking=milestones, batch_processing=True)
+        sent = api.track(update(timestamp=now_ms() - 1000)).body
+        oldest = table.event_sort_key(0, domain.new_event_id(0))
+        cursor = domain.encode_cursor(domain.status_scope("PKG-1"), oldest)
+
+        reply = api.status(f"tracking_id=PKG-1&cursor={cursor}")
+
+        assert reply.status == 200, reply.body
+        assert (reply.body["updates"], reply.body["next_cursor"]) == ([], None)
+        assert reply.body["timestamp"] == sent["timestamp"]
+
     def test_no_milestones_without_enhanced_tracking(self, api, aws):
         set_flags(aws, enhanced_tracking=False, batch_processing=True)
         api.track(update())
@@ -179,6 +214,20 @@ class TestShipments:
             "location": {"lat": 52.52, "lng": 13.40},
         }
         assert body["next_cursor"] is None
+
+    def test_a_page_ending_at_the_last_parcel_has_no_cursor(self, api, project_stream):
+        base = now_ms() - 100_000
+        for i in range(4):
+            api.track(update(tracking_id=f"P{i}", status="in_transit", timestamp=base + i))
+        project_stream()
+
+        first = api.request("GET", "/shipments", query="status=in_transit&limit=2").body
+        query = f"status=in_transit&limit=2&cursor={first['next_cursor']}"
+        second = api.request("GET", "/shipments", query=query).body
+
+        ids = [item["tracking_id"] for item in first["items"] + second["items"]]
+        assert ids == ["P3", "P2", "P1", "P0"]
+        assert second["next_cursor"] is None
 
     def test_parcel_that_moved_on_is_no_longer_listed(self, api, project_stream):
         api.track(update(tracking_id="MOVER", status="in_transit"))

@@ -34,6 +34,9 @@ class TestStorageOutage:
         reply = api.track(update(), headers={"Idempotency-Key": "during-outage"})
 
         assert (reply.status, reply.error_code) == (503, "storage_unavailable")
+        assert reply.body["error"]["message"] == (
+            "Tracking storage is unavailable; retry after the time in Retry-After."
+        )
         assert int(reply.headers["Retry-After"]) >= 1
         assert "Traceback" not in reply.raw.decode()
 

@@ -25,7 +25,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tracking_stacks.definitions import REPO_ROOT
+from tracking_stacks.definitions import REPO_ROOT, STACKS_DIR
 
 WORKSPACES = REPO_ROOT / ".mutmut"
 # Import name -> folder in the repository, for the packages the Lambda assets keep
@@ -35,7 +35,16 @@ FLATTENED = {
     "tracking_notifier": "functions/notifier/tracking_notifier",
     "tracking_common": "functions/common/tracking_common",
 }
-COPIED = ("tracking_ops", "tracking_stacks", "policy", "stacks", "functions", "tests", "tasks.py")
+COPIED = (
+    "tracking_ops",
+    "tracking_stacks",
+    "policy",
+    "stacks",
+    "functions",
+    "tests",
+    "tasks.py",
+    "README.md",  # the configuration table test reads it
+)
 
 UNIT_OPS = ("tests/unit/ops/test_planner_executor.py",)
 API_FUNCTIONAL = (
@@ -46,17 +55,41 @@ API_FUNCTIONAL = (
     "tests/functional/test_aws_runtime.py",
     "tests/functional/test_concurrency.py",
     "tests/functional/test_metrics.py",
+    "tests/functional/test_storage_reads.py",
 )
 NOTIFIER = (
     "tests/unit/functions/test_projection.py",
     "tests/unit/functions/test_notifier_changes.py",
     "tests/functional/test_notifier.py",
 )
+STACK_TESTS = "tests/unit/stacks/"
+# Tests that read every layer's synthesis: settings per env, AWS shapes, IAM, policy pack.
+EVERY_LAYER = tuple(
+    STACK_TESTS + name
+    for name in (
+        "test_settings_per_env.py",
+        "test_aws_shapes.py",
+        "test_iam_lint.py",
+        "test_policy_pack.py",
+        "test_contracts.py",
+    )
+)
+
+
+def _stack_tests(*names: str, also: tuple[str, ...] = ()) -> tuple[str, ...]:
+    return (*(STACK_TESTS + name for name in names), *EVERY_LAYER, *also)
+
+
 # The core modules (issue 14) and the tests that exercise each: the unit tier, and
-# the functional tier where the module only runs against storage.
+# the functional tier where the module only runs against storage. A stack program's
+# components get the tests that read its layer's synthesis.
 CORE_MODULES: dict[str, tuple[str, ...]] = {
     "tracking_ops/deploy/planner.py": UNIT_OPS,
-    "tracking_ops/deploy/executor.py": (*UNIT_OPS, "tests/unit/ops/test_preflight_and_upstream.py"),
+    "tracking_ops/deploy/executor.py": (
+        *UNIT_OPS,
+        "tests/unit/ops/test_preflight_and_upstream.py",
+        "tests/unit/ops/test_deploy_flow.py",  # an unchanged layer's outcome
+    ),
     "policy/rules.py": ("tests/unit/stacks/test_policy_pack.py",),
     "functions/notifier/tracking_notifier/changes.py": NOTIFIER,
     "functions/notifier/tracking_notifier/projection.py": NOTIFIER,
@@ -67,18 +100,60 @@ CORE_MODULES: dict[str, tuple[str, ...]] = {
         "tests/functional/test_reads.py",
     ),
     "functions/tracking/tracking_api/repository.py": API_FUNCTIONAL,
-    "functions/tracking/tracking_api/api.py": API_FUNCTIONAL,
+    "functions/tracking/tracking_api/api.py": (
+        *API_FUNCTIONAL,
+        "tests/functional/test_cold_container.py",
+        "tests/unit/functions/test_routing.py",
+    ),
+    "functions/tracking/tracking_api/routing.py": (
+        "tests/unit/functions/test_routing.py",
+        *API_FUNCTIONAL,
+    ),
+    # The table's layout: keys, shards and the stored event item, shared by both functions.
+    "functions/common/tracking_common/table.py": (
+        "tests/unit/functions/test_domain.py",
+        "tests/unit/functions/test_projection.py",
+        *API_FUNCTIONAL,
+        "tests/functional/test_notifier.py",
+    ),
+    "stacks/data/components.py": _stack_tests(
+        "test_data_stack.py",
+        "test_dlq_alarm.py",
+        "test_compute_stack.py",
+        "test_monitoring_stack.py",
+    ),
+    "stacks/config/components.py": _stack_tests("test_config_stack.py", "test_compute_stack.py"),
+    "stacks/compute/components.py": _stack_tests(
+        "test_compute_stack.py",
+        "test_deploy_order.py",
+        "test_release_stack.py",
+        "test_throttling_capacity.py",
+        "test_monitoring_stack.py",
+        also=("tests/functional/test_iam_matches_code.py",),
+    ),
+    "stacks/api/components.py": _stack_tests(
+        "test_api_stack.py",
+        "test_deploy_order.py",
+        "test_gateway_responses.py",
+        "test_local_lambda_failure.py",
+        "test_throttling_capacity.py",
+        "test_release_stack.py",
+    ),
+    "stacks/monitoring/components.py": _stack_tests(
+        "test_monitoring_stack.py", "test_dlq_alarm.py", "test_release_stack.py"
+    ),
 }
 # mutmut's verdicts by the exit code of a mutant's test run (mutmut.stats), as its
 # `results` command names them.
 KILLED, SURVIVED, TIMEOUT, NOT_CHECKED = "killed", "survived", "timeout", "not checked"
+NO_TESTS = "no tests"  # no selected test reaches the mutated function: undetected too
 VERDICTS = {
     1: KILLED,
     3: KILLED,  # pytest's internal error is a kill too
     0: SURVIVED,
     None: NOT_CHECKED,  # the time bound came first
-    5: "no tests",
-    33: "no tests",
+    5: NO_TESTS,
+    33: NO_TESTS,
     34: "skipped",
     36: TIMEOUT,
     -24: TIMEOUT,
@@ -86,6 +161,30 @@ VERDICTS = {
     152: TIMEOUT,
     255: TIMEOUT,
 }
+
+
+# mutmut names the mutant a forked test process runs under in this variable
+# (``stacks.api.components.xǁApiLayerǁ__init____mutmut_3``: module, then function).
+MUTANT_VARIABLE = "MUTANT_UNDER_TEST"
+# The pytest plugin every run loads (see mutate_plugin.py).
+PLUGIN = "tracking_ops.checks.mutate_plugin"
+
+
+# mutmut's check that the tests can fail at all: every mutated function raises.
+FORCED_FAIL = "fail"
+
+
+def is_stack_program(module: str) -> bool:
+    """A stack program's module (``stacks/<layer>/components.py``), by path."""
+    return module.startswith(STACKS_DIR.name + "/")
+
+
+def stack_program_mutant() -> str:
+    """The mutant active in this process if it changes a stack program's module
+    (``stacks/<layer>/components.py``; mutmut's forced failure changes every one),
+    else ''. A synthesis made under another mutant, or none, says nothing about it."""
+    mutant = os.environ.get(MUTANT_VARIABLE, "")
+    return mutant if mutant == FORCED_FAIL or mutant.startswith(STACKS_DIR.name + ".") else ""
 
 
 class MutateError(Exception):
@@ -109,8 +208,13 @@ class ModuleResult:
         return self.count(KILLED) + self.count(TIMEOUT)
 
     @property
+    def undetected(self) -> int:
+        """Mutants no test failed: they ran and passed, or no test reaches them."""
+        return self.count(SURVIVED) + self.count(NO_TESTS)
+
+    @property
     def checked(self) -> int:
-        return self.detected + self.count(SURVIVED)
+        return self.detected + self.undetected
 
     @property
     def score(self) -> float | None:
@@ -122,11 +226,12 @@ class ModuleResult:
             "killed": self.count(KILLED),
             "timeouts": self.count(TIMEOUT),
             "survived": self.count(SURVIVED),
+            "no_tests": self.count(NO_TESTS),
             "not_checked": self.count(NOT_CHECKED),
             "other": {
                 v: self.count(v)
                 for v in sorted(
-                    set(self.status.values()) - {KILLED, TIMEOUT, SURVIVED, NOT_CHECKED}
+                    set(self.status.values()) - {KILLED, TIMEOUT, SURVIVED, NO_TESTS, NOT_CHECKED}
                 )
             },
             "score_percent": None if self.score is None else round(self.score, 1),
@@ -168,13 +273,23 @@ def prepare_workspace(module: str, tests: tuple[str, ...]) -> Path:
         f"also_copy = {json.dumps(also_copy)}\n"
         f"pytest_add_cli_args_test_selection = {json.dumps(list(tests))}\n"
         # Tests that never reach the mutated function are not run for its mutants.
-        'pytest_add_cli_args = ["-p", "no:cacheprovider", "-q"]\n'
+        f'pytest_add_cli_args = ["-p", "no:cacheprovider", "-q", "-p", "{PLUGIN}"]\n'
         "use_git_change_detection = false\n"
         # A mutant that makes its tests run 15x longer than without it (an endless
         # loop) is a timeout: detected. On a loaded machine a slow run is not a hang,
         # hence mutmut's default rather than a tighter bound.
         "timeout_multiplier = 15.0\n"
     )
+    if is_stack_program(module):
+        pyproject += (
+            # Each mutant synthesizes anew, in a fixture's setup, which mutmut leaves out
+            # of the time it expects the tests to take: a constant allowance for it.
+            "timeout_constant = 5.0\n"
+            # A process forked from one that has synthesized hangs in its next synthesis
+            # (Pulumi's runtime keeps thread pools whose threads a fork does not copy):
+            # mutants fork from a server that has only imported and collected the tests.
+            'process_isolation = "forkserver"\n'
+        )
     (workspace / "pyproject.toml").write_text(pyproject)
     return workspace
 
@@ -185,7 +300,7 @@ def _mutmut(*args: str) -> list[str]:
 
 def _environment() -> dict[str, str]:
     env = dict(os.environ)
-    env.pop("MUTANT_UNDER_TEST", None)
+    env.pop(MUTANT_VARIABLE, None)
     return env
 
 
@@ -225,7 +340,7 @@ def run_module(
             f"mutmut could not test {module} (see {log}): {(lines or ['no output'])[-1]}"
         )
     for name, verdict in result.status.items():
-        if verdict == SURVIVED:
+        if verdict in (SURVIVED, NO_TESTS):
             result.survivors[name] = _diff(workspace, name)
     return result
 
@@ -261,28 +376,32 @@ def select(module: str | None) -> dict[str, tuple[str, ...]]:
 
 
 def report_lines(results: list[ModuleResult]) -> list[str]:
-    """A table (detected = killed or timed out) and every survivor with its diff."""
+    """A table (detected = killed or timed out; survived = no test failed, including
+    mutants no test reaches) and every survivor with its diff."""
     header = (
-        f"{'module':<50} {'detected':>8} {'(timeout)':>9} {'survived':>8} {'unrun':>6} {'score':>6}"
+        f"{'module':<50} {'detected':>8} {'(timeout)':>9} {'survived':>8} {'unrun':>6} "
+        f"{'score':>6} {'minutes':>7}"
     )
     lines = [header]
     for r in results:
         score = f"{r.score:.0f}%" if r.score is not None else "-"
         note = " (stopped at the time bound)" if r.timed_out else ""
         lines.append(
-            f"{r.module:<50} {r.detected:>8} {r.count(TIMEOUT):>9} {r.count(SURVIVED):>8} "
-            f"{r.count(NOT_CHECKED):>6} {score:>6}{note}"
+            f"{r.module:<50} {r.detected:>8} {r.count(TIMEOUT):>9} {r.undetected:>8} "
+            f"{r.count(NOT_CHECKED):>6} {score:>6} {r.seconds / 60:>7.1f}{note}"
         )
     detected = sum(r.detected for r in results)
     checked = sum(r.checked for r in results)
     if len(results) > 1 and checked:
         unrun = sum(r.count(NOT_CHECKED) for r in results)
         timeouts = sum(r.count(TIMEOUT) for r in results)
+        minutes = sum(r.seconds for r in results) / 60
         lines.append(
             f"{'total':<50} {detected:>8} {timeouts:>9} {checked - detected:>8} {unrun:>6} "
-            f"{100 * detected / checked:>5.0f}%"
+            f"{100 * detected / checked:>5.0f}% {minutes:>7.1f}"
         )
     for r in results:
         for name, diff in r.survivors.items():
-            lines.append(f"\nsurvived: {name}\n{diff}")
+            reached = " (no test reaches it)" if r.status.get(name) == NO_TESTS else ""
+            lines.append(f"\nsurvived{reached}: {name}\n{diff}")
     return lines

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import contextvars
 import hashlib
+import importlib.util
 import json
 import re
 import runpy
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from types import ModuleType
 from typing import Any
 
 import pulumi
@@ -246,6 +248,33 @@ class LayerSynth:
         }
 
 
+COMPONENTS = "components"  # the module name each stack program imports its resources from
+
+
+def components_module_name(layer: Layer) -> str:
+    """The name the synthesis gives a program's components module: its path as a
+    dotted name (``stacks.api.components``), the name mutation testing (mutmut)
+    derives from the file, so a mutant planted in it is active here."""
+    path = (STACKS_DIR / layer.value / f"{COMPONENTS}.py").relative_to(STACKS_DIR.parent)
+    return ".".join(path.with_suffix("").parts)
+
+
+def load_components(layer: Layer) -> ModuleType:
+    """Execute the layer's ``components.py`` under ``components_module_name`` and make it
+    the ``components`` module the program imports. The file and what it declares are the
+    same as under ``pulumi up`` (where the program's folder is on ``sys.path``); only
+    the module's name differs. Each program gets its own, freshly executed."""
+    name = components_module_name(layer)
+    spec = importlib.util.spec_from_file_location(
+        name, STACKS_DIR / layer.value / f"{COMPONENTS}.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses look their module up while it executes
+    sys.modules[COMPONENTS] = module
+    spec.loader.exec_module(module)
+    return module
+
+
 def _run_program(
     layer: Layer,
     env: str,
@@ -267,19 +296,20 @@ def _run_program(
         pulumi.runtime.register_stack_transformation(transformation)
     pulumi.runtime.register_stack_transformation(mocks.record_options)
     program_dir = STACKS_DIR / layer.value
-    sys.modules.pop("components", None)  # each program has its own components module
     sys.path.insert(0, str(program_dir))
+
+    def program() -> None:
+        load_components(layer)  # what the program's `from components import ...` gets
+        runpy.run_path(str(program_dir / "__main__.py"), run_name="__main__")
+
     try:
-        _sync_await(
-            run_pulumi_func(
-                lambda: runpy.run_path(str(program_dir / "__main__.py"), run_name="__main__")
-            )
-        )
+        _sync_await(run_pulumi_func(program))
         root = pulumi.runtime.get_root_resource()
         outputs = _sync_await(pulumi.Output.from_input(dict(root.outputs)).future())
     finally:
         sys.path.remove(str(program_dir))
-        sys.modules.pop("components", None)
+        sys.modules.pop(COMPONENTS, None)
+        sys.modules.pop(components_module_name(layer), None)
     return outputs or {}
 
 

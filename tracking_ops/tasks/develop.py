@@ -167,13 +167,14 @@ def load(
     help={
         "module": "one core module, e.g. functions/tracking/tracking_api/domain.py "
         "(default: every core module)",
-        "max_minutes": "time bound per module; mutants not run by then are reported as such",
-        "children": "mutants tested in parallel (default 2)",
+        "max_minutes": "time bound per module (default 120, above every complete run "
+        "measured); mutants not run by then are reported as unrun",
+        "children": "mutants tested in parallel (default 2; 1 leaves a core free)",
         "out": "write the report as JSON here",
     }
 )
 def mutate(
-    c: Context, module: str = "", max_minutes: float = 10, children: int = 2, out: str = ""
+    c: Context, module: str = "", max_minutes: float = 120, children: int = 2, out: str = ""
 ) -> None:
     """Mutation testing (mutmut) of the core modules against the unit and functional tiers."""
     import json
@@ -199,7 +200,7 @@ def mutate(
         results.append(result)
         print(
             f"[{path}] {result.detected} detected, "
-            f"{result.count(mutation.SURVIVED)} survived in {result.seconds:.0f}s"
+            f"{result.undetected} survived in {result.seconds:.0f}s"
             + (" (time bound reached)" if result.timed_out else ""),
             flush=True,
         )

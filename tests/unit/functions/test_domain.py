@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 
@@ -252,3 +253,116 @@ def _event_fields(item: dict) -> dict:
         "lng": float(item[table.ATTR_LNG]["N"]),
         "received_at": int(item[table.ATTR_RECEIVED_AT]["N"]),
     }
+
+
+def test_a_request_fingerprint_is_the_same_in_every_version():
+    """Idempotency records outlive a deploy: a retry that arrives after one must hash as
+    the stored request did. The canonical form is compact, key-sorted JSON."""
+    canonical = b'POST /track\n{"a":[1,2],"b":{"c":"x","d":null}}'
+    payload = {"b": {"d": None, "c": "x"}, "a": [1, 2]}
+    assert domain.request_hash("POST /track", payload) == hashlib.sha256(canonical).hexdigest()
+
+
+def test_an_invalid_update_names_every_invalid_field_once_in_its_message():
+    update = {
+        "tracking_id": "PKG-1",
+        "status": "lost",
+        "location": {"lat": 91, "lng": "east"},
+    }
+    with pytest.raises(ValidationFailed) as failed:
+        domain.validate_update(update, NOW)
+    assert failed.value.message == "Invalid tracking update: location.lat, location.lng, status."
+    assert [d["field"] for d in failed.value.details] == ["status", "location.lat", "location.lng"]
+
+
+def test_an_error_about_the_whole_body_names_the_body():
+    from pydantic import ValidationError
+
+    from tracking_api.models import BatchRequest
+
+    with pytest.raises(ValidationError) as invalid:
+        BatchRequest.model_validate([{"tracking_id": "PKG-1"}])
+    details = domain.validation_details(invalid.value)
+    assert details == [
+        {"field": "body", "reason": "model_type", "message": invalid.value.errors()[0]["msg"]}
+    ]
+    assert [d["field"] for d in domain.validation_details(invalid.value, ("x",))] == ["x"]
+
+
+def test_a_cursor_needs_no_escaping_in_a_query_string():
+    """next_cursor goes back as ?cursor=...: no base64 padding, only URL-safe characters
+    (three scopes of lengths that cover every length modulo 3, padded or not)."""
+    sort_key = table.event_sort_key(NOW, domain.new_event_id(NOW))
+    for tracking_id in ("P", "PP", "PPP"):
+        scope = domain.status_scope(tracking_id)
+        cursor = domain.encode_cursor(scope, sort_key)
+        assert re.fullmatch(r"[A-Za-z0-9_-]+", cursor), cursor
+        assert domain.decode_cursor(cursor, scope, domain.EVENT_POSITION) == sort_key
+
+
+def test_an_event_id_is_a_ulid_carrying_its_millisecond():
+    """The ULID layout (ulid/spec): 48 bits of milliseconds, then 80 random bits, in
+    Crockford's base32; any ULID tool reads the time back."""
+    crockford = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+    ids = {domain.new_event_id(NOW) for _ in range(20)}
+    assert len(ids) == 20
+    for event_id in ids:
+        assert len(event_id) == 26 and set(event_id) <= set(crockford), event_id
+        value = 0
+        for char in event_id:
+            value = value * 32 + crockford.index(char)
+        assert value >> 80 == NOW, event_id
+
+
+def test_a_body_that_is_not_an_object_is_refused_saying_so():
+    for body in ([], "text", 3, None):
+        with pytest.raises(ValidationFailed) as failed:
+            domain.validate_update(body, NOW, ("updates", 2))
+        assert failed.value.message == "The request body must be a JSON object."
+        assert failed.value.details == [
+            {"field": "updates.2", "reason": "object_type", "message": "Input should be an object"}
+        ]
+    with pytest.raises(ValidationFailed) as failed:
+        domain.validate_update([], NOW)
+    assert [d["field"] for d in failed.value.details] == ["body"]
+
+
+VALID = {"tracking_id": "PKG-1", "status": "in_transit", "location": {"lat": 1.5, "lng": 2.5}}
+
+
+@pytest.mark.parametrize(
+    ("offset", "ok"),
+    [
+        (-domain.MAX_PAST_MS - 1, False),
+        (-domain.MAX_PAST_MS, True),  # exactly 30 days old
+        (domain.MAX_FUTURE_MS, True),  # exactly 5 minutes ahead
+        (domain.MAX_FUTURE_MS + 1, False),
+    ],
+)
+def test_a_timestamp_is_accepted_up_to_exactly_each_limit(offset, ok):
+    update = {**VALID, "timestamp": NOW + offset}
+    if ok:
+        assert domain.validate_update(update, NOW).timestamp == NOW + offset
+    else:
+        with pytest.raises(ValidationFailed) as failed:
+            domain.validate_update(update, NOW, ("updates", 0))
+        assert failed.value.message == "Invalid tracking update: timestamp."
+        assert failed.value.details == [
+            {
+                "field": "updates.0.timestamp",
+                "reason": "timestamp_out_of_range",
+                "message": "timestamp must be epoch milliseconds within the last 30 days "
+                "and at most 5 minutes ahead",
+            }
+        ]
+
+
+def test_a_valid_update_is_checked_without_pydantic():
+    """The fast path (fastcheck) for a valid body: pydantic's model is for invalid ones."""
+    update = domain.validate_update(VALID, NOW)
+    assert type(update) is domain.Update
+    assert (update.tracking_id, update.status, update.location) == (
+        "PKG-1",
+        "in_transit",
+        domain.Point(1.5, 2.5),
+    )

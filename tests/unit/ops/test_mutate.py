@@ -4,12 +4,24 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import sys
 import tomllib
+from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
+from mutmut.configuration import reset_config
+from mutmut.mutation import trampoline
+from mutmut.mutation.file_mutation import mutate_file_contents
+from mutmut.state import state
+from mutmut.utils.format_utils import get_mutant_name, mangled_name_from_mutant_name
 
 from tracking_ops.checks import mutate
-from tracking_stacks.definitions import REPO_ROOT
+from tracking_ops.deploy import synth
+from tracking_stacks.definitions import REPO_ROOT, STACKS_DIR
+from tracking_stacks.registry import Layer
 
 
 def test_every_core_module_and_its_tests_exist():
@@ -70,6 +82,7 @@ def test_verdicts_come_from_mutmuts_exit_codes(tmp_path):
         "m.x_a__mutmut_2": 0,
         "m.x_a__mutmut_3": None,
         "m.x_a__mutmut_4": -24,
+        "m.x_a__mutmut_5": 33,
     }
     meta.write_text(json.dumps({"exit_code_by_key": codes}))
 
@@ -78,21 +91,171 @@ def test_verdicts_come_from_mutmuts_exit_codes(tmp_path):
         "m.x_a__mutmut_2": "survived",
         "m.x_a__mutmut_3": "not checked",
         "m.x_a__mutmut_4": "timeout",
+        "m.x_a__mutmut_5": "no tests",
     }
 
 
 def test_the_report_scores_detected_mutants_and_shows_every_survivor():
     result = mutate.ModuleResult(
         "tracking_ops/deploy/planner.py",
-        status={"a": "killed", "b": "killed", "c": "timeout", "d": "survived", "e": "not checked"},
-        survivors={"d": "--- a\n+++ b\n-x\n+y"},
+        status={
+            "a": "killed",
+            "b": "killed",
+            "c": "timeout",
+            "d": "survived",
+            "e": "not checked",
+            "f": "no tests",
+        },
+        survivors={"d": "--- a\n+++ b\n-x\n+y", "f": "-p\n+q"},
         timed_out=True,
+        seconds=90,
     )
 
     lines = mutate.report_lines([result])
     text = "\n".join(lines)
 
-    assert lines[1].split()[:6] == ["tracking_ops/deploy/planner.py", "3", "1", "1", "1", "75%"]
+    # A mutant no test reaches is not detected: it counts as a survivor.
+    assert lines[1].split()[:7] == [
+        "tracking_ops/deploy/planner.py",
+        "3",
+        "1",
+        "2",
+        "1",
+        "60%",
+        "1.5",
+    ]
     assert "(stopped at the time bound)" in lines[1]
     assert "survived: d\n--- a\n+++ b\n-x\n+y" in text
+    assert "survived (no test reaches it): f\n-p\n+q" in text
     assert result.as_json()["not_checked"] == 1
+    assert result.as_json()["no_tests"] == 1
+    assert result.as_json()["score_percent"] == 60.0
+
+
+# The stack programs' components: mutmut names a module by its path, and a mutant is
+# only active (and a test only credited with reaching it) under that name.
+
+STACK_MODULES = [m for m in mutate.CORE_MODULES if m.startswith("stacks/")]
+
+
+def test_every_stack_programs_components_are_a_core_module():
+    assert sorted(STACK_MODULES) == sorted(f"stacks/{layer.value}/components.py" for layer in Layer)
+    for module in STACK_MODULES:
+        assert mutate.flat_path(module) == module
+        tests = mutate.CORE_MODULES[module]
+        assert set(mutate.EVERY_LAYER) <= set(tests)
+        assert f"tests/unit/stacks/test_{module.split('/')[1]}_stack.py" in tests
+
+
+@pytest.mark.parametrize("layer", list(Layer), ids=lambda layer: layer.value)
+def test_the_synthesis_names_each_components_module_as_mutmut_does(layer):
+    path = Path("stacks") / layer.value / "components.py"
+    mutmut_name = get_mutant_name(path, "x_f").removesuffix(".x_f")
+
+    assert synth.components_module_name(layer) == mutmut_name
+    module = synth.load_components(layer)
+    assert module.__name__ == mutmut_name
+    assert sys.modules[synth.COMPONENTS] is module  # what the program's import gets
+
+
+@pytest.fixture(scope="module")
+def mutated_stacks(tmp_path_factory) -> tuple[Path, list[str]]:
+    """A copy of stacks/ whose data layer's components file is mutmut's mutated version
+    (every function behind its trampoline; the smallest of the five files, mutating is
+    slow), and its mutants' names as mutmut names them."""
+    root = tmp_path_factory.mktemp("mutated")
+    shutil.copytree(STACKS_DIR, root / "stacks")
+    (root / "pyproject.toml").write_text('[tool.mutmut]\nsource_paths = ["stacks"]\n')
+    path = Path("stacks") / Layer.DATA.value / "components.py"
+    here = Path.cwd()
+    os.chdir(root)  # mutmut reads its configuration from the working directory
+    reset_config()
+    try:
+        mutated = mutate_file_contents(str(path), path.read_text())
+    finally:
+        os.chdir(here)
+        reset_config()
+    (root / path).write_text(mutated.code)
+    return root / "stacks", [get_mutant_name(path, name) for name in mutated.mutant_names]
+
+
+def test_stats_credit_the_synthesis_to_the_functions_mutmut_mutated(mutated_stacks, monkeypatch):
+    """In mutmut's stats pass every function the synthesis reaches is recorded under the
+    name of its mutants, and credited to each test that uses a shared synthesis."""
+    from tracking_ops.checks import mutate_plugin
+
+    stacks, mutants = mutated_stacks
+    monkeypatch.setattr(synth, "STACKS_DIR", stacks)
+    monkeypatch.setenv(mutate.MUTANT_VARIABLE, mutate_plugin.STATS)
+    reached: set[str] = set()
+    monkeypatch.setattr(state(), "_stats", reached)  # what mutmut collects per test
+    # mutmut's own record_trampoline_hit, without its configuration's filters
+    monkeypatch.setattr(
+        trampoline, "record_trampoline_hit", lambda name, caller=None: state()._stats.add(name)
+    )
+    monkeypatch.setattr(mutate_plugin, "_synthesis_calls", set())
+
+    mutate_plugin.recording(synth.synth_all)("dev")
+
+    mutated = {mangled_name_from_mutant_name(name) for name in mutants}
+    assert reached  # DataLayer.__init__ at least
+    assert reached <= mutated, sorted(reached - mutated)[:3]
+    assert mutate_plugin._synthesis_calls == reached
+
+    # A later test reads the cached synthesis: it is credited with the same functions.
+    reached.clear()
+    item = SimpleNamespace(fixturenames=["request", "dev"])
+    mutate_plugin.pytest_runtest_teardown(item)
+    assert reached == mutate_plugin._synthesis_calls
+    reached.clear()
+    mutate_plugin.pytest_runtest_teardown(SimpleNamespace(fixturenames=["tmp_path"]))
+    assert reached == set()
+
+
+def test_a_mutant_planted_in_a_components_file_changes_the_synthesis(mutated_stacks, monkeypatch):
+    stacks, mutants = mutated_stacks
+    monkeypatch.setattr(synth, "STACKS_DIR", stacks)
+    monkeypatch.setenv(mutate.MUTANT_VARIABLE, "")
+    plain = synth.synth_layer(Layer.DATA, "dev", {}).resources
+    # Another module's mutant leaves the data layer as it is.
+    monkeypatch.setenv(mutate.MUTANT_VARIABLE, mutants[0].replace(".data.", ".api."))
+    assert synth.synth_layer(Layer.DATA, "dev", {}).resources == plain
+
+    changed = []
+    for name in mutants[:12]:
+        monkeypatch.setenv(mutate.MUTANT_VARIABLE, name)
+        try:
+            resources = synth.synth_layer(Layer.DATA, "dev", {}).resources
+        except synth.SynthError:  # the mutant broke the program: seen, too
+            changed.append(name)
+            continue
+        if resources != plain:
+            changed.append(name)
+    assert changed
+
+
+def test_a_synthesis_is_shared_across_mutants_unless_one_is_in_a_stack_program(monkeypatch):
+    monkeypatch.delenv(mutate.MUTANT_VARIABLE, raising=False)
+    assert mutate.stack_program_mutant() == ""
+    for unrelated in ("stats", "", "policy.rules.x_check__mutmut_3"):
+        monkeypatch.setenv(mutate.MUTANT_VARIABLE, unrelated)
+        assert mutate.stack_program_mutant() == ""
+    for stack in ("stacks.api.components.xǁApiLayerǁ__init____mutmut_2", "fail"):
+        monkeypatch.setenv(mutate.MUTANT_VARIABLE, stack)
+        assert mutate.stack_program_mutant() == stack
+
+
+def test_the_workspace_loads_the_plugin_that_credits_shared_syntheses(tmp_path, monkeypatch):
+    monkeypatch.setattr(mutate, "WORKSPACES", tmp_path)
+    workspace = mutate.prepare_workspace("stacks/api/components.py", ("tests/unit/stacks/",))
+    config = tomllib.loads((workspace / "pyproject.toml").read_text())["tool"]["mutmut"]
+    args = config["pytest_add_cli_args"]
+    assert args[args.index(mutate.PLUGIN) - 1] == "-p"
+    assert config["source_paths"] == ["stacks/api/components.py"]
+    # Forked after a synthesis, a process hangs in the next one (Pulumi's thread pools):
+    # a stack program's mutants fork from mutmut's server, which has not synthesized.
+    assert config["process_isolation"] == "forkserver"
+    assert config["timeout_constant"] > 1.0  # mutmut's default leaves the synthesis out
+    workspace = mutate.prepare_workspace("policy/rules.py", ("tests/unit/stacks/",))
+    config = tomllib.loads((workspace / "pyproject.toml").read_text())["tool"]["mutmut"]
+    assert "process_isolation" not in config  # forked from the warm process: fastest

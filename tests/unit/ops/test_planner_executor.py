@@ -235,7 +235,7 @@ class FakeClock:
         return self.now
 
 
-def test_durations_of_succeeded_and_failed_layers_come_from_the_clock(monkeypatch):
+def test_durations_of_succeeded_unchanged_and_failed_layers_come_from_the_clock(monkeypatch):
     from types import SimpleNamespace
 
     import tracking_ops.deploy.executor as executor_module
@@ -246,13 +246,20 @@ def test_durations_of_succeeded_and_failed_layers_come_from_the_clock(monkeypatc
     def action(name):
         if name == "bad":
             raise RuntimeError("no")
+        if name == "same":
+            raise executor_module.Unchanged("nothing to do")
         return {}
 
-    outcomes, text = run({"good": [], "bad": ["good"]}, action)
+    outcomes, text = run({"good": [], "same": ["good"], "bad": ["same"]}, action)
 
-    # Readings: good starts 1001, ends 1002; bad starts 1003, ends 1004.
-    assert (outcomes["good"].seconds, outcomes["bad"].seconds) == (1.0, 1.0)
+    # Readings: good 1001 to 1002, same 1003 to 1004, bad 1005 to 1006.
+    assert [(o.status, o.seconds) for o in outcomes.values()] == [
+        (SUCCEEDED, 1.0),
+        (executor_module.UNCHANGED, 1.0),
+        (FAILED, 1.0),
+    ]
     assert "[bad] deploy FAILED after 1.0s: no" in text.splitlines()
+    assert "same  unchanged     1.0s  nothing to do" in text.splitlines()
 
 
 def test_the_last_running_layer_failing_skips_the_rest_without_a_false_cycle():

@@ -7,7 +7,9 @@ from typing import Any
 
 import pytest
 
-from tracking_ops.deploy.synth import SECRET_SIGNATURE, LayerSynth, synth_all
+from tracking_ops.checks.mutate import stack_program_mutant
+from tracking_ops.deploy import synth
+from tracking_ops.deploy.synth import SECRET_SIGNATURE, LayerSynth
 from tracking_stacks.registry import Layer
 
 
@@ -44,16 +46,17 @@ def policy_statements(resource: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {s["Sid"]: s for s in json.loads(resource["inputs"]["policy"])["Statement"]}
 
 
-_SYNTHESIZED: dict[str, Synthesized] = {}
+_SYNTHESIZED: dict[tuple[str, str], Synthesized] = {}
 
 
 def synthesized(env: str) -> Synthesized:
     """One synthesis per env and process. A process that runs pytest sessions one after
-    another (mutation testing forks one per mutant) reuses it; the stack programs are
-    not what those runs change."""
-    if env not in _SYNTHESIZED:
-        _SYNTHESIZED[env] = Synthesized(synth_all(env))
-    return _SYNTHESIZED[env]
+    another (mutation testing forks one per mutant) reuses it, unless the mutant it
+    runs under is planted in a stack program: that one is synthesized anew."""
+    key = (env, stack_program_mutant())
+    if key not in _SYNTHESIZED:
+        _SYNTHESIZED[key] = Synthesized(synth.synth_all(env))
+    return _SYNTHESIZED[key]
 
 
 @pytest.fixture(scope="session")

@@ -276,3 +276,27 @@ def test_a_deliberate_zero_in_config_is_kept(monkeypatch):
 
     assert synthesized.one(Layer.COMPUTE, MAPPING)["inputs"]["maximumRetryAttempts"] == 0
     assert functions(synthesized)["tracking-api-dev"]["reservedConcurrentExecutions"] == 0
+
+
+def test_each_function_has_its_size_description_and_a_role_for_lambda_alone(each_env):
+    import json
+
+    from tracking_stacks.definitions import FUNCTIONS
+
+    env, synthesized = each_env
+    roles = {
+        r["inputs"]["name"]: json.loads(r["inputs"]["assumeRolePolicy"])
+        for r in synthesized.of_type(Layer.COMPUTE, "aws:iam/role:Role")
+    }
+    for spec in FUNCTIONS:
+        name = spec.function_name(env)
+        function = functions(synthesized)[name]
+        assert function["description"] == spec.description
+        assert (function["memorySize"], function["timeout"]) == (spec.memory_mb, spec.timeout_s)
+        assert roles[name]["Statement"] == [
+            {
+                "Effect": "Allow",
+                "Action": "sts:AssumeRole",
+                "Principal": {"Service": "lambda.amazonaws.com"},
+            }
+        ], name

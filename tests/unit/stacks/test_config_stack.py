@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from tracking_stacks import definitions as defs
 from tracking_stacks.registry import Layer
 
 pytestmark = pytest.mark.layer_config
@@ -54,3 +55,16 @@ def test_prod_key_is_recoverable_longer(dev, prod):
         return s.one(Layer.CONFIG, "aws:kms/key:Key")["inputs"]["deletionWindowInDays"]
 
     assert window(prod) == 30 > window(dev)
+
+
+def test_the_key_and_every_parameter_say_what_they_hold(each_env):
+    """What an operator reads in the console: the env the key serves, and each
+    parameter's description from its one definition."""
+    env, synthesized = each_env
+    key = synthesized.one(Layer.CONFIG, "aws:kms/key:Key")["inputs"]
+    assert "SecureString" in key["description"]
+    assert key["description"].endswith(f" {env}")
+    params = parameters(synthesized)
+    for spec in (defs.API_CONFIG_PARAM, defs.FEATURE_FLAGS_PARAM, defs.DB_ENDPOINT_PARAM):
+        assert params[spec.path(env)]["description"] == spec.description, spec.what
+        assert spec.description

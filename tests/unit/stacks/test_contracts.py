@@ -100,3 +100,37 @@ def test_no_output_name_is_typed_twice():
 
 def test_mock_account_is_not_a_real_looking_id():
     assert set(synth_module.MOCK_ACCOUNT_ID) == {"0"}
+
+
+def test_every_resource_sits_under_its_layers_one_component():
+    """A resource's URN, which a deployed stack's state is keyed by, holds its parents'
+    types: a component's type renamed, or a resource no longer its child, and the next
+    deploy replaces every resource concerned (in prod, the table too)."""
+    results: dict[Layer, synth_module.LayerSynth] = {}
+    for layer in synth_module.deploy_order():
+        declared: dict[int, tuple[str, str]] = {}
+        parents: dict[tuple[str, str], tuple[str, str] | None] = {}
+
+        def record(args, declared=declared, parents=parents):
+            declared[id(args.resource)] = (args.type_, args.name)
+            parent = args.opts.parent if args.opts else None
+            parents[(args.type_, args.name)] = None if parent is None else declared[id(parent)]
+
+        upstream = {p: results[p].outputs for p in REGISTRY[layer].upstream}
+        results[layer] = synth_layer(layer, "dev", upstream, transformations=[record])
+
+        component = (f"tracking:{layer.value}:{layer.value.title()}Layer", "tracking")
+        module = synth_module.load_components(layer)
+        assert hasattr(module, f"{layer.value.title()}Layer"), layer
+        for typ, _ in parents:  # every component's type names its class, as declared
+            if typ.startswith("tracking:"):
+                prefix, _, cls = typ.rpartition(":")
+                assert prefix == f"tracking:{layer.value}" and hasattr(module, cls), typ
+        tops = {r for r, parent in parents.items() if parent is None}
+        references = {r for r in tops if r[0] == "pulumi:pulumi:StackReference"}
+        assert tops - references == {component}, layer
+        for resource in set(parents) - tops:
+            ancestor = parents[resource]
+            while parents[ancestor] is not None:
+                ancestor = parents[ancestor]
+            assert ancestor == component, (layer, resource)

@@ -55,6 +55,8 @@ def test_dlq_is_encrypted_and_keeps_messages_14_days(dev):
     assert inputs["name"] == "tracking-dlq-dev"
     assert inputs["sqsManagedSseEnabled"] is True
     assert inputs["messageRetentionSeconds"] == 14 * 24 * 3600
+    # Not SQS's default of 30 s: at least six times the notifier's timeout (definitions.py).
+    assert inputs["visibilityTimeoutSeconds"] == 300
 
 
 def test_dev_can_be_torn_down(dev):

@@ -3,17 +3,14 @@ deployment's snapshot: after every part, and redeployed when any part changes.""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
-import sys
 
 import pulumi
 import pytest
 
 from tests.unit.stacks.conftest import Synthesized
 from tracking_ops.deploy import synth
-from tracking_stacks.definitions import STACKS_DIR
 from tracking_stacks.registry import Layer
 
 DEPLOYMENT = "aws:apigateway/deployment:Deployment"
@@ -30,14 +27,9 @@ LOCATION_INPUTS = {"restApi", "restApiId"}
 
 
 def api_components():
-    """The api program's components module, loaded the way the program loads it."""
-    spec = importlib.util.spec_from_file_location(
-        "tracking_api_components_under_test", STACKS_DIR / "api" / "components.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    """The api program's components module, loaded the way the synthesis loads it (under
+    the name mutation testing gives it)."""
+    return synth.load_components(Layer.API)
 
 
 def camel(name: str) -> str:

@@ -154,6 +154,16 @@ def test_the_api_gateway_logging_policy_is_the_only_managed_policy_allowed(arn, 
     assert (rules.managed_policies("aws:iam/role:Role", "r", role) == []) is ok
 
 
+def test_a_managed_policy_arn_unknown_during_preview_is_left_for_the_run_that_knows_it():
+    """A value Pulumi cannot resolve in a preview reaches the pack as something other
+    than a string: no violation, and no crash of the pack either."""
+    unknown = {"unknown": True}
+    typ = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
+    assert rules.managed_policies(typ, "a", {"role": "r", "policyArn": unknown}) == []
+    role = {"managedPolicyArns": [unknown]}
+    assert rules.managed_policies("aws:iam/role:Role", "r", role) == []
+
+
 # ---- every check of every rule, each broken alone -------------------------------------
 #
 # Each case takes a resource that passes every rule (from the real synth), breaks ONE
