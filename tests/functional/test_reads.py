@@ -193,15 +193,20 @@ class TestStatus:
         assert "milestones" not in api.status("tracking_id=PKG-1").body
 
 
+def parcels_in_transit(api, project_stream, count: int) -> int:
+    """Parcels P0..P<count-1> in transit, P<i> updated at base + i ms, projected; the base."""
+    base = now_ms() - 100_000
+    for i in range(count):
+        api.track(update(tracking_id=f"P{i}", status="in_transit", timestamp=base + i))
+    project_stream()
+    return base
+
+
 class TestShipments:
     """The list reads the projected state items: each test drains the stream first."""
 
     def test_lists_parcels_by_current_status_most_recent_first(self, api, project_stream):
-        base = now_ms() - 100_000
-        for i in range(10):
-            api.track(update(tracking_id=f"P{i}", status="in_transit", timestamp=base + i))
-
-        project_stream()
+        base = parcels_in_transit(api, project_stream, 10)
         body = api.request("GET", "/shipments", query="status=in_transit").body
 
         assert body["status"] == "in_transit"
@@ -216,10 +221,7 @@ class TestShipments:
         assert body["next_cursor"] is None
 
     def test_a_page_ending_at_the_last_parcel_has_no_cursor(self, api, project_stream):
-        base = now_ms() - 100_000
-        for i in range(4):
-            api.track(update(tracking_id=f"P{i}", status="in_transit", timestamp=base + i))
-        project_stream()
+        parcels_in_transit(api, project_stream, 4)
 
         first = api.request("GET", "/shipments", query="status=in_transit&limit=2").body
         query = f"status=in_transit&limit=2&cursor={first['next_cursor']}"
