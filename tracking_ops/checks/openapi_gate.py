@@ -24,6 +24,7 @@ always present; a changed type; a removed enum value; a removed success response
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -156,32 +157,39 @@ class _Comparison:
         if new_body and new_body.get("required") and not (old_body and old_body.get("required")):
             self.found.append(f"new required request body of {label}")
         if old_body and new_body:
-            for media, content in old_body.get("content", {}).items():
-                if media not in new_body.get("content", {}):
-                    self.found.append(f"{label} no longer accepts {media}")
-                    continue
-                self.schema(
-                    content.get("schema"),
-                    new_body["content"][media].get("schema"),
-                    f"{label} request body",
-                    REQUEST,
-                )
+            self.content(
+                old_body,
+                new_body,
+                f"{label} request body",
+                REQUEST,
+                lambda media: f"{label} no longer accepts {media}",
+            )
         for status, response in old.get("responses", {}).items():
             after = new.get("responses", {}).get(status)
             if after is None:
                 if status.startswith("2"):
                     self.found.append(f"removed {status} response of {label}")
                 continue
-            for media, content in response.get("content", {}).items():
-                if media not in after.get("content", {}):
-                    self.found.append(f"{status} response of {label} no longer {media}")
-                    continue
-                self.schema(
-                    content.get("schema"),
-                    after["content"][media].get("schema"),
-                    f"{label} {status} response",
-                    RESPONSE,
-                )
+            self.content(
+                response,
+                after,
+                f"{label} {status} response",
+                RESPONSE,
+                lambda media, status=status: f"{status} response of {label} no longer {media}",
+            )
+
+    def content(
+        self, old: dict, new: dict, where: str, direction: str, dropped: Callable[[str], str]
+    ) -> None:
+        """Each media type of ``old``'s content: gone from ``new`` (``dropped(media)`` is
+        the finding), or its schema compared."""
+        for media, content in old.get("content", {}).items():
+            if media not in new.get("content", {}):
+                self.found.append(dropped(media))
+                continue
+            self.schema(
+                content.get("schema"), new["content"][media].get("schema"), where, direction
+            )
 
 
 def _show(types: set[str] | None) -> str:

@@ -26,29 +26,27 @@ def load(path: Path) -> dict:
     return document
 
 
-@cache
-def task_names() -> set[str]:
-    listed = subprocess.run(
-        [sys.executable, "-m", "invoke", "--list", "--list-format", "json"],
+def invoke_output(*args: str) -> str:
+    """What ``invoke <args>`` prints in this repository."""
+    return subprocess.run(
+        [sys.executable, "-m", "invoke", *args],
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,
         timeout=60,
         check=True,
     ).stdout
+
+
+@cache
+def task_names() -> set[str]:
+    listed = invoke_output("--list", "--list-format", "json")
     return {task["name"] for task in json.loads(listed)["tasks"]}
 
 
 @cache
 def task_help(task: str) -> str:
-    return subprocess.run(
-        [sys.executable, "-m", "invoke", task, "--help"],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    ).stdout
+    return invoke_output(task, "--help")
 
 
 def steps(document: dict) -> list[dict]:
