@@ -319,9 +319,52 @@ def test_a_key_that_keeps_expiring_under_us_is_503_never_a_silent_success(api, m
     api.track(update(tracking_id="warm"))
     api.track(update(tracking_id="warm"), headers={"Idempotency-Key": "flaky"})
     # The key's record is found taken, then reads as expired, on every attempt.
-    monkeypatch.setattr(TrackingRepository, "get_idempotency", lambda self, key: None)
+    monkeypatch.setattr(TrackingRepository, "get_idempotency", lambda self, key, now_s: None)
 
     reply = api.track(update(tracking_id="warm"), headers={"Idempotency-Key": "flaky"})
 
     assert (reply.status, reply.error_code) == (503, "storage_unavailable")
     assert len(api.status("tracking_id=warm").body["updates"]) == 2
+
+
+def test_a_conflict_that_clears_is_retried_with_growing_short_waits_and_stores_once(
+    api, monkeypatch
+):
+    """A TransactionConflict means nothing was written: the repository tries again after
+    a short, growing, random wait, and the update is stored once when the key is free."""
+    from tracking_api import repository as repository_module
+
+    api.track(update(tracking_id="warm"))
+    client = api_module.repository(api_module.settings_loader().get().table_name).client
+    write = client.transact_write_items
+    attempts: list[int] = []
+    conflicts = 3
+
+    def conflicting_then_real(**kwargs):
+        attempts.append(len(kwargs["TransactItems"]))
+        if len(attempts) <= conflicts:
+            raise client.exceptions.TransactionCanceledException(
+                {
+                    "Error": {"Code": "TransactionCanceledException", "Message": "conflict"},
+                    "CancellationReasons": [{"Code": "None"}, {"Code": "TransactionConflict"}],
+                },
+                "TransactWriteItems",
+            )
+        return write(**kwargs)
+
+    waits: list[float] = []
+    monkeypatch.setattr(client, "transact_write_items", conflicting_then_real)
+    monkeypatch.setattr(repository_module.time, "sleep", waits.append)
+
+    reply = api.track(update(), headers={"Idempotency-Key": "contended"})
+
+    assert reply.status == 201, reply.body
+    assert attempts == [2] * (conflicts + 1)  # the event and the key's record, each time
+    assert len(waits) == conflicts
+    # Jittered, growing with the attempt, and short: 5-20 ms times the attempt number.
+    for attempt, wait in enumerate(waits, start=1):
+        assert 0.005 * attempt <= wait <= 0.02 * attempt, waits
+    (stored,) = api.status("tracking_id=PKG-1").body["updates"]
+    assert stored["event_id"] == reply.body["event_id"]
+    replay = api.track(update(), headers={"Idempotency-Key": "contended"})
+    assert (replay.headers.get("Idempotent-Replayed"), replay.body) == ("true", reply.body)

@@ -96,7 +96,12 @@ def test_an_expired_idempotency_record_not_yet_deleted_reads_as_absent(aws):
             },
         )
 
-    store("old", int(time.time()) - 2)
-    store("live", int(time.time()) + 3600)
-    assert repository.get_idempotency("old") is None
-    assert repository.get_idempotency("live").response_status == 201
+    now_s = int(time.time())
+    store("old", now_s - 2)
+    store("live", now_s + 3600)
+    assert repository.get_idempotency("old", now_s) is None
+    assert repository.get_idempotency("live", now_s).response_status == 201
+    # A record lives through the second it expires at, as the write's condition
+    # (expires_at < now) has it; it is gone the second after.
+    assert repository.get_idempotency("old", now_s - 2).response_status == 201
+    assert repository.get_idempotency("old", now_s - 1) is None

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from tests.helpers import now_ms, update
+from tracking_common import table
 
 DAY_MS = 24 * 3600 * 1000
 
@@ -280,6 +281,66 @@ class TestIdempotency:
         assert again.headers.get("Idempotent-Replayed") == "true"
         assert again.body == first.body
         assert len(api.status("tracking_id=PKG-1").body["updates"]) == 1
+
+    def test_a_key_deleted_by_ttl_between_the_write_and_the_read_is_used_anew(
+        self, api, aws, monkeypatch
+    ):
+        """The write finds the key taken; before the repository reads the record, TTL
+        deletes it. The key is free: the next attempt stores the update, once."""
+        from tracking_api.repository import TrackingRepository
+
+        key = {"Idempotency-Key": "vanishing"}
+        first = api.track(update(), headers=key)
+        read = TrackingRepository.get_idempotency
+        reads: list[str] = []
+
+        def deleted_on_first_read(repository, key_value, now_s):
+            if not reads:
+                aws.client("dynamodb").delete_item(
+                    TableName=repository.table_name,
+                    Key={
+                        table.PARTITION_KEY: {"S": table.idempotency_partition_key(key_value)},
+                        table.SORT_KEY: {"S": table.IDEMPOTENCY_SORT_KEY},
+                    },
+                )
+            reads.append(key_value)
+            return read(repository, key_value, now_s)
+
+        monkeypatch.setattr(TrackingRepository, "get_idempotency", deleted_on_first_read)
+
+        again = api.track(update(status="pending"), headers=key)
+
+        assert again.status == 201, again.body
+        assert "Idempotent-Replayed" not in again.headers
+        assert reads == ["vanishing"]
+        updates = api.status("tracking_id=PKG-1").body["updates"]
+        assert {u["event_id"] for u in updates} == {first.body["event_id"], again.body["event_id"]}
+
+    @pytest.mark.parametrize("ms_into_the_second", [0, 999])
+    def test_a_key_replays_through_the_second_it_expires_at(
+        self, api, monkeypatch, ms_into_the_second
+    ):
+        """expires_at is a whole second (DynamoDB TTL's unit); the key is taken until that
+        second has passed, by the write's condition and by the read alike."""
+        from tracking_api import api as api_module
+
+        key = {"Idempotency-Key": "last-second"}
+        ttl_s = api_module.settings_loader().get().api.idempotency_ttl_seconds
+        first_received = (now_ms() // 1000 - ttl_s - 5) * 1000
+        monkeypatch.setattr(api_module, "now_ms", lambda: first_received)
+        first = api.track(update(), headers=key)
+        expires_at_ms = first_received + ttl_s * 1000
+        monkeypatch.setattr(api_module, "now_ms", lambda: expires_at_ms + ms_into_the_second)
+
+        again = api.track(update(), headers=key)
+
+        assert again.headers.get("Idempotent-Replayed") == "true", again.body
+        assert again.body == first.body
+        # One second later the key is free.
+        monkeypatch.setattr(api_module, "now_ms", lambda: expires_at_ms + 1000)
+        fresh = api.track(update(), headers=key)
+        assert fresh.status == 201
+        assert "Idempotent-Replayed" not in fresh.headers
 
     def test_replay_costs_one_cancelled_transaction_and_one_read(self, api):
         from tests.functional.calls import count_aws_calls

@@ -191,7 +191,7 @@ class TrackingRepository:
                     # record if any (one transaction): success.
                     return
                 if idempotency and codes and codes[-1] == "ConditionalCheckFailed":
-                    stored = self.get_idempotency(idempotency.key)
+                    stored = self.get_idempotency(idempotency.key, now_s)
                     if stored is None:  # expired and deleted in between: try again
                         continue
                     raise IdempotencyKeyTaken(stored) from None
@@ -265,7 +265,9 @@ class TrackingRepository:
         except (ClientError, BotoCoreError) as exc:
             raise self._unavailable(exc) from exc
 
-    def get_idempotency(self, key: str) -> StoredIdempotency | None:
+    def get_idempotency(self, key: str, now_s: int) -> StoredIdempotency | None:
+        """The key's record unless it expired before ``now_s``: the clock of the write's
+        condition, so a key the write found taken never reads as expired."""
         item = self._call(
             "get_item",
             TableName=self.table_name,
@@ -275,7 +277,7 @@ class TrackingRepository:
                 table.SORT_KEY: _s(table.IDEMPOTENCY_SORT_KEY),
             },
         ).get("Item")
-        if not item or int(item[table.TTL_ATTRIBUTE]["N"]) < time.time():
+        if not item or int(item[table.TTL_ATTRIBUTE]["N"]) < now_s:
             return None
         return StoredIdempotency(
             request_hash=item[table.ATTR_REQUEST_HASH]["S"],
