@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import socket
+from types import SimpleNamespace
 
 import pytest
 from botocore.stub import Stubber
@@ -354,7 +355,8 @@ def test_a_conflict_that_clears_is_retried_with_growing_short_waits_and_stores_o
 
     waits: list[float] = []
     monkeypatch.setattr(client, "transact_write_items", conflicting_then_real)
-    monkeypatch.setattr(repository_module.time, "sleep", waits.append)
+    # The repository's own clock only: other threads (moto's, the SDK's) sleep too.
+    monkeypatch.setattr(repository_module, "time", SimpleNamespace(sleep=waits.append))
 
     reply = api.track(update(), headers={"Idempotency-Key": "contended"})
 
