@@ -249,10 +249,14 @@ def flat_path(module: str) -> str:
     return module
 
 
+def workspace_of(module: str) -> Path:
+    return WORKSPACES / flat_path(module).replace("/", ".").removesuffix(".py")
+
+
 def prepare_workspace(module: str, tests: tuple[str, ...]) -> Path:
     """A fresh copy of what the tests import, laid out by import name, configured for
     mutmut to mutate ``module`` and select among ``tests``."""
-    workspace = WORKSPACES / flat_path(module).replace("/", ".").removesuffix(".py")
+    workspace = workspace_of(module)
     if workspace.exists():
         shutil.rmtree(workspace)
     workspace.mkdir(parents=True)
@@ -271,7 +275,7 @@ def prepare_workspace(module: str, tests: tuple[str, ...]) -> Path:
         "\n[tool.mutmut]\n"
         f"source_paths = {json.dumps([flat_path(module)])}\n"
         f"also_copy = {json.dumps(also_copy)}\n"
-        f"pytest_add_cli_args_test_selection = {json.dumps(list(tests))}\n"
+        f"{_selection(tests)}\n"
         # Tests that never reach the mutated function are not run for its mutants.
         f'pytest_add_cli_args = ["-p", "no:cacheprovider", "-q", "-p", "{PLUGIN}"]\n'
         "use_git_change_detection = false\n"
@@ -294,6 +298,10 @@ def prepare_workspace(module: str, tests: tuple[str, ...]) -> Path:
     return workspace
 
 
+def _selection(tests: tuple[str, ...]) -> str:
+    return f"pytest_add_cli_args_test_selection = {json.dumps(list(tests))}"
+
+
 def _mutmut(*args: str) -> list[str]:
     return [sys.executable, "-m", "mutmut", *args]
 
@@ -308,13 +316,52 @@ def run_module(
     module: str, tests: tuple[str, ...], max_seconds: float, children: int
 ) -> ModuleResult:
     """Mutate one module for at most ``max_seconds``; verdicts of what ran by then."""
+    return _run_mutmut(module, prepare_workspace(module, tests), (), max_seconds, children)
+
+
+def rerun_survivors(
+    module: str, tests: tuple[str, ...], max_seconds: float, children: int
+) -> ModuleResult:
+    """Run the mutants that the module's last run left undetected again, against the
+    tests as they are now (after tests were added for them); every other verdict of
+    that run stands. Only ``tests/`` is refreshed in the workspace, so the module
+    itself must be unchanged since that run."""
+    workspace = workspace_of(module)
+    if not (workspace / "mutants").is_dir():
+        raise MutateError(f"{module} has no earlier run to take up: run it in full first")
+    if (REPO_ROOT / module).read_bytes() != (workspace / flat_path(module)).read_bytes():
+        raise MutateError(
+            f"{module} changed since its last run, so its mutants are stale: run it in full"
+        )
+    if _selection(tests) not in (workspace / "pyproject.toml").read_text():
+        raise MutateError(
+            f"the tests selected for {module} changed since its last run: run it in full"
+        )
+    undetected = sorted(
+        name for name, verdict in _verdicts(workspace).items() if verdict in (SURVIVED, NO_TESTS)
+    )
+    if not undetected:
+        return _outcome(module, workspace, ModuleResult(module))
+    shutil.copytree(
+        REPO_ROOT / "tests",
+        workspace / "tests",
+        dirs_exist_ok=True,
+        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
+    )
+    return _run_mutmut(module, workspace, tuple(undetected), max_seconds, children)
+
+
+def _run_mutmut(
+    module: str, workspace: Path, mutants: tuple[str, ...], max_seconds: float, children: int
+) -> ModuleResult:
+    """mutmut over the workspace (all mutants, or only ``mutants``), for at most
+    ``max_seconds``; the verdicts of every mutant of the module by then."""
     result = ModuleResult(module)
-    workspace = prepare_workspace(module, tests)
     started = time.monotonic()
     log = workspace / "mutmut-run.log"
     with log.open("w") as output:
         process = subprocess.Popen(
-            _mutmut("run", "--max-children", str(children)),
+            _mutmut("run", "--max-children", str(children), *mutants),
             cwd=workspace,
             env=_environment(),
             stdout=output,
@@ -332,13 +379,18 @@ def run_module(
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
     result.seconds = time.monotonic() - started
-    result.status = _verdicts(workspace)
-    if not result.timed_out and (process.returncode or not result.checked):
+    if not result.timed_out and (process.returncode or not _verdicts(workspace)):
         # e.g. "Failed to run clean test": the selected tests fail without any mutant.
         lines = [line for line in log.read_text().splitlines() if line.strip()]
         raise MutateError(
             f"mutmut could not test {module} (see {log}): {(lines or ['no output'])[-1]}"
         )
+    return _outcome(module, workspace, result)
+
+
+def _outcome(module: str, workspace: Path, result: ModuleResult) -> ModuleResult:
+    """``result`` with the workspace's verdicts and each undetected mutant's diff."""
+    result.status = _verdicts(workspace)
     for name, verdict in result.status.items():
         if verdict in (SURVIVED, NO_TESTS):
             result.survivors[name] = _diff(workspace, name)

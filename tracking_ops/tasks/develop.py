@@ -171,10 +171,18 @@ def load(
         "measured); mutants not run by then are reported as unrun",
         "children": "mutants tested in parallel (default 2; 1 leaves a core free)",
         "out": "write the report as JSON here",
+        "survivors": "run again only the mutants the module's last run left undetected, "
+        "against the tests as they are now (after adding tests for them); the module and "
+        "its test selection must be unchanged since that run",
     }
 )
 def mutate(
-    c: Context, module: str = "", max_minutes: float = 120, children: int = 2, out: str = ""
+    c: Context,
+    module: str = "",
+    max_minutes: float = 120,
+    children: int = 2,
+    out: str = "",
+    survivors: bool = False,
 ) -> None:
     """Mutation testing (mutmut) of the core modules against the unit and functional tiers."""
     import json
@@ -192,7 +200,8 @@ def mutate(
     for path, tests in selected.items():
         print(f"[{path}] mutating (at most {max_minutes:g} min) ...", flush=True)
         try:
-            result = mutation.run_module(path, tests, max_minutes * 60, children)
+            run = mutation.rerun_survivors if survivors else mutation.run_module
+            result = run(path, tests, max_minutes * 60, children)
         except mutation.MutateError as exc:
             failed.append(str(exc))
             print(f"[{path}] error: {exc}", flush=True)

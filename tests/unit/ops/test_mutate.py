@@ -259,3 +259,140 @@ def test_the_workspace_loads_the_plugin_that_credits_shared_syntheses(tmp_path, 
     workspace = mutate.prepare_workspace("policy/rules.py", ("tests/unit/stacks/",))
     config = tomllib.loads((workspace / "pyproject.toml").read_text())["tool"]["mutmut"]
     assert "process_isolation" not in config  # forked from the warm process: fastest
+
+
+class TestSurvivorsAgain:
+    """`invoke mutate --survivors`: the last run's undetected mutants, and only they, run
+    again against the current tests; the other verdicts stand."""
+
+    MODULE = "tracking_ops/deploy/planner.py"
+    TESTS = ("tests/unit/ops/test_planner_executor.py",)
+    CODES = {
+        "p.x_a__mutmut_1": 1,  # killed: stays
+        "p.x_a__mutmut_2": 0,  # survived: runs again
+        "p.x_a__mutmut_3": 33,  # no test reached it: runs again
+        "p.x_a__mutmut_4": 36,  # timeout (detected): stays
+    }
+
+    @pytest.fixture
+    def last_run(self, tmp_path, monkeypatch):
+        """A repository and the workspace of its module's last run, with verdicts."""
+        repo = tmp_path / "repo"
+        (repo / "tracking_ops" / "deploy").mkdir(parents=True)
+        (repo / self.MODULE).write_text("def a():\n    return 1\n")
+        (repo / "tests").mkdir()
+        (repo / "tests" / "test_new.py").write_text("def test_added(): ...\n")
+        monkeypatch.setattr(mutate, "REPO_ROOT", repo)
+        monkeypatch.setattr(mutate, "WORKSPACES", tmp_path / "workspaces")
+        workspace = mutate.workspace_of(self.MODULE)
+        (workspace / "tracking_ops" / "deploy").mkdir(parents=True)
+        shutil.copy2(repo / self.MODULE, workspace / self.MODULE)
+        (workspace / "tests").mkdir()
+        (workspace / "pyproject.toml").write_text(
+            "[tool.mutmut]\n" + mutate._selection(self.TESTS) + "\n"
+        )
+        meta = workspace / "mutants" / "tracking_ops" / "deploy" / "planner.py.meta"
+        meta.parent.mkdir(parents=True)
+        meta.write_text(json.dumps({"exit_code_by_key": self.CODES}))
+        return SimpleNamespace(repo=repo, workspace=workspace, meta=meta)
+
+    def fake_mutmut(self, monkeypatch, meta, new_codes, returncode=0):
+        """mutmut's run: records its arguments and what the workspace's tests were,
+        then writes the new verdicts as mutmut does."""
+        seen = {}
+
+        class Run:
+            def __init__(self, args, cwd, **_):
+                seen["args"], seen["tests"] = (
+                    args,
+                    sorted(p.name for p in (cwd / "tests").iterdir()),
+                )
+                data = json.loads(meta.read_text())
+                data["exit_code_by_key"].update(new_codes)
+                meta.write_text(json.dumps(data))
+                self.pid, self.returncode = 0, returncode
+
+            def wait(self, timeout=None):
+                return self.returncode
+
+        monkeypatch.setattr(mutate.subprocess, "Popen", Run)
+        monkeypatch.setattr(mutate, "_diff", lambda workspace, name: f"diff of {name}")
+        return seen
+
+    def test_only_the_undetected_run_again_against_the_current_tests(self, last_run, monkeypatch):
+        seen = self.fake_mutmut(monkeypatch, last_run.meta, {"p.x_a__mutmut_2": 1})
+
+        result = mutate.rerun_survivors(self.MODULE, self.TESTS, 60, 1)
+
+        assert seen["args"][-2:] == ["p.x_a__mutmut_2", "p.x_a__mutmut_3"]
+        assert "p.x_a__mutmut_1" not in seen["args"] and "p.x_a__mutmut_4" not in seen["args"]
+        assert seen["tests"] == ["test_new.py"]  # the tests as they are now
+        assert result.status == {
+            "p.x_a__mutmut_1": mutate.KILLED,
+            "p.x_a__mutmut_2": mutate.KILLED,
+            "p.x_a__mutmut_3": mutate.NO_TESTS,
+            "p.x_a__mutmut_4": mutate.TIMEOUT,
+        }
+        assert result.survivors == {"p.x_a__mutmut_3": "diff of p.x_a__mutmut_3"}
+        assert (result.detected, result.undetected) == (3, 1)
+
+    def test_nothing_runs_when_nothing_survived(self, last_run, monkeypatch):
+        last_run.meta.write_text(json.dumps({"exit_code_by_key": {"p.x_a__mutmut_1": 1}}))
+        seen = self.fake_mutmut(monkeypatch, last_run.meta, {})
+
+        result = mutate.rerun_survivors(self.MODULE, self.TESTS, 60, 1)
+
+        assert seen == {} and result.status == {"p.x_a__mutmut_1": mutate.KILLED}
+
+    def test_a_failing_run_is_an_error(self, last_run, monkeypatch):
+        (last_run.workspace / "mutmut-run.log").write_text("")
+        self.fake_mutmut(monkeypatch, last_run.meta, {}, returncode=1)
+        with pytest.raises(mutate.MutateError, match="could not test"):
+            mutate.rerun_survivors(self.MODULE, self.TESTS, 60, 1)
+
+    def test_without_an_earlier_run_it_says_to_run_in_full(self, last_run):
+        shutil.rmtree(last_run.workspace / "mutants")
+        with pytest.raises(mutate.MutateError, match="no earlier run .* run it in full"):
+            mutate.rerun_survivors(self.MODULE, self.TESTS, 60, 1)
+
+    def test_a_changed_module_has_stale_mutants(self, last_run):
+        (last_run.repo / self.MODULE).write_text("def a():\n    return 2\n")
+        with pytest.raises(mutate.MutateError, match="changed since its last run"):
+            mutate.rerun_survivors(self.MODULE, self.TESTS, 60, 1)
+
+    def test_a_changed_test_selection_needs_a_full_run(self, last_run):
+        with pytest.raises(mutate.MutateError, match="tests selected .* changed"):
+            mutate.rerun_survivors(self.MODULE, (*self.TESTS, "tests/unit/x.py"), 60, 1)
+
+
+@pytest.mark.parametrize("survivors", [False, True])
+def test_the_task_runs_in_full_or_takes_up_the_survivors(monkeypatch, tmp_path, survivors):
+    from invoke import Context
+
+    from tracking_ops.tasks import develop
+
+    calls = []
+
+    def runner(kind):
+        def run(module, tests, max_seconds, children):
+            calls.append((kind, module, tests, max_seconds, children))
+            return mutate.ModuleResult(module, status={"m1": mutate.KILLED})
+
+        return run
+
+    monkeypatch.setattr(mutate, "run_module", runner("full"))
+    monkeypatch.setattr(mutate, "rerun_survivors", runner("survivors"))
+    out = tmp_path / "report.json"
+
+    develop.mutate.body(
+        Context(),
+        module="policy/rules.py",
+        max_minutes=2,
+        children=1,
+        out=str(out),
+        survivors=survivors,
+    )
+
+    kind = "survivors" if survivors else "full"
+    assert calls == [(kind, "policy/rules.py", mutate.CORE_MODULES["policy/rules.py"], 120, 1)]
+    assert json.loads(out.read_text())[0]["killed"] == 1
