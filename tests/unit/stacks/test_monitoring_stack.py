@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
 from tracking_common import table
 from tracking_common.runtime_config import METRICS_NAMESPACE, NOTIFIER_SERVICE_NAME, SERVICE_NAME
+from tracking_ops.deploy import synth
 from tracking_ops.deploy.synth import MOCK_ACCOUNT_ID
-from tracking_stacks.registry import Layer
+from tracking_stacks.registry import REGISTRY, Layer
 
 pytestmark = pytest.mark.layer_monitoring
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
@@ -187,6 +189,9 @@ def test_alarm_topic_is_encrypted_with_a_key_cloudwatch_alarms_may_use(dev):
     key = dev.one(Layer.MONITORING, "aws:kms/key:Key")
     assert topic["kmsMasterKeyId"] == key["state"]["arn"]
     assert key["inputs"]["enableKeyRotation"] is True
+    assert key["inputs"]["description"] == "Alarm topic of tracking dev"
+    # AWS's shortest window: the key protects notifications in transit, nothing kept.
+    assert key["inputs"]["deletionWindowInDays"] == 7
     statements = {s["Sid"]: s for s in json.loads(key["inputs"]["policy"])["Statement"]}
     assert statements["CloudWatchAlarmsPublish"] == {
         "Sid": "CloudWatchAlarmsPublish",
@@ -199,3 +204,21 @@ def test_alarm_topic_is_encrypted_with_a_key_cloudwatch_alarms_may_use(dev):
     assert statements["AccountAdministersKey"]["Principal"] == {
         "AWS": f"arn:aws:iam::{MOCK_ACCOUNT_ID}:root"
     }
+
+
+def test_thresholds_for_unknown_alarms_are_refused_by_name(dev, monkeypatch):
+    """A typo in alarm_thresholds would otherwise leave that alarm at its default."""
+    read = synth.read_stack_config
+
+    def with_a_typo(layer, env):
+        config = dict(read(layer, env))
+        if layer is Layer.MONITORING:
+            config["tracking-monitoring:alarm_thresholds"] = {"api-5xx": 2, "api-5xxx": 1}
+        return config
+
+    monkeypatch.setattr(synth, "read_stack_config", with_a_typo)
+    upstream = {p: dev.layer(p).outputs for p in REGISTRY[Layer.MONITORING].upstream}
+    with pytest.raises(
+        synth.SynthError, match=re.escape("alarm_thresholds names unknown alarms: ['api-5xxx']")
+    ):
+        synth.synth_layer(Layer.MONITORING, "dev", upstream)

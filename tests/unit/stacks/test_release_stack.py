@@ -40,6 +40,7 @@ def test_every_function_publishes_versions_behind_a_live_alias(each_env):
         assert function["inputs"]["publish"] is True
         alias = found[spec.function_name(env)]
         assert alias["inputs"]["name"] == rel.ALIAS
+        assert alias["inputs"]["description"] == f"What callers invoke: {spec.description}"
         # no canary configured: the alias is on the newest published version
         assert alias["inputs"]["functionVersion"] == function["state"]["version"] != "$LATEST"
         assert "routingConfig" not in alias["inputs"]
