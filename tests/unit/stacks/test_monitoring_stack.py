@@ -15,6 +15,7 @@ from tracking_stacks.registry import REGISTRY, Layer
 
 pytestmark = pytest.mark.layer_monitoring
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+SUBSCRIPTION = "aws:sns/topicSubscription:TopicSubscription"
 
 
 def alarms(synthesized) -> dict[str, dict]:
@@ -206,19 +207,45 @@ def test_alarm_topic_is_encrypted_with_a_key_cloudwatch_alarms_may_use(dev):
     }
 
 
-def test_thresholds_for_unknown_alarms_are_refused_by_name(dev, monkeypatch):
-    """A typo in alarm_thresholds would otherwise leave that alarm at its default."""
+def synth_monitoring(dev, monkeypatch, transformations=(), **settings) -> synth.LayerSynth:
+    """dev's monitoring layer with ``settings`` added to its stack config."""
     read = synth.read_stack_config
 
-    def with_a_typo(layer, env):
+    def with_settings(layer, env):
         config = dict(read(layer, env))
         if layer is Layer.MONITORING:
-            config["tracking-monitoring:alarm_thresholds"] = {"api-5xx": 2, "api-5xxx": 1}
+            config |= {f"tracking-monitoring:{key}": value for key, value in settings.items()}
         return config
 
-    monkeypatch.setattr(synth, "read_stack_config", with_a_typo)
+    monkeypatch.setattr(synth, "read_stack_config", with_settings)
     upstream = {p: dev.layer(p).outputs for p in REGISTRY[Layer.MONITORING].upstream}
+    return synth.synth_layer(Layer.MONITORING, "dev", upstream, transformations=transformations)
+
+
+def test_thresholds_for_unknown_alarms_are_refused_by_name(dev, monkeypatch):
+    """A typo in alarm_thresholds would otherwise leave that alarm at its default."""
     with pytest.raises(
         synth.SynthError, match=re.escape("alarm_thresholds names unknown alarms: ['api-5xxx']")
     ):
-        synth.synth_layer(Layer.MONITORING, "dev", upstream)
+        synth_monitoring(dev, monkeypatch, alarm_thresholds={"api-5xx": 2, "api-5xxx": 1})
+
+
+def test_an_alarm_email_subscribes_to_the_alarm_topic(dev, monkeypatch):
+    parents: dict[str, str | None] = {}
+
+    def record_parent(args):
+        parents[args.name] = args.opts.parent._type if args.opts and args.opts.parent else None
+
+    email = "oncall@example.com"
+    result = synth_monitoring(dev, monkeypatch, transformations=[record_parent], alarm_email=email)
+
+    (subscription,) = [r for r in result.resources if r["type"] == SUBSCRIPTION]
+    assert subscription["name"] == "tracking-alarm-email"
+    assert {k: subscription["inputs"][k] for k in ("topic", "protocol", "endpoint")} == {
+        "topic": result.outputs["alarm_topic_arn"],
+        "protocol": "email",
+        "endpoint": email,
+    }
+    assert parents["tracking-alarm-email"] == "tracking:monitoring:MonitoringLayer"
+    # Without an address (dev's config), nothing subscribes.
+    assert not dev.of_type(Layer.MONITORING, SUBSCRIPTION)
