@@ -230,6 +230,22 @@ def test_deployment_redeploys_when_the_definition_changes(dev, monkeypatch):
     assert new["redeployment"] != trigger["redeployment"]
 
 
+def test_the_redeployment_hash_is_stable_and_takes_any_value():
+    """The same definition must hash the same whatever order its properties resolve in
+    (else every deploy redeploys), and a value JSON cannot encode must not fail it."""
+    from decimal import Decimal
+
+    from tracking_ops.deploy.synth import load_components
+
+    snapshot_hash = load_components(Layer.API).snapshot_hash
+    part = {"kind": "Model", "name": "TrackingUpdate", "schema": "{}"}
+    assert snapshot_hash([part]) == snapshot_hash([dict(reversed(part.items()))])
+    assert snapshot_hash([part]) != snapshot_hash([part | {"name": "BatchRequest"}])
+    assert snapshot_hash([{"kind": "Stage", "rate": Decimal("0.5")}]) == snapshot_hash(
+        [{"kind": "Stage", "rate": "0.5"}]
+    )
+
+
 def test_stage_has_access_logs_tracing_and_throttling_per_env(dev, prod):
     stage = dev.one(Layer.API, "aws:apigateway/stage:Stage")["inputs"]
     logs = dev.one(Layer.API, "aws:cloudwatch/logGroup:LogGroup")

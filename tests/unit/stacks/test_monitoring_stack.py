@@ -24,8 +24,14 @@ def alarms(synthesized) -> dict[str, dict]:
 
 def test_every_alarm_has_the_topic_as_action_and_real_dimensions(dev):
     topic = dev.layer(Layer.MONITORING).outputs["alarm_topic_arn"]
+    specs = {spec.key: spec for spec in synth.load_components(Layer.MONITORING).ALARMS}
     for name, inputs in alarms(dev).items():
         assert inputs["alarmActions"] == [topic], name  # seed defect 7
+        assert inputs["okActions"] == [topic], name  # recovery is told too
+        # No data means no traffic, not an outage.
+        assert inputs["treatMissingData"] == "notBreaching", name
+        key = name.removeprefix("tracking-").removesuffix("-dev")
+        assert inputs["alarmDescription"] == specs[key].description, name
         assert inputs["dimensions"], name
         assert all(isinstance(v, str) and v for v in inputs["dimensions"].values()), name
 
