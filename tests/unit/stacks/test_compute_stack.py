@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from aws_lambda_powertools.shared import constants as pt
 
 from tests.unit.stacks.conftest import policy_statements
 from tracking_common import table
@@ -12,8 +13,13 @@ from tracking_common.runtime_config import (
     API_FUNCTION_RUNTIME_ENVIRONMENT,
     ENV_API_CONFIG_PARAM,
     ENV_DB_ENDPOINT_PARAM,
+    ENV_ENVIRONMENT,
+    ENV_EVENT_BUS_NAME,
     ENV_FEATURE_FLAGS_PARAM,
     ENV_TABLE_NAME,
+    METRICS_NAMESPACE,
+    NOTIFIER_SERVICE_NAME,
+    SERVICE_NAME,
 )
 from tracking_ops.deploy.synth import MOCK_ACCOUNT_ID
 from tracking_stacks.registry import Layer
@@ -51,19 +57,37 @@ def test_no_dlq_on_the_synchronously_invoked_api_function(dev):
         assert "deadLetterConfig" not in inputs  # seed defect 4
 
 
-def test_notifier_environment_names_its_table_bus_and_flags(dev):
+# What Powertools reads, under the names it reads them by, in both functions.
+POWERTOOLS_ENVIRONMENT = {
+    pt.METRICS_NAMESPACE_ENV: METRICS_NAMESPACE,
+    pt.POWERTOOLS_LOG_LEVEL_ENV: "INFO",
+}
+
+
+def test_notifier_environment_is_exactly_what_it_reads(dev):
     variables = functions(dev)["tracking-notifier-dev"]["environment"]["variables"]
-    assert variables[ENV_TABLE_NAME] == "tracking-table-dev"
-    assert variables[ENV_FEATURE_FLAGS_PARAM] == "/tracking/dev/feature-flags"
-    assert variables["EVENT_BUS_NAME"] == "tracking-events-dev"
+    assert variables == {
+        **POWERTOOLS_ENVIRONMENT,
+        pt.SERVICE_NAME_ENV: NOTIFIER_SERVICE_NAME,
+        ENV_ENVIRONMENT: "dev",
+        ENV_TABLE_NAME: "tracking-table-dev",
+        ENV_FEATURE_FLAGS_PARAM: "/tracking/dev/feature-flags",
+        ENV_EVENT_BUS_NAME: "tracking-events-dev",
+    }
 
 
-def test_api_function_environment_names_what_it_reads(dev):
+def test_api_function_environment_is_exactly_what_it_reads(dev):
     variables = functions(dev)["tracking-api-dev"]["environment"]["variables"]
-    assert variables[ENV_TABLE_NAME] == "tracking-table-dev"
-    assert variables[ENV_API_CONFIG_PARAM] == "/tracking/dev/api-config"
-    assert variables[ENV_FEATURE_FLAGS_PARAM] == "/tracking/dev/feature-flags"
-    assert variables[ENV_DB_ENDPOINT_PARAM] == "/tracking/dev/db-endpoint"
+    assert variables == {
+        **POWERTOOLS_ENVIRONMENT,
+        **API_FUNCTION_RUNTIME_ENVIRONMENT,
+        pt.SERVICE_NAME_ENV: SERVICE_NAME,
+        ENV_ENVIRONMENT: "dev",
+        ENV_TABLE_NAME: "tracking-table-dev",
+        ENV_API_CONFIG_PARAM: "/tracking/dev/api-config",
+        ENV_FEATURE_FLAGS_PARAM: "/tracking/dev/feature-flags",
+        ENV_DB_ENDPOINT_PARAM: "/tracking/dev/db-endpoint",
+    }
 
 
 @pytest.mark.parametrize("env", ["dev", "prod"])

@@ -16,6 +16,9 @@ from tracking_stacks.registry import REGISTRY, Layer
 pytestmark = pytest.mark.layer_monitoring
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 SUBSCRIPTION = "aws:sns/topicSubscription:TopicSubscription"
+# CloudWatch's standard statistics (PutMetricAlarm's Statistic); percentiles are
+# extended statistics.
+STANDARD_STATISTICS = {"SampleCount", "Average", "Sum", "Minimum", "Maximum"}
 
 
 def alarms(synthesized) -> dict[str, dict]:
@@ -32,6 +35,13 @@ def test_every_alarm_has_the_topic_as_action_and_real_dimensions(dev):
         assert inputs["treatMissingData"] == "notBreaching", name
         key = name.removeprefix("tracking-").removesuffix("-dev")
         assert inputs["alarmDescription"] == specs[key].description, name
+        # CloudWatch takes a standard statistic or a percentile, never both.
+        statistic = specs[key].statistic
+        percentile = re.fullmatch(r"p\d+(\.\d+)?", statistic) is not None
+        assert statistic in STANDARD_STATISTICS or percentile, name
+        assert (inputs.get("statistic"), inputs.get("extendedStatistic")) == (
+            (None, statistic) if percentile else (statistic, None)
+        ), name
         assert inputs["dimensions"], name
         assert all(isinstance(v, str) and v for v in inputs["dimensions"].values()), name
 
@@ -188,6 +198,42 @@ def test_every_dashboard_metric_carries_the_dimensions_of_its_widgets_resource(e
             assert rows[-1] == (("AWS/DynamoDB", "WriteThrottleEvents"), dims["index"])
             rows = rows[:-1]
         assert rows == [(metric, dims[resource]) for metric in metrics], title
+
+
+# Each widget's statistic, then each metric row's own (None: the widget's).
+WIDGET_STATS = {
+    "API requests and errors": ("Sum", [None, None, None]),
+    "API latency (ms)": ("p99", ["p50", "p99"]),
+    "API function": ("Sum", [None, None, None, "p99"]),
+    "Notifier": ("Sum", [None, None, "Maximum"]),
+    "Tracking updates": ("Sum", [None, None, None]),
+    "Table capacity and throttles": ("Sum", [None] * 5),
+    "Dead-letter queue depth": ("Maximum", [None]),
+}
+
+
+def test_every_dashboard_widget_and_metric_has_its_statistic(dev):
+    body = json.loads(
+        dev.one(Layer.MONITORING, "aws:cloudwatch/dashboard:Dashboard")["inputs"]["dashboardBody"]
+    )
+    found = {}
+    for widget in body["widgets"]:
+        properties = widget["properties"]
+        # Two widgets a row on CloudWatch's 24-column grid; one-minute points.
+        assert {k: widget[k] for k in ("type", "width", "height")} == {
+            "type": "metric",
+            "width": 12,
+            "height": 6,
+        }
+        assert (properties["period"], properties["view"]) == (60, "timeSeries")
+        # A row carries an options object only to set its own statistic.
+        options = [m[-1] for m in properties["metrics"] if isinstance(m[-1], dict)]
+        assert all(set(o) == {"stat"} for o in options), properties["title"]
+        found[properties["title"]] = (
+            properties["stat"],
+            [m[-1]["stat"] if isinstance(m[-1], dict) else None for m in properties["metrics"]],
+        )
+    assert found == WIDGET_STATS
 
 
 def test_alarm_topic_is_encrypted_with_a_key_cloudwatch_alarms_may_use(dev):
