@@ -230,6 +230,16 @@ def test_deployment_redeploys_when_the_definition_changes(dev, monkeypatch):
     assert new["redeployment"] != trigger["redeployment"]
 
 
+@pytest.mark.parametrize("env", ["dev", "prod"])
+def test_the_rest_api_is_regional_and_says_what_it_is(env, request):
+    rest_api = request.getfixturevalue(env).one(Layer.API, "aws:apigateway/restApi:RestApi")
+    assert rest_api["inputs"]["name"] == f"tracking-api-{env}"
+    assert rest_api["inputs"]["description"] == "Logistics tracking API"
+    # Regional: callers are services and couriers' backends in the region; an
+    # edge-optimized API would add an AWS-managed CloudFront hop in front.
+    assert rest_api["inputs"]["endpointConfiguration"] == {"types": "REGIONAL"}
+
+
 def test_the_redeployment_hash_is_stable_and_takes_any_value():
     """The same definition must hash the same whatever order its properties resolve in
     (else every deploy redeploys), and a value JSON cannot encode must not fail it."""
