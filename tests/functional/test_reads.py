@@ -71,6 +71,12 @@ class TestStatus:
             k: sent[k] for k in ("event_id", "status", "timestamp", "location", "metadata")
         }
 
+    def test_an_update_sent_without_metadata_reads_back_without_it(self, api):
+        sent = api.track(update()).body
+        (stored,) = api.status("tracking_id=PKG-1").body["updates"]
+        assert "metadata" not in stored
+        assert stored == {k: sent[k] for k in ("event_id", "status", "timestamp", "location")}
+
     def test_paging_through_120_updates_has_no_gap_or_duplicate(self, api):
         base = now_ms() - 200_000
         replies = [
