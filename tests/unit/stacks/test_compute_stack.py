@@ -50,6 +50,12 @@ def test_functions_run_a_supported_python_on_arm64_with_tracing(dev):
         assert inputs["architectures"] == ["arm64"]
         assert inputs["tracingConfig"] == {"mode": "Active"}
         assert inputs["handler"] == "app.handler"
+        # Powertools' Logger writes its own JSON lines at POWERTOOLS_LOG_LEVEL; Lambda's
+        # JSON format would bring Lambda's own log-level controls into play as well.
+        assert inputs["loggingConfig"] == {
+            "logFormat": "Text",
+            "logGroup": f"/aws/lambda/{inputs['name']}",
+        }
 
 
 def test_no_dlq_on_the_synchronously_invoked_api_function(dev):
