@@ -319,13 +319,10 @@ def run_module(
     return _run_mutmut(module, prepare_workspace(module, tests), (), max_seconds, children)
 
 
-def rerun_survivors(
-    module: str, tests: tuple[str, ...], max_seconds: float, children: int
-) -> ModuleResult:
-    """Run the mutants that the module's last run left undetected again, against the
-    tests as they are now (after tests were added for them); every other verdict of
-    that run stands. Only ``tests/`` is refreshed in the workspace, so the module
-    itself must be unchanged since that run."""
+def _earlier_run(module: str, tests: tuple[str, ...]) -> Path:
+    """The workspace of the module's last run, if that run can be taken up: the module
+    and its test selection unchanged since (else its mutants, or mutmut's record of
+    which tests reach them, would be stale)."""
     workspace = workspace_of(module)
     if not (workspace / "mutants").is_dir():
         raise MutateError(f"{module} has no earlier run to take up: run it in full first")
@@ -337,6 +334,23 @@ def rerun_survivors(
         raise MutateError(
             f"the tests selected for {module} changed since its last run: run it in full"
         )
+    return workspace
+
+
+def resume(module: str, tests: tuple[str, ...], max_seconds: float, children: int) -> ModuleResult:
+    """Go on with a run that its time bound (or a stop) cut short: the mutants it had
+    not run yet, against the same tests; the verdicts it reached stand."""
+    return _run_mutmut(module, _earlier_run(module, tests), (), max_seconds, children)
+
+
+def rerun_survivors(
+    module: str, tests: tuple[str, ...], max_seconds: float, children: int
+) -> ModuleResult:
+    """Run the mutants that the module's last run left undetected again, against the
+    tests as they are now (after tests were added for them); every other verdict of
+    that run stands. Only ``tests/`` is refreshed in the workspace, so the module
+    itself must be unchanged since that run."""
+    workspace = _earlier_run(module, tests)
     undetected = sorted(
         name for name, verdict in _verdicts(workspace).items() if verdict in (SURVIVED, NO_TESTS)
     )

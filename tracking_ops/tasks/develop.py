@@ -174,6 +174,8 @@ def load(
         "survivors": "run again only the mutants the module's last run left undetected, "
         "against the tests as they are now (after adding tests for them); the module and "
         "its test selection must be unchanged since that run",
+        "resume": "go on with the module's last run where its time bound (or a stop) cut "
+        "it: only the mutants it had not run, against the same tests",
     }
 )
 def mutate(
@@ -183,6 +185,7 @@ def mutate(
     children: int = 2,
     out: str = "",
     survivors: bool = False,
+    resume: bool = False,
 ) -> None:
     """Mutation testing (mutmut) of the core modules against the unit and functional tiers."""
     import json
@@ -192,6 +195,8 @@ def mutate(
 
     from tracking_ops.checks import mutate as mutation
 
+    if survivors and resume:
+        raise Exit("error: --survivors and --resume take up a run in two ways: choose one", code=2)
     try:
         selected = mutation.select(module or None)
     except mutation.MutateError as exc:
@@ -200,7 +205,13 @@ def mutate(
     for path, tests in selected.items():
         print(f"[{path}] mutating (at most {max_minutes:g} min) ...", flush=True)
         try:
-            run = mutation.rerun_survivors if survivors else mutation.run_module
+            run = (
+                mutation.rerun_survivors
+                if survivors
+                else mutation.resume
+                if resume
+                else mutation.run_module
+            )
             result = run(path, tests, max_minutes * 60, children)
         except mutation.MutateError as exc:
             failed.append(str(exc))

@@ -336,6 +336,19 @@ class TestSurvivorsAgain:
         assert result.survivors == {"p.x_a__mutmut_3": "diff of p.x_a__mutmut_3"}
         assert (result.detected, result.undetected) == (3, 1)
 
+    def test_resuming_runs_the_unrun_against_the_same_tests(self, last_run, monkeypatch):
+        unrun = {"p.x_a__mutmut_5": None}
+        last_run.meta.write_text(json.dumps({"exit_code_by_key": self.CODES | unrun}))
+        seen = self.fake_mutmut(monkeypatch, last_run.meta, {"p.x_a__mutmut_5": 1})
+
+        result = mutate.resume(self.MODULE, self.TESTS, 60, 1)
+
+        # No names: mutmut runs what has no verdict yet and lets the others stand.
+        assert seen["args"][-3:] == ["run", "--max-children", "1"]
+        assert seen["tests"] == []  # the run's own tests, not refreshed
+        assert result.count(mutate.NOT_CHECKED) == 0
+        assert (result.detected, result.undetected) == (3, 2)
+
     def test_nothing_runs_when_nothing_survived(self, last_run, monkeypatch):
         last_run.meta.write_text(json.dumps({"exit_code_by_key": {"p.x_a__mutmut_1": 1}}))
         seen = self.fake_mutmut(monkeypatch, last_run.meta, {})
@@ -350,23 +363,31 @@ class TestSurvivorsAgain:
         with pytest.raises(mutate.MutateError, match="could not test"):
             mutate.rerun_survivors(self.MODULE, self.TESTS, 60, 1)
 
-    def test_without_an_earlier_run_it_says_to_run_in_full(self, last_run):
+    TAKE_UP = pytest.mark.parametrize("take_up", ["rerun_survivors", "resume"])
+
+    @TAKE_UP
+    def test_without_an_earlier_run_it_says_to_run_in_full(self, last_run, take_up):
         shutil.rmtree(last_run.workspace / "mutants")
         with pytest.raises(mutate.MutateError, match="no earlier run .* run it in full"):
-            mutate.rerun_survivors(self.MODULE, self.TESTS, 60, 1)
+            getattr(mutate, take_up)(self.MODULE, self.TESTS, 60, 1)
 
-    def test_a_changed_module_has_stale_mutants(self, last_run):
+    @TAKE_UP
+    def test_a_changed_module_has_stale_mutants(self, last_run, take_up):
         (last_run.repo / self.MODULE).write_text("def a():\n    return 2\n")
         with pytest.raises(mutate.MutateError, match="changed since its last run"):
-            mutate.rerun_survivors(self.MODULE, self.TESTS, 60, 1)
+            getattr(mutate, take_up)(self.MODULE, self.TESTS, 60, 1)
 
-    def test_a_changed_test_selection_needs_a_full_run(self, last_run):
+    @TAKE_UP
+    def test_a_changed_test_selection_needs_a_full_run(self, last_run, take_up):
         with pytest.raises(mutate.MutateError, match="tests selected .* changed"):
-            mutate.rerun_survivors(self.MODULE, (*self.TESTS, "tests/unit/x.py"), 60, 1)
+            getattr(mutate, take_up)(self.MODULE, (*self.TESTS, "tests/unit/x.py"), 60, 1)
 
 
-@pytest.mark.parametrize("survivors", [False, True])
-def test_the_task_runs_in_full_or_takes_up_the_survivors(monkeypatch, tmp_path, survivors):
+@pytest.mark.parametrize(
+    ("option", "kind"),
+    [({}, "full"), ({"survivors": True}, "survivors"), ({"resume": True}, "resume")],
+)
+def test_the_task_runs_in_full_or_takes_up_a_run(monkeypatch, tmp_path, option, kind):
     from invoke import Context
 
     from tracking_ops.tasks import develop
@@ -382,17 +403,21 @@ def test_the_task_runs_in_full_or_takes_up_the_survivors(monkeypatch, tmp_path, 
 
     monkeypatch.setattr(mutate, "run_module", runner("full"))
     monkeypatch.setattr(mutate, "rerun_survivors", runner("survivors"))
+    monkeypatch.setattr(mutate, "resume", runner("resume"))
     out = tmp_path / "report.json"
 
     develop.mutate.body(
-        Context(),
-        module="policy/rules.py",
-        max_minutes=2,
-        children=1,
-        out=str(out),
-        survivors=survivors,
+        Context(), module="policy/rules.py", max_minutes=2, children=1, out=str(out), **option
     )
 
-    kind = "survivors" if survivors else "full"
     assert calls == [(kind, "policy/rules.py", mutate.CORE_MODULES["policy/rules.py"], 120, 1)]
     assert json.loads(out.read_text())[0]["killed"] == 1
+
+
+def test_the_task_refuses_two_ways_of_taking_up_a_run():
+    from invoke import Context, Exit
+
+    from tracking_ops.tasks import develop
+
+    with pytest.raises(Exit, match="choose one"):
+        develop.mutate.body(Context(), module="policy/rules.py", survivors=True, resume=True)
