@@ -315,16 +315,22 @@ def test_a_key_held_by_a_request_in_flight_is_409_in_progress(api):
 
 
 def test_a_key_that_keeps_expiring_under_us_is_503_never_a_silent_success(api, monkeypatch):
+    from tracking_api import repository as repository_module
     from tracking_api.repository import TrackingRepository
 
     api.track(update(tracking_id="warm"))
     api.track(update(tracking_id="warm"), headers={"Idempotency-Key": "flaky"})
     # The key's record is found taken, then reads as expired, on every attempt.
-    monkeypatch.setattr(TrackingRepository, "get_idempotency", lambda self, key, now_s: None)
+    reads: list[str] = []
+    monkeypatch.setattr(
+        TrackingRepository, "get_idempotency", lambda self, key, now_s: reads.append(key)
+    )
 
     reply = api.track(update(tracking_id="warm"), headers={"Idempotency-Key": "flaky"})
 
     assert (reply.status, reply.error_code) == (503, "storage_unavailable")
+    # A bounded number of attempts, each one write and one read.
+    assert reads == ["flaky"] * (repository_module.TRANSACTION_CONFLICT_RETRIES + 1)
     assert len(api.status("tracking_id=warm").body["updates"]) == 2
 
 
