@@ -22,6 +22,33 @@ def routes_by_method(synthesized) -> dict[tuple[str, str], dict]:
     }
 
 
+def test_the_resources_are_the_tree_of_the_route_paths(dev):
+    """One resource per path segment, each under the resource of its parent path (AWS:
+    a path part is one segment, without '/'), and each method on its route's resource."""
+    root = dev.one(Layer.API, "aws:apigateway/restApi:RestApi")["state"]["rootResourceId"]
+    resources = {  # by id, which the mocks derive from the logical name
+        f"{r['name']}-id": r["inputs"]
+        for r in dev.of_type(Layer.API, "aws:apigateway/resource:Resource")
+    }
+
+    def full_path(resource_id: str) -> str:
+        if resource_id == root:
+            return ""
+        inputs = resources[resource_id]
+        assert "/" not in inputs["pathPart"] and inputs["pathPart"], inputs
+        return f"{full_path(inputs['parentId'])}/{inputs['pathPart']}"
+
+    paths = {full_path(resource_id): resource_id for resource_id in resources}
+    prefixes = {
+        "/".join(route["path"].split("/")[: i + 1])
+        for route in ROUTES
+        for i in range(1, route["path"].count("/") + 1)
+    }
+    assert set(paths) == prefixes
+    for (_, path), inputs in routes_by_method(dev).items():
+        assert inputs["resourceId"] == paths[path], path
+
+
 def test_every_route_is_a_method_with_iam_auth_except_health(dev):
     methods = routes_by_method(dev)
     assert set(methods) == {(r["method"], r["path"]) for r in ROUTES}
