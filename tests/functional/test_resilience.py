@@ -310,6 +310,9 @@ def test_a_key_held_by_a_request_in_flight_is_409_in_progress(api):
             )
         reply = api.track(update(), headers={"Idempotency-Key": "in-flight"})
     assert (reply.status, reply.error_code) == (409, "idempotency_key_in_progress")
+    assert reply.body["error"]["message"] == (
+        "A request with this Idempotency-Key is still in progress; retry later."
+    )
     assert reply.headers["Retry-After"] == "1"
     assert api.status("tracking_id=PKG-1").status == 404  # nothing was stored
 

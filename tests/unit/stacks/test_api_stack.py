@@ -39,6 +39,10 @@ def test_the_resources_are_the_tree_of_the_route_paths(dev):
         return f"{full_path(inputs['parentId'])}/{inputs['pathPart']}"
 
     paths = {full_path(resource_id): resource_id for resource_id in resources}
+    # Logical names are state keys (a renamed one is replaced on the next deploy): each
+    # is the path's, '/' as '-'.
+    for path, resource_id in paths.items():
+        assert resource_id == f"tracking-resource{path.replace('/', '-')}-id", path
     prefixes = {
         "/".join(route["path"].split("/")[: i + 1])
         for route in ROUTES
@@ -196,15 +200,23 @@ def test_required_query_parameters_are_validated_at_the_gateway(dev):
         "method.request.querystring.cursor": False,
     }
     validators = {
-        v["inputs"]["name"]: v["inputs"]
+        v["inputs"]["name"]: v
         for v in dev.of_type(Layer.API, "aws:apigateway/requestValidator:RequestValidator")
     }
     flags = {
-        name: (v.get("validateRequestBody", False), v.get("validateRequestParameters", False))
+        name: (
+            v["inputs"].get("validateRequestBody", False),
+            v["inputs"].get("validateRequestParameters", False),
+        )
         for name, v in validators.items()
     }
     # A method with a body checks it and its query; one without checks its query.
     assert flags == {"body-and-parameters": (True, True), "parameters": (False, True)}
+    validator_ids = {name: f"{v['name']}-id" for name, v in validators.items()}  # mocks' ids
+    bodies = {(route["method"], route["path"]): route["body"] for route in ROUTES}
+    for route, inputs in methods.items():
+        expected = "body-and-parameters" if bodies[route] else "parameters"
+        assert inputs["requestValidatorId"] == validator_ids[expected], route
 
 
 def test_every_integration_is_a_lambda_proxy_to_the_api_function(dev):
