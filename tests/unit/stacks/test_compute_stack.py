@@ -271,6 +271,11 @@ def test_stream_mapping_bisects_bounds_retries_and_sends_failures_to_the_dlq(dev
     assert 60 <= inputs["maximumRecordAgeInSeconds"] <= 24 * 3600
     assert inputs["functionResponseTypes"] == ["ReportBatchItemFailures"]
     assert inputs["destinationConfig"] == {"onFailure": {"destinationArn": data["dlq_arn"]}}
+    # A stream source needs a starting position (AWS refuses the mapping without one):
+    # new events only, the table's history is not replayed onto the projection.
+    assert inputs["startingPosition"] == "LATEST"
+    # Up to one second to fill a batch: projection lag stays near a second.
+    assert inputs["maximumBatchingWindowInSeconds"] == 1
 
 
 def test_prod_reserves_api_concurrency(dev, prod):
