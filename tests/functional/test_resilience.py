@@ -332,6 +332,9 @@ def test_a_key_that_keeps_expiring_under_us_is_503_never_a_silent_success(api, m
     reply = api.track(update(tracking_id="warm"), headers={"Idempotency-Key": "flaky"})
 
     assert (reply.status, reply.error_code) == (503, "storage_unavailable")
+    assert reply.body["error"]["message"] == (
+        "Could not store the update; retry after the time in Retry-After."
+    )
     # A bounded number of attempts, each one write and one read.
     assert reads == ["flaky"] * (repository_module.TRANSACTION_CONFLICT_RETRIES + 1)
     assert len(api.status("tracking_id=warm").body["updates"]) == 2

@@ -61,3 +61,13 @@ def test_the_local_gateway_answers_an_unknown_route_with_the_deployed_body(dev, 
 def test_every_gateway_response_renders_valid_json_in_the_error_shape(dev):
     for response_type, (_, body) in rendered(dev).items():
         assert set(body["error"]) == {"code", "message"}, response_type
+
+
+def test_every_gateway_response_says_its_body_is_json_and_keeps_its_state_key(dev):
+    for response in dev.of_type(Layer.API, "aws:apigateway/response:Response"):
+        inputs = response["inputs"]
+        assert inputs["responseParameters"] == {
+            "gatewayresponse.header.Content-Type": "'application/json'"
+        }, inputs["responseType"]
+        # The logical name keys the deployed state: renamed, the response is replaced.
+        assert response["name"] == f"tracking-response-{inputs['responseType'].lower()}"
