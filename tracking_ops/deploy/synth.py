@@ -119,11 +119,15 @@ class SynthMocks(pulumi.runtime.Mocks):
         # Explicit dependencies (depends_on) by resource name: what AWS ordering
         # rules are checked against offline (the mocks see no options).
         self.dependencies: dict[str, list[str]] = {}
+        # Properties whose change replaces the resource (replace_on_changes), by name.
+        self.replace_on_changes: dict[str, list[str]] = {}
 
     def record_options(self, args: pulumi.ResourceTransformationArgs) -> None:
         """Resource options never reach the mocks; a stack transformation sees them."""
         if args.opts and args.opts.protect:
             self.protected.add(args.name)
+        if args.opts and args.opts.replace_on_changes:
+            self.replace_on_changes[args.name] = sorted(args.opts.replace_on_changes)
         depends_on = args.opts.depends_on if args.opts else None
         if isinstance(depends_on, pulumi.Resource):
             depends_on = [depends_on]
@@ -152,6 +156,7 @@ class SynthMocks(pulumi.runtime.Mocks):
                 "state": state,
                 "protect": args.name in self.protected,
                 "dependencies": self.dependencies.get(args.name, []),
+                "replace_on_changes": self.replace_on_changes.get(args.name, []),
             }
         )
         return f"{args.name}-id", state

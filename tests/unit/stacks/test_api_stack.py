@@ -257,8 +257,13 @@ def test_deployment_redeploys_when_the_definition_changes(dev, monkeypatch):
     from tracking_api import schema_export
     from tracking_ops.deploy.synth import synth_all
 
-    trigger = dev.one(Layer.API, "aws:apigateway/deployment:Deployment")["inputs"]["triggers"]
+    deployment = dev.one(Layer.API, "aws:apigateway/deployment:Deployment")
+    trigger = deployment["inputs"]["triggers"]
     assert len(trigger["redeployment"]) == 64  # seed defect 6
+    # A new trigger replaces the deployment: a new snapshot, the stage moved onto it.
+    assert deployment["replace_on_changes"] == ["triggers"]
+    replaced_on_change = [r["name"] for r in dev.all_resources() if r["replace_on_changes"]]
+    assert replaced_on_change == [deployment["name"]]
 
     # A query parameter becomes required: the method changes, so must the snapshot.
     changed = [dict(route) for route in schema_export.ROUTES]
@@ -313,6 +318,9 @@ def test_stage_has_access_logs_tracing_and_throttling_per_env(dev, prod):
         ]
 
     assert settings(dev)["throttlingRateLimit"] < settings(prod)["throttlingRateLimit"]
+    # The stage's throttling and metrics apply to every method on every path.
+    method_settings = dev.one(Layer.API, "aws:apigateway/methodSettings:MethodSettings")
+    assert method_settings["inputs"]["methodPath"] == "*/*"
     assert settings(prod)["metricsEnabled"] is True
     assert logs["inputs"]["retentionInDays"] == 14
     assert (
@@ -331,6 +339,10 @@ def test_lambda_permissions_are_scoped_to_this_api_stage_and_route(dev):
     for permission in permissions:
         assert permission["inputs"]["principal"] == "apigateway.amazonaws.com"
         assert permission["inputs"]["function"] == "tracking-api-dev"
+    # One per route, named by its operation (logical names key the deployed state).
+    assert sorted(p["name"] for p in permissions) == sorted(
+        f"tracking-invoke-{operation_id(route)}" for route in ROUTES
+    )
 
 
 def test_the_account_logging_role_has_the_managed_policy_api_gateway_needs(dev):
@@ -349,6 +361,12 @@ def test_the_account_logging_role_has_the_managed_policy_api_gateway_needs(dev):
     assert attachment["inputs"]["role"] == "tracking-apigateway-logging-dev"
     account = dev.one(Layer.API, "aws:apigateway/account:Account")
     assert account["inputs"]["cloudwatchRoleArn"] == role["state"]["arn"]
+    # Logical names key the deployed state: renamed, each would be replaced.
+    assert (role["name"], attachment["name"], account["name"]) == (
+        "tracking-gateway-logging-role",
+        "tracking-gateway-logging-policy",
+        "tracking-account",
+    )
     access_logs = dev.one(Layer.API, "aws:cloudwatch/logGroup:LogGroup")["inputs"]["name"]
     assert access_logs.startswith("/aws/apigateway/")
 
