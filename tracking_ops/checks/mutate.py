@@ -253,6 +253,18 @@ def workspace_of(module: str) -> Path:
     return WORKSPACES / flat_path(module).replace("/", ".").removesuffix(".py")
 
 
+def _copy_repository(workspace: Path) -> None:
+    """What the tests import and read, by import name (over an earlier copy, if any)."""
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".build")
+    for package, folder in FLATTENED.items():
+        shutil.copytree(REPO_ROOT / folder, workspace / package, ignore=ignore, dirs_exist_ok=True)
+    for name in COPIED:
+        if (REPO_ROOT / name).is_file():
+            shutil.copy2(REPO_ROOT / name, workspace / name)
+        else:
+            shutil.copytree(REPO_ROOT / name, workspace / name, ignore=ignore, dirs_exist_ok=True)
+
+
 def prepare_workspace(module: str, tests: tuple[str, ...]) -> Path:
     """A fresh copy of what the tests import, laid out by import name, configured for
     mutmut to mutate ``module`` and select among ``tests``."""
@@ -260,14 +272,7 @@ def prepare_workspace(module: str, tests: tuple[str, ...]) -> Path:
     if workspace.exists():
         shutil.rmtree(workspace)
     workspace.mkdir(parents=True)
-    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".build")
-    for package, folder in FLATTENED.items():
-        shutil.copytree(REPO_ROOT / folder, workspace / package, ignore=ignore)
-    for name in COPIED:
-        if (REPO_ROOT / name).is_file():
-            shutil.copy2(REPO_ROOT / name, workspace / name)
-        else:
-            shutil.copytree(REPO_ROOT / name, workspace / name, ignore=ignore)
+    _copy_repository(workspace)
     (workspace / ".build").mkdir()
     pyproject = (REPO_ROOT / "pyproject.toml").read_text()
     also_copy = [*FLATTENED, *COPIED]
@@ -348,20 +353,15 @@ def rerun_survivors(
 ) -> ModuleResult:
     """Run the mutants that the module's last run left undetected again, against the
     tests as they are now (after tests were added for them); every other verdict of
-    that run stands. Only ``tests/`` is refreshed in the workspace, so the module
-    itself must be unchanged since that run."""
+    that run stands. The workspace gets the repository as it is now (tests and what
+    they use); the module itself must be unchanged since that run."""
     workspace = _earlier_run(module, tests)
     undetected = sorted(
         name for name, verdict in _verdicts(workspace).items() if verdict in (SURVIVED, NO_TESTS)
     )
     if not undetected:
         return _outcome(module, workspace, ModuleResult(module))
-    shutil.copytree(
-        REPO_ROOT / "tests",
-        workspace / "tests",
-        dirs_exist_ok=True,
-        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
-    )
+    _copy_repository(workspace)
     return _run_mutmut(module, workspace, tuple(undetected), max_seconds, children)
 
 

@@ -278,10 +278,18 @@ class TestSurvivorsAgain:
     def last_run(self, tmp_path, monkeypatch):
         """A repository and the workspace of its module's last run, with verdicts."""
         repo = tmp_path / "repo"
+        for folder in mutate.FLATTENED.values():
+            (repo / folder).mkdir(parents=True)
+        for name in mutate.COPIED:
+            if "." in name:
+                (repo / name).write_text("")
+            else:
+                (repo / name).mkdir(parents=True, exist_ok=True)
         (repo / "tracking_ops" / "deploy").mkdir(parents=True)
         (repo / self.MODULE).write_text("def a():\n    return 1\n")
-        (repo / "tests").mkdir()
         (repo / "tests" / "test_new.py").write_text("def test_added(): ...\n")
+        # A helper the new tests use, added since the run.
+        (repo / "tracking_ops" / "deploy" / "helper.py").write_text("HELP = 1\n")
         monkeypatch.setattr(mutate, "REPO_ROOT", repo)
         monkeypatch.setattr(mutate, "WORKSPACES", tmp_path / "workspaces")
         workspace = mutate.workspace_of(self.MODULE)
@@ -327,6 +335,7 @@ class TestSurvivorsAgain:
         assert seen["args"][-2:] == ["p.x_a__mutmut_2", "p.x_a__mutmut_3"]
         assert "p.x_a__mutmut_1" not in seen["args"] and "p.x_a__mutmut_4" not in seen["args"]
         assert seen["tests"] == ["test_new.py"]  # the tests as they are now
+        assert (last_run.workspace / "tracking_ops" / "deploy" / "helper.py").exists()
         assert result.status == {
             "p.x_a__mutmut_1": mutate.KILLED,
             "p.x_a__mutmut_2": mutate.KILLED,
