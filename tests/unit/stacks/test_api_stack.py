@@ -338,6 +338,7 @@ def test_lambda_permissions_are_scoped_to_this_api_stage_and_route(dev):
     )
     for permission in permissions:
         assert permission["inputs"]["principal"] == "apigateway.amazonaws.com"
+        assert permission["inputs"]["action"] == "lambda:InvokeFunction"
         assert permission["inputs"]["function"] == "tracking-api-dev"
     # One per route, named by its operation (logical names key the deployed state).
     assert sorted(p["name"] for p in permissions) == sorted(
