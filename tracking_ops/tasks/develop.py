@@ -202,16 +202,16 @@ def mutate(
     except mutation.MutateError as exc:
         raise Exit(f"error: {exc}", code=2) from None
     results, failed = [], []
+    run = (
+        mutation.rerun_survivors
+        if survivors
+        else mutation.resume
+        if resume
+        else mutation.run_module
+    )
     for path, tests in selected.items():
         print(f"[{path}] mutating (at most {max_minutes:g} min) ...", flush=True)
         try:
-            run = (
-                mutation.rerun_survivors
-                if survivors
-                else mutation.resume
-                if resume
-                else mutation.run_module
-            )
             result = run(path, tests, max_minutes * 60, children)
         except mutation.MutateError as exc:
             failed.append(str(exc))
