@@ -382,16 +382,20 @@ def _run_mutmut(
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its forked workers end with it
         )
+        # mutmut runs in a session of its own (so its forked workers can be stopped as
+        # one group), out of reach of a Ctrl-C or a SIGTERM meant for this process:
+        # either stops the group before this process ends.
+        previous = signal.signal(signal.SIGTERM, _interrupt)
         try:
             process.wait(timeout=max_seconds)
         except subprocess.TimeoutExpired:
             result.timed_out = True
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+            _stop_group(process)
+        except KeyboardInterrupt:
+            _stop_group(process)
+            raise
+        finally:
+            signal.signal(signal.SIGTERM, previous)
     result.seconds = time.monotonic() - started
     if not result.timed_out and (process.returncode or not _verdicts(workspace)):
         # e.g. "Failed to run clean test": the selected tests fail without any mutant.
@@ -400,6 +404,20 @@ def _run_mutmut(
             f"mutmut could not test {module} (see {log}): {(lines or ['no output'])[-1]}"
         )
     return _outcome(module, workspace, result)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _stop_group(process: subprocess.Popen) -> None:
+    """SIGTERM to the process's group (mutmut and its workers), SIGKILL after 30 s."""
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
 
 
 def _outcome(module: str, workspace: Path, result: ModuleResult) -> ModuleResult:

@@ -6,7 +6,10 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
+import subprocess
 import sys
+import time
 import tomllib
 from pathlib import Path
 from types import SimpleNamespace
@@ -430,3 +433,58 @@ def test_the_task_refuses_two_ways_of_taking_up_a_run():
 
     with pytest.raises(Exit, match="choose one"):
         develop.mutate.body(Context(), module="policy/rules.py", survivors=True, resume=True)
+
+
+# A stand-in for `mutmut run`: a worker process under it, whose pid it writes down.
+FAKE_MUTMUT = """
+import subprocess, sys, time
+worker = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+open(sys.argv[1], "w").write(str(worker.pid))
+time.sleep(120)
+"""
+# The task's side: mutate._run_mutmut driving the stand-in.
+RUNNER = """
+import sys
+from pathlib import Path
+from tracking_ops.checks import mutate
+pid_file, workspace = sys.argv[1], Path(sys.argv[2])
+mutate._mutmut = lambda *args: [sys.executable, "-c", {fake!r}, pid_file]
+mutate._run_mutmut("tracking_ops/deploy/planner.py", workspace, (), 120, 1)
+"""
+
+
+def gone(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().split(") ")[1].split()[0]
+    except FileNotFoundError:
+        return True
+    return state in {"Z", "X"}  # exited, not yet reaped by its new parent
+
+
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT])
+def test_stopping_the_task_stops_mutmut_and_its_workers(tmp_path, stop):
+    """mutmut runs in a session of its own; a stop meant for the task must reach it."""
+    pid_file = tmp_path / "worker.pid"
+    runner = subprocess.Popen(
+        [sys.executable, "-c", RUNNER.format(fake=FAKE_MUTMUT), str(pid_file), str(tmp_path)],
+        cwd=REPO_ROOT,
+        start_new_session=True,  # the signal goes to the task's group, as a terminal's would
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not (pid_file.exists() and pid_file.read_text()):
+            assert time.monotonic() < deadline and runner.poll() is None, "mutmut never started"
+            time.sleep(0.05)
+        worker = int(pid_file.read_text())
+
+        os.killpg(runner.pid, stop)
+
+        runner.wait(timeout=40)
+        deadline = time.monotonic() + 10
+        while not gone(worker) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert gone(worker)
+    finally:
+        if runner.poll() is None:
+            os.killpg(runner.pid, signal.SIGKILL)
+            runner.wait()
