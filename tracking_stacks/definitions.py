@@ -14,12 +14,9 @@ from typing import Any
 
 from tracking_common.runtime_config import ApiConfig, FeatureFlags
 from tracking_stacks.naming import ENVIRONMENTS, parameter_path, physical_name
+from tracking_stacks.paths import REPO_ROOT, STACKS_DIR
 
-__all__ = ["ENVIRONMENTS", "physical_name"]  # re-exported for the local runtime
-
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
-STACKS_DIR = REPO_ROOT / "stacks"
+__all__ = ["ENVIRONMENTS", "REPO_ROOT", "STACKS_DIR", "physical_name"]  # re-exported
 
 TABLE = "table"
 DLQ = "dlq"

@@ -15,8 +15,8 @@ from typing import Any
 
 import yaml
 
-from tracking_stacks.definitions import STACKS_DIR
 from tracking_stacks.naming import DEFAULT_BASE_ENV, ENVIRONMENTS, is_branch_env, validate_env
+from tracking_stacks.paths import STACKS_DIR
 from tracking_stacks.registry import REGISTRY, Layer
 
 # What a per-branch env never inherits from its base, per layer:

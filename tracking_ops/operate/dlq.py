@@ -222,11 +222,11 @@ def failed_sequences(result: Any, records: Iterable[dict[str, Any]]) -> set[str]
 def in_process_notifier() -> Deliver:
     """The notifier's own handler, in this process (the local stand-in's AWS)."""
     from tracking_notifier import handler as notifier
-    from tracking_ops.local import proxy
+    from tracking_ops.lambda_context import LambdaContext
     from tracking_stacks import definitions as defs
 
     def deliver(records: list[dict[str, Any]]) -> set[str]:
-        context = proxy.LambdaContext.of(defs.NOTIFIER_FUNCTION)
+        context = LambdaContext.of(defs.NOTIFIER_FUNCTION)
         try:
             result = notifier.handler({"Records": records}, context)
         except Exception:  # noqa: BLE001 - a raise fails the whole batch, as in Lambda
