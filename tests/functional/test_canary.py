@@ -11,16 +11,14 @@ import pytest
 from invoke import Context, Exit
 
 from tests.unit.ops.fake_engine import FakeEngine
-from tracking_ops.deploy import canary as canary_module
-from tracking_ops.deploy import status
-from tracking_ops.deploy.canary import (
-    Canary,
+from tracking_ops.deploy import engine_runs, release_routing, release_runs, status
+from tracking_ops.deploy.alarm_watch import cloudwatch_alarm_states, watched_alarms
+from tracking_ops.deploy.canary import Canary
+from tracking_ops.deploy.release_routing import (
     CanaryError,
     Releaser,
     RolledBack,
-    cloudwatch_alarm_states,
     refuse_if_in_progress,
-    watched_alarms,
 )
 from tracking_ops.deploy.review import ReviewRefused
 from tracking_ops.local import standin
@@ -283,7 +281,7 @@ def test_an_interrupted_canary_says_what_it_left(engine, cloudwatch):
         "`invoke rollback --stack compute --env dev` or the next canary"
     )
     # status and a plain deploy say so
-    assert canary_module.release_note(engine.outputs(COMPUTE)) == (
+    assert release_routing.release_note(engine.outputs(COMPUTE)) == (
         "canary in progress: version 2 gets 10%, version 1 90%"
     )
     with pytest.raises(CanaryError, match="has a canary in progress .* takes it over"):
@@ -327,12 +325,12 @@ def test_a_canary_whose_config_was_lost_is_still_seen_and_taken_over(engine, clo
 
 @pytest.fixture
 def tasks_on_fakes(monkeypatch, engine, cloudwatch) -> ReleaseEngine:
-    monkeypatch.setattr(deploy_tasks, "_deployer", lambda env, verbose, **_: engine)
-    monkeypatch.setattr(deploy_tasks, "_build_if_deploying", lambda layers: {})
-    monkeypatch.setattr(deploy_tasks, "source_parts", lambda layer, env, base, assets: PARTS)
-    monkeypatch.setattr(release_tasks, "source_parts", lambda layer, env, base, assets: PARTS)
+    monkeypatch.setattr(engine_runs, "open_deployer", lambda env, verbose, **_: engine)
+    monkeypatch.setattr(engine_runs, "build_assets", lambda layers: {})
+    monkeypatch.setattr(engine_runs, "source_parts", lambda layer, env, base, assets: PARTS)
+    monkeypatch.setattr(release_runs, "source_parts", lambda layer, env, base, assets: PARTS)
     monkeypatch.setattr(status, "source_parts", lambda layer, env, base: PARTS)
-    monkeypatch.setattr(release_tasks, "_alarm_client", lambda env: cloudwatch)
+    monkeypatch.setattr(release_runs, "alarm_client", lambda env: cloudwatch)
     monkeypatch.setattr(sys, "stdin", io.StringIO())  # no terminal
     return engine
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from tracking_ops.deploy.canary import release_note
 from tracking_ops.deploy.fingerprints import (
     CONFIG,
     PROGRAM,
@@ -17,6 +16,7 @@ from tracking_ops.deploy.fingerprints import (
     stale_reads,
 )
 from tracking_ops.deploy.planner import deploy_order
+from tracking_ops.deploy.release_routing import release_note
 from tracking_stacks.registry import REGISTRY, Layer
 
 

@@ -1,4 +1,5 @@
-"""What every task shares: option help, the env check, one-line failures."""
+"""What every task shares: the env check, the layer argument, one-line failures
+(the shared help texts: help.py)."""
 
 from __future__ import annotations
 
@@ -7,22 +8,18 @@ from collections.abc import Iterator
 
 from invoke import Exit
 
-from tracking_ops.deploy.canary import CanaryError
+from tracking_ops.deploy.engine_runs import RunIncomplete
 from tracking_ops.deploy.planner import PlanError, parse_layer
 from tracking_ops.deploy.preflight import PreflightError
+from tracking_ops.deploy.release_routing import CanaryError
 from tracking_ops.deploy.review import ReviewRefused
 from tracking_ops.deploy.synth import SynthError
 from tracking_ops.deploy.upstream import UpstreamNotReady
 from tracking_stacks.environments import base_env_of
-from tracking_stacks.naming import BRANCH_ENV_HELP, ENVIRONMENTS, validate_env
-from tracking_stacks.registry import REGISTRY, Layer
+from tracking_stacks.naming import validate_env
+from tracking_stacks.registry import Layer
 from tracking_stacks.release import ReleaseError
 
-LAYER_NAMES = ", ".join(layer.value for layer in REGISTRY)
-HELP_ENV = f"environment: {', '.join(ENVIRONMENTS)} or per-branch {BRANCH_ENV_HELP} (default dev)"
-HELP_FROM = "a per-branch env's base: the env whose config it takes (default dev)"
-HELP_STACK = f"one layer: {LAYER_NAMES}"
-HELP_VERBOSE = "stream the Pulumi engine's full output"
 EXPECTED_FAILURES = (
     PreflightError,
     PlanError,
@@ -56,5 +53,7 @@ def one_line_errors() -> Iterator[None]:
     """Expected failures end the task with their message and exit code 1, never a traceback."""
     try:
         yield
+    except RunIncomplete as exc:  # each layer's failure was reported: the line says which
+        raise Exit(str(exc), code=1) from None
     except EXPECTED_FAILURES as exc:
         raise Exit(f"error: {exc}", code=1) from None

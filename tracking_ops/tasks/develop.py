@@ -6,7 +6,8 @@ import sys
 
 from invoke import Context, task
 
-from tracking_ops.tasks.common import HELP_ENV, check_env, layer_arg
+from tracking_ops.tasks.common import check_env, layer_arg
+from tracking_ops.tasks.help import HELP_ENV
 
 TIERS = ("unit", "functional", "e2e")
 

@@ -12,7 +12,8 @@ from tracking_ops.deploy import planner
 from tracking_ops.deploy.affected import changed_paths, layers_for_paths
 from tracking_ops.deploy.build import BuildError, build_function
 from tracking_ops.deploy.synth import diff_envs, synth_all, synth_document
-from tracking_ops.tasks.common import HELP_ENV, HELP_FROM, check_env, one_line_errors
+from tracking_ops.tasks.common import check_env, one_line_errors
+from tracking_ops.tasks.help import HELP_ENV, HELP_FROM
 from tracking_stacks.definitions import FUNCTIONS
 
 

@@ -8,7 +8,8 @@ from invoke import Context, Exit, task
 
 from tracking_ops.deploy.preflight import PreflightError, check_aws_credentials
 from tracking_ops.operate import dlq
-from tracking_ops.tasks.common import HELP_ENV, check_env
+from tracking_ops.tasks.common import check_env
+from tracking_ops.tasks.help import HELP_ENV
 from tracking_stacks import definitions as defs
 
 

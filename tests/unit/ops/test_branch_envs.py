@@ -11,6 +11,7 @@ import yaml
 from invoke import Context, Exit
 
 from tests.unit.ops.fake_engine import FakeEngine
+from tracking_ops.deploy import engine_runs
 from tracking_ops.deploy.synth import synth_all
 from tracking_ops.tasks import deploy as tasks
 from tracking_stacks import environments
@@ -162,7 +163,7 @@ def test_generated_branch_config_files_are_ignored_by_git():
 @pytest.fixture
 def engine(monkeypatch) -> FakeEngine:
     fake = FakeEngine(env="pr-42")
-    monkeypatch.setattr(tasks, "_deployer", lambda env, verbose, **_: fake)
+    monkeypatch.setattr(engine_runs, "open_deployer", lambda env, verbose, **_: fake)
     return fake
 
 

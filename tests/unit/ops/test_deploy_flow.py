@@ -11,7 +11,7 @@ import pytest
 from invoke import Context, Exit
 
 from tests.unit.ops.fake_engine import FakeEngine, urn
-from tracking_ops.deploy import status
+from tracking_ops.deploy import engine_runs, status
 from tracking_ops.deploy.executor import SUCCEEDED, UNCHANGED, Reporter, Unchanged, execute
 from tracking_ops.deploy.review import LayerPreview, Step
 from tracking_ops.tasks import deploy as tasks
@@ -39,11 +39,13 @@ def sources() -> dict[Layer, dict[str, str]]:
 @pytest.fixture
 def engine(monkeypatch, sources) -> FakeEngine:
     fake = FakeEngine()
-    monkeypatch.setattr(tasks, "_deployer", lambda env, verbose, **_: fake)
-    monkeypatch.setattr(tasks, "_build_if_deploying", lambda layers: {})
-    monkeypatch.setattr(tasks, "source_parts", lambda layer, env, base, assets: sources[layer])
+    monkeypatch.setattr(engine_runs, "open_deployer", lambda env, verbose, **_: fake)
+    monkeypatch.setattr(engine_runs, "build_assets", lambda layers: {})
+    monkeypatch.setattr(
+        engine_runs, "source_parts", lambda layer, env, base, assets: sources[layer]
+    )
     monkeypatch.setattr(status, "source_parts", lambda layer, env, base: sources[layer])
-    monkeypatch.setattr(tasks, "_offline_counts", lambda env, base: {Layer.CONFIG: 6}.get)
+    monkeypatch.setattr(engine_runs, "offline_counts", lambda env, base: {Layer.CONFIG: 6}.get)
     monkeypatch.setattr(sys, "stdin", Terminal(False))
     return fake
 
@@ -393,7 +395,7 @@ def test_a_reviewed_consumer_is_previewed_again_when_its_producer_changed_its_re
 
 
 def test_offline_counts_come_from_the_synth_of_the_env():
-    branch, dev = tasks._offline_counts("pr-3", ""), tasks._offline_counts("dev", "")
+    branch, dev = engine_runs.offline_counts("pr-3", ""), engine_runs.offline_counts("dev", "")
     assert all(branch(layer) > 0 for layer in Layer)
     assert branch(Layer.API) < dev(Layer.API)  # a branch env leaves the account logging role alone
 

@@ -148,12 +148,13 @@ class FakeDeployer:
 @pytest.fixture
 def fake_engine(monkeypatch):
     """The deploy tasks with every pre-flight passing and a fake deployer."""
+    from tracking_ops.deploy import engine_runs
     from tracking_ops.tasks import deploy as deploy_tasks
 
     FakeDeployer.instances = []
     monkeypatch.setattr(preflight, "run_all", lambda env, need_credentials=True: None)
     monkeypatch.setenv(preflight.PASSPHRASE, "test-only")
-    monkeypatch.setattr(deploy_tasks, "PulumiDeployer", FakeDeployer)
+    monkeypatch.setattr(engine_runs, "PulumiDeployer", FakeDeployer)
     return deploy_tasks
 
 

@@ -1,0 +1,30 @@
+"""The alarms a canary is judged by: their names per env and their states in CloudWatch."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+from tracking_stacks.definitions import CANARY_ALARMS, alarm_name
+
+ALARM = "ALARM"
+
+
+class AlarmStates(Protocol):
+    def __call__(self, names: Sequence[str]) -> dict[str, str]:
+        """Each named alarm that exists: its state (OK, ALARM, INSUFFICIENT_DATA)."""
+        ...
+
+
+def cloudwatch_alarm_states(client: Any) -> AlarmStates:
+    """Alarm states from CloudWatch (``client``: boto3's cloudwatch client)."""
+
+    def states(names: Sequence[str]) -> dict[str, str]:
+        found = client.describe_alarms(AlarmNames=list(names), AlarmTypes=["MetricAlarm"])
+        return {alarm["AlarmName"]: alarm["StateValue"] for alarm in found["MetricAlarms"]}
+
+    return states
+
+
+def watched_alarms(env: str) -> list[str]:
+    return [alarm_name(key, env) for key in CANARY_ALARMS]

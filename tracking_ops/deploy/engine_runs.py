@@ -1,0 +1,138 @@
+"""The runs the engine tasks start: an engine adapter checked by preflight, the function
+assets built when compute is deployed, the execution over the layer DAG, and the
+deploy itself (plan, review, apply; see tracking_ops/deploy/flow.py). The tasks in
+tracking_ops/tasks/ parse flags and call these; deploy and canary share them here."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tracking_ops.deploy import preflight
+from tracking_ops.deploy.build import build_function
+from tracking_ops.deploy.deployer import PulumiDeployer
+from tracking_ops.deploy.executor import DONE, Reporter, execute
+from tracking_ops.deploy.fingerprints import source_parts
+from tracking_ops.deploy.flow import Console, DeployFlow, DeployRequest
+from tracking_ops.deploy.release_routing import refuse_if_in_progress
+from tracking_ops.deploy.synth import SynthError, synth_all
+from tracking_stacks.definitions import FUNCTIONS
+from tracking_stacks.registry import REGISTRY, Layer, downstream_of
+
+
+class RunIncomplete(Exception):
+    """Some layers did not complete; the message is the whole line (each layer's own
+    failure was reported as it happened)."""
+
+
+def open_deployer(
+    env: str, verbose: bool, need_credentials: bool = True, base: str = "", plans: bool = False
+) -> PulumiDeployer:
+    """The engine adapter for ``env`` once preflight passed (the engine's output streamed
+    with ``verbose``)."""
+    preflight.run_all(env, need_credentials=need_credentials)
+    provider, engine_env = preflight.secrets_settings(env)
+    return PulumiDeployer(
+        env=env,
+        secrets_provider=provider,
+        engine_env=engine_env,
+        on_output=(lambda line: print(line, flush=True)) if verbose else None,
+        base=base or None,
+        use_plans=plans,
+    )
+
+
+def build_assets(layers: list[Layer]) -> dict[str, str]:
+    """Build the function assets when compute is among ``layers``: what -> sha256."""
+    built: dict[str, str] = {}
+    if Layer.COMPUTE in layers:
+        for spec in FUNCTIONS:
+            artifact = build_function(spec)
+            built[spec.what] = artifact.sha256
+            print(f"built {spec.what}: {artifact.path.name} sha256 {artifact.sha256[:12]}")
+    return built
+
+
+def run_layers(
+    layers: list[Layer],
+    action: Callable[[Layer], Mapping[str, int]],
+    verb: str,
+    reverse: bool = False,
+) -> None:
+    """Execute over the DAG (reversed for destroy); RunIncomplete on any failure."""
+
+    def depends_on(name: str) -> list[str]:
+        layer = Layer(name)
+        related = downstream_of(layer) if reverse else REGISTRY[layer].upstream
+        return [other.value for other in related]
+
+    outcomes = execute(
+        [layer.value for layer in layers],
+        depends_on,
+        lambda name: action(Layer(name)),
+        Reporter(verb=verb),
+    )
+    failed = [o.name for o in outcomes if o.status not in DONE]
+    if failed:
+        raise RunIncomplete(f"{verb} did not complete: {', '.join(failed)} not done")
+
+
+def offline_counts(env: str, base: str) -> Callable[[Layer], int | None]:
+    """Resources per layer from the offline synth, computed once on first use; None if
+    the synth fails (the review then shows no count: the deploy itself is unaffected)."""
+    counts: dict[Layer, int] = {}
+
+    def count(layer: Layer) -> int | None:
+        if not counts:
+            try:
+                results = synth_all(env, base=base or None)
+            except SynthError:
+                return None
+            counts.update({result.layer: len(result.resources) for result in results})
+        return counts.get(layer)
+
+    return count
+
+
+@dataclass(frozen=True)
+class DeployRun:
+    """One `invoke deploy` or `invoke deploy-all`, as its flags ask for it."""
+
+    env: str
+    layers: list[Layer]
+    always: set[Layer] = field(default_factory=set)  # deployed even when unchanged
+    always_reason: str = "requested"
+    base: str = ""
+    sources_count: bool = False
+    yes: bool = False
+    allow_stateful_changes: bool = False
+    plan: bool = True
+    verbose: bool = False
+
+
+def deploy_layers(run: DeployRun, console: Console | None = None) -> None:
+    """Plan, review, apply ``run.layers`` (see tracking_ops/deploy/flow.py)."""
+    deployer = open_deployer(run.env, run.verbose, base=run.base, plans=run.plan)
+    if Layer.COMPUTE in run.layers:
+        note = refuse_if_in_progress(deployer, run.env)  # a plain deploy would keep its routing
+        if note:
+            print(note)
+    assets = build_assets(run.layers)
+    with tempfile.TemporaryDirectory(prefix="tracking-plans-") as plan_dir:
+        request = DeployRequest(
+            env=run.env,
+            layers=run.layers,
+            always=frozenset(run.always),
+            always_reason=run.always_reason,
+            parts=lambda layer: source_parts(layer, run.env, run.base or None, assets),
+            sources_count=run.sources_count,
+            yes=run.yes,
+            allow_stateful=run.allow_stateful_changes,
+            plan_dir=Path(plan_dir) if run.plan else None,
+            offline_resources=offline_counts(run.env, run.base),
+        )
+        flow = DeployFlow(deployer, request, console)
+        flow.review()
+        run_layers(run.layers, flow.apply, "deploy")
