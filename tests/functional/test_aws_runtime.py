@@ -301,7 +301,7 @@ def put_events_in_table(aws, count: int) -> None:
 def feeder_recording(aws, fail_sequence_at: int, times: int | None):
     """A StreamFeeder on the stand-in's stream whose notifier fails the record at
     ``fail_sequence_at`` of the first batch ``times`` times (None: always)."""
-    from tracking_ops.local.runtime import StreamFeeder
+    from tracking_ops.local.stream_feeder import StreamFeeder
 
     feeder = StreamFeeder(aws)
     feeder.setup()
@@ -337,7 +337,7 @@ def test_local_feeder_redelivers_from_the_first_failed_record_on(aws):
 
 
 def test_local_feeder_sends_the_batch_from_the_checkpoint_to_the_dlq(aws):
-    from tracking_ops.local.runtime import STREAM_MAX_RETRIES
+    from tracking_ops.local.stream_feeder import STREAM_MAX_RETRIES
 
     put_events_in_table(aws, 3)
     feeder, batches = feeder_recording(aws, fail_sequence_at=1, times=None)

@@ -7,7 +7,7 @@ import pickle
 import pytest
 
 from tests.helpers import update
-from tracking_ops.local.runtime import StreamFeeder
+from tracking_ops.local.stream_feeder import StreamFeeder
 
 pytestmark = pytest.mark.functional
 

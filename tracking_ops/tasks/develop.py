@@ -59,8 +59,8 @@ def local(
     function_timeout: int = 0,
 ) -> None:
     """Run the whole API on this machine, moto standing in for AWS (no account, no Docker)."""
+    from tracking_ops.local.child_processes import exit_now
     from tracking_ops.local.runtime import serve_forever
-    from tracking_ops.local.workers import exit_now
 
     code = serve_forever(
         check_env(env),

@@ -1,0 +1,144 @@
+"""The HTTP side of `invoke local`: each request checked as API Gateway would
+(gateway.py), turned into a REST proxy event for the worker pool, and the function's
+reply (or API Gateway's 502 when the invocation fails) written back."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from tracking_ops.local import child_processes, docs, gateway, proxy, workers
+
+JSON_HEADERS = {"Content-Type": "application/json"}
+
+
+def call_function(pool: workers.WorkerPool, event: dict[str, Any], log) -> tuple:
+    """The function's response; when the invocation fails (timeout, unhandled error, a
+    dead runtime, a malformed response) what API Gateway then answers: 502, through the
+    api stack's DEFAULT_5XX gateway response."""
+    try:
+        return proxy.decode_response(pool.invoke(event))
+    except workers.FunctionFailed as failure:
+        log(f"function error:\n{child_processes.failure_summary(str(failure))}")
+    except (workers.FunctionTimedOut, workers.PoolClosed) as failure:
+        log(f"function error: {failure or 'the runtime is stopping'}")
+    except (KeyError, TypeError, ValueError, AttributeError) as failure:
+        log(f"malformed Lambda proxy response: {failure!r}")
+    failed = gateway.LAMBDA_FAILURE
+    return failed.status, {**JSON_HEADERS, **gateway.LAMBDA_FAILURE_HEADERS}, failed.body()
+
+
+def make_request_handler(pool: workers.WorkerPool, openapi: Callable[[], bytes], log) -> type:
+    class RequestHandler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        server_version = "tracking-local"
+
+        def _serve(self) -> None:
+            started = time.perf_counter()
+            url = urlsplit(self.path)
+            declared = self.headers.get("Content-Length") or "0"
+            if not declared.isdigit():
+                rejection = gateway.GatewayRejection(
+                    400, "validation_error", "Content-Length is not a number."
+                )
+                return self._reply(url, started, rejection.status, JSON_HEADERS, rejection.body())
+            length = int(declared)
+            if length > gateway.API_GATEWAY_MAX_BODY:  # refused unread, as API Gateway does
+                rejection = gateway.GatewayRejection(413, "payload_too_large", "Request Too Long")
+                self.close_connection = True
+                return self._reply(url, started, rejection.status, JSON_HEADERS, rejection.body())
+            body = self.rfile.read(length) if length else b""
+            if len(body) < length:
+                # The client went away mid-body: nothing reaches the function, nothing is stored.
+                self.close_connection = True
+                log(f"{self.command} {url.path} dropped: client sent {len(body)} of {length} bytes")
+                return None
+            if url.path == "/openapi.json" and self.command == "GET":
+                return self._reply(url, started, 200, JSON_HEADERS, openapi())
+            if url.path.startswith(docs.DOCS_PATH) and self.command == "GET":
+                return self._reply(url, started, *self._docs(url.path))
+            return self._reply(url, started, *self._through_gateway(url, body))
+
+        def _reply(
+            self, url, started: float, status: int, headers: dict[str, str], data: bytes
+        ) -> None:
+            try:
+                self.send_response(status)
+                for name, value in headers.items():
+                    if name.lower() not in {"content-length", "connection"}:
+                        self.send_header(name, value)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                if self.command != "HEAD":  # HEAD: the headers of the answer, no body
+                    self.wfile.write(data)
+            except (BrokenPipeError, ConnectionResetError):
+                self.close_connection = True
+                log(f"{self.command} {url.path} {status}: client gone before the response")
+                return
+            log(
+                f"{self.command} {url.path} {status} {(time.perf_counter() - started) * 1000:.1f}ms"
+            )
+
+        def _through_gateway(self, url, body: bytes) -> tuple[int, dict[str, str], bytes]:
+            query = parse_qs(url.query, keep_blank_values=True)
+            rejection = gateway.check_request(
+                self.command, url.path, query, self.headers.get("Content-Type", ""), body
+            )
+            if rejection:
+                return rejection.status, JSON_HEADERS, rejection.body()
+            event = proxy.proxy_event(
+                self.command,
+                url.path,
+                query=url.query,
+                headers=dict(self.headers.items()),
+                body=body if body or self.command != "GET" else None,
+            )
+            if rejection := gateway.check_invoke_payload(event):
+                return rejection.status, JSON_HEADERS, rejection.body()
+            return call_function(pool, event, log)
+
+        def _docs(self, path: str) -> tuple[int, dict[str, str], bytes]:
+            if path in (docs.DOCS_PATH, docs.ASSET_PREFIX):
+                page = docs.page("Logistics tracking API", "/openapi.json")
+                return 200, {"Content-Type": "text/html; charset=utf-8"}, page
+            found = docs.asset(path)
+            if found is None:
+                rejection = gateway.GatewayRejection(404, "not_found", f"No docs asset {path}.")
+                return rejection.status, JSON_HEADERS, rejection.body()
+            return 200, {"Content-Type": found[0], "Cache-Control": "max-age=3600"}, found[1]
+
+        do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _serve
+
+        def __getattr__(self, name: str):
+            # Any other method (HEAD, OPTIONS, TRACE, ...) gets the deployed gateway's
+            # JSON answer for a method the API lacks, never http.server's HTML 501.
+            if name.startswith("do_"):
+                return self._serve
+            raise AttributeError(name)
+
+        def send_error(self, code: int, message: str | None = None, explain: str | None = None):
+            """http.server's own errors (a malformed request line, a header too long)
+            in the contract's JSON shape instead of its HTML page."""
+            rejection = gateway.GatewayRejection(
+                code, "bad_request" if code < 500 else "internal_error", message or "Bad request"
+            )
+            body = rejection.body() if self.command != "HEAD" else b""
+            self.close_connection = True
+            self.request_version = self.protocol_version  # headers even when unparsed
+            try:
+                self.send_response(code, message)
+                self.send_header("Content-Type", JSON_HEADERS["Content-Type"])
+                self.send_header("Connection", "close")
+                self.send_header("Content-Length", str(len(rejection.body())))
+                self.end_headers()
+                self.wfile.write(body)
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+            pass  # one line per request is written by _serve
+
+    return RequestHandler
