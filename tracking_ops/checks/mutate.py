@@ -10,7 +10,8 @@ mutmut names a module by its path, and a mutant is only active when that name
 is the module's import name, so each run happens in a scratch copy of the
 repository (``.mutmut/<module>/``) where the function packages sit at the top level as
 they are imported (``tracking_api``, not ``functions/tracking/tracking_api``).
-The working tree is never modified.
+The working tree is never modified. Which modules and tests: mutate_selection.py;
+the verdicts and the report: mutate_results.py.
 """
 
 from __future__ import annotations
@@ -22,10 +23,15 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from tracking_stacks.definitions import REPO_ROOT, STACKS_DIR
+from tracking_ops.checks.mutate_results import NO_TESTS, SURVIVED, VERDICTS, ModuleResult
+from tracking_ops.checks.mutate_selection import (
+    MUTANT_VARIABLE,
+    MutateError,
+    is_stack_program,
+)
+from tracking_stacks.definitions import REPO_ROOT
 
 WORKSPACES = REPO_ROOT / ".mutmut"
 # Import name -> folder in the repository, for the packages the Lambda assets keep
@@ -46,199 +52,8 @@ COPIED = (
     "README.md",  # the configuration table test reads it
 )
 
-UNIT_OPS = ("tests/unit/ops/test_planner_executor.py",)
-API_FUNCTIONAL = (
-    "tests/functional/test_track.py",
-    "tests/functional/test_reads.py",
-    "tests/functional/test_resilience.py",
-    "tests/functional/test_status_one_query.py",
-    "tests/functional/test_aws_runtime.py",
-    "tests/functional/test_concurrency.py",
-    "tests/functional/test_metrics.py",
-    "tests/functional/test_storage_reads.py",
-)
-NOTIFIER = (
-    "tests/unit/functions/test_projection.py",
-    "tests/unit/functions/test_notifier_changes.py",
-    "tests/functional/test_notifier.py",
-)
-STACK_TESTS = "tests/unit/stacks/"
-# Tests that read every layer's synthesis: settings per env, AWS shapes, IAM, policy pack.
-EVERY_LAYER = tuple(
-    STACK_TESTS + name
-    for name in (
-        "test_settings_per_env.py",
-        "test_aws_shapes.py",
-        "test_iam_lint.py",
-        "test_policy_pack.py",
-        "test_contracts.py",
-    )
-)
-
-
-def _stack_tests(*names: str, also: tuple[str, ...] = ()) -> tuple[str, ...]:
-    return (*(STACK_TESTS + name for name in names), *EVERY_LAYER, *also)
-
-
-# The core modules (issue 14) and the tests that exercise each: the unit tier, and
-# the functional tier where the module only runs against storage. A stack program's
-# components get the tests that read its layer's synthesis.
-CORE_MODULES: dict[str, tuple[str, ...]] = {
-    "tracking_ops/deploy/planner.py": UNIT_OPS,
-    "tracking_ops/deploy/executor.py": (
-        *UNIT_OPS,
-        "tests/unit/ops/test_preflight_and_upstream.py",
-        "tests/unit/ops/test_deploy_flow.py",  # an unchanged layer's outcome
-    ),
-    "policy/rules.py": ("tests/unit/stacks/test_policy_pack.py",),
-    "functions/notifier/tracking_notifier/changes.py": NOTIFIER,
-    "functions/notifier/tracking_notifier/projection.py": NOTIFIER,
-    "functions/tracking/tracking_api/domain.py": (
-        "tests/unit/functions/test_domain.py",
-        "tests/unit/functions/test_schema.py",
-        "tests/functional/test_track.py",
-        "tests/functional/test_reads.py",
-    ),
-    "functions/tracking/tracking_api/repository.py": API_FUNCTIONAL,
-    "functions/tracking/tracking_api/api.py": (
-        *API_FUNCTIONAL,
-        "tests/functional/test_cold_container.py",
-        "tests/unit/functions/test_routing.py",
-    ),
-    "functions/tracking/tracking_api/routing.py": (
-        "tests/unit/functions/test_routing.py",
-        *API_FUNCTIONAL,
-    ),
-    # The table's layout: keys, shards and the stored event item, shared by both functions.
-    "functions/common/tracking_common/table.py": (
-        "tests/unit/functions/test_domain.py",
-        "tests/unit/functions/test_projection.py",
-        *API_FUNCTIONAL,
-        "tests/functional/test_notifier.py",
-    ),
-    "stacks/data/components.py": _stack_tests(
-        "test_data_stack.py",
-        "test_dlq_alarm.py",
-        "test_compute_stack.py",
-        "test_monitoring_stack.py",
-    ),
-    "stacks/config/components.py": _stack_tests("test_config_stack.py", "test_compute_stack.py"),
-    "stacks/compute/components.py": _stack_tests(
-        "test_compute_stack.py",
-        "test_deploy_order.py",
-        "test_release_stack.py",
-        "test_throttling_capacity.py",
-        "test_monitoring_stack.py",
-        also=("tests/functional/test_iam_matches_code.py",),
-    ),
-    "stacks/api/components.py": _stack_tests(
-        "test_api_stack.py",
-        "test_deploy_order.py",
-        "test_gateway_responses.py",
-        "test_local_lambda_failure.py",
-        "test_throttling_capacity.py",
-        "test_release_stack.py",
-    ),
-    "stacks/monitoring/components.py": _stack_tests(
-        "test_monitoring_stack.py", "test_dlq_alarm.py", "test_release_stack.py"
-    ),
-}
-# mutmut's verdicts by the exit code of a mutant's test run (mutmut.stats), as its
-# `results` command names them.
-KILLED, SURVIVED, TIMEOUT, NOT_CHECKED = "killed", "survived", "timeout", "not checked"
-NO_TESTS = "no tests"  # no selected test reaches the mutated function: undetected too
-VERDICTS = {
-    1: KILLED,
-    3: KILLED,  # pytest's internal error is a kill too
-    0: SURVIVED,
-    None: NOT_CHECKED,  # the time bound came first
-    5: NO_TESTS,
-    33: NO_TESTS,
-    34: "skipped",
-    36: TIMEOUT,
-    -24: TIMEOUT,
-    24: TIMEOUT,
-    152: TIMEOUT,
-    255: TIMEOUT,
-}
-
-
-# mutmut names the mutant a forked test process runs under in this variable
-# (``stacks.api.components.xǁApiLayerǁ__init____mutmut_3``: module, then function).
-MUTANT_VARIABLE = "MUTANT_UNDER_TEST"
 # The pytest plugin every run loads (see mutate_plugin.py).
 PLUGIN = "tracking_ops.checks.mutate_plugin"
-
-
-# mutmut's check that the tests can fail at all: every mutated function raises.
-FORCED_FAIL = "fail"
-
-
-def is_stack_program(module: str) -> bool:
-    """A stack program's module (``stacks/<layer>/components.py``), by path."""
-    return module.startswith(STACKS_DIR.name + "/")
-
-
-def stack_program_mutant() -> str:
-    """The mutant active in this process if it changes a stack program's module
-    (``stacks/<layer>/components.py``; mutmut's forced failure changes every one),
-    else ''. A synthesis made under another mutant, or none, says nothing about it."""
-    mutant = os.environ.get(MUTANT_VARIABLE, "")
-    return mutant if mutant == FORCED_FAIL or mutant.startswith(STACKS_DIR.name + ".") else ""
-
-
-class MutateError(Exception):
-    """A module outside the core list, or mutmut failing before any mutant ran."""
-
-
-@dataclass
-class ModuleResult:
-    module: str
-    status: dict[str, str] = field(default_factory=dict)  # mutant -> verdict
-    survivors: dict[str, str] = field(default_factory=dict)  # mutant -> its diff
-    timed_out: bool = False
-    seconds: float = 0.0
-
-    def count(self, verdict: str) -> int:
-        return sum(1 for v in self.status.values() if v == verdict)
-
-    @property
-    def detected(self) -> int:
-        """Mutants the tests caught: failed, or made hang (an endless loop) until killed."""
-        return self.count(KILLED) + self.count(TIMEOUT)
-
-    @property
-    def undetected(self) -> int:
-        """Mutants no test failed: they ran and passed, or no test reaches them."""
-        return self.count(SURVIVED) + self.count(NO_TESTS)
-
-    @property
-    def checked(self) -> int:
-        return self.detected + self.undetected
-
-    @property
-    def score(self) -> float | None:
-        return 100 * self.detected / self.checked if self.checked else None
-
-    def as_json(self) -> dict:
-        return {
-            "module": self.module,
-            "killed": self.count(KILLED),
-            "timeouts": self.count(TIMEOUT),
-            "survived": self.count(SURVIVED),
-            "no_tests": self.count(NO_TESTS),
-            "not_checked": self.count(NOT_CHECKED),
-            "other": {
-                v: self.count(v)
-                for v in sorted(
-                    set(self.status.values()) - {KILLED, TIMEOUT, SURVIVED, NO_TESTS, NOT_CHECKED}
-                )
-            },
-            "score_percent": None if self.score is None else round(self.score, 1),
-            "timed_out": self.timed_out,
-            "seconds": round(self.seconds, 1),
-            "survivors": self.survivors,
-        }
 
 
 def flat_path(module: str) -> str:
@@ -449,43 +264,3 @@ def _diff(workspace: Path, mutant: str) -> str:
         timeout=120,
     )
     return shown.stdout.strip()
-
-
-def select(module: str | None) -> dict[str, tuple[str, ...]]:
-    if not module:
-        return dict(CORE_MODULES)
-    if module not in CORE_MODULES:
-        raise MutateError(f"{module} is not a core module; core modules: {', '.join(CORE_MODULES)}")
-    return {module: CORE_MODULES[module]}
-
-
-def report_lines(results: list[ModuleResult]) -> list[str]:
-    """A table (detected = killed or timed out; survived = no test failed, including
-    mutants no test reaches) and every survivor with its diff."""
-    header = (
-        f"{'module':<50} {'detected':>8} {'(timeout)':>9} {'survived':>8} {'unrun':>6} "
-        f"{'score':>6} {'minutes':>7}"
-    )
-    lines = [header]
-    for r in results:
-        score = f"{r.score:.0f}%" if r.score is not None else "-"
-        note = " (stopped at the time bound)" if r.timed_out else ""
-        lines.append(
-            f"{r.module:<50} {r.detected:>8} {r.count(TIMEOUT):>9} {r.undetected:>8} "
-            f"{r.count(NOT_CHECKED):>6} {score:>6} {r.seconds / 60:>7.1f}{note}"
-        )
-    detected = sum(r.detected for r in results)
-    checked = sum(r.checked for r in results)
-    if len(results) > 1 and checked:
-        unrun = sum(r.count(NOT_CHECKED) for r in results)
-        timeouts = sum(r.count(TIMEOUT) for r in results)
-        minutes = sum(r.seconds for r in results) / 60
-        lines.append(
-            f"{'total':<50} {detected:>8} {timeouts:>9} {checked - detected:>8} {unrun:>6} "
-            f"{100 * detected / checked:>5.0f}% {minutes:>7.1f}"
-        )
-    for r in results:
-        for name, diff in r.survivors.items():
-            reached = " (no test reaches it)" if r.status.get(name) == NO_TESTS else ""
-            lines.append(f"\nsurvived{reached}: {name}\n{diff}")
-    return lines

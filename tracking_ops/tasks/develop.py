@@ -195,12 +195,14 @@ def mutate(
     from invoke import Exit
 
     from tracking_ops.checks import mutate as mutation
+    from tracking_ops.checks.mutate_results import report_lines
+    from tracking_ops.checks.mutate_selection import MutateError, select
 
     if survivors and resume:
         raise Exit("error: --survivors and --resume take up a run in two ways: choose one", code=2)
     try:
-        selected = mutation.select(module or None)
-    except mutation.MutateError as exc:
+        selected = select(module or None)
+    except MutateError as exc:
         raise Exit(f"error: {exc}", code=2) from None
     results, failed = [], []
     run = (
@@ -214,7 +216,7 @@ def mutate(
         print(f"[{path}] mutating (at most {max_minutes:g} min) ...", flush=True)
         try:
             result = run(path, tests, max_minutes * 60, children)
-        except mutation.MutateError as exc:
+        except MutateError as exc:
             failed.append(str(exc))
             print(f"[{path}] error: {exc}", flush=True)
             continue
@@ -225,7 +227,7 @@ def mutate(
             + (" (time bound reached)" if result.timed_out else ""),
             flush=True,
         )
-    print("\n".join(mutation.report_lines(results)))
+    print("\n".join(report_lines(results)))
     if out:
         Path(out).write_text(json.dumps([r.as_json() for r in results], indent=2) + "\n")
     if failed:

@@ -21,15 +21,15 @@ from mutmut.mutation.file_mutation import mutate_file_contents
 from mutmut.state import state
 from mutmut.utils.format_utils import get_mutant_name, mangled_name_from_mutant_name
 
-from tracking_ops.checks import mutate
+from tracking_ops.checks import mutate, mutate_results, mutate_selection
 from tracking_ops.deploy import synth
 from tracking_stacks.definitions import REPO_ROOT, STACKS_DIR
 from tracking_stacks.registry import Layer
 
 
 def test_every_core_module_and_its_tests_exist():
-    assert len(mutate.CORE_MODULES) >= 8
-    for module, tests in mutate.CORE_MODULES.items():
+    assert len(mutate_selection.CORE_MODULES) >= 8
+    for module, tests in mutate_selection.CORE_MODULES.items():
         assert (REPO_ROOT / module).is_file(), module
         assert tests, module
         for test in tests:
@@ -38,12 +38,12 @@ def test_every_core_module_and_its_tests_exist():
 
 
 def test_a_module_outside_the_core_is_refused_naming_the_core_ones():
-    with pytest.raises(mutate.MutateError, match="tracking_ops/deploy/planner.py"):
-        mutate.select("tracking_ops/local/runtime.py")
-    assert mutate.select("policy/rules.py") == {
-        "policy/rules.py": mutate.CORE_MODULES["policy/rules.py"]
+    with pytest.raises(mutate_selection.MutateError, match="tracking_ops/deploy/planner.py"):
+        mutate_selection.select("tracking_ops/local/runtime.py")
+    assert mutate_selection.select("policy/rules.py") == {
+        "policy/rules.py": mutate_selection.CORE_MODULES["policy/rules.py"]
     }
-    assert mutate.select(None) == mutate.CORE_MODULES
+    assert mutate_selection.select(None) == mutate_selection.CORE_MODULES
 
 
 @pytest.mark.parametrize(
@@ -99,7 +99,7 @@ def test_verdicts_come_from_mutmuts_exit_codes(tmp_path):
 
 
 def test_the_report_scores_detected_mutants_and_shows_every_survivor():
-    result = mutate.ModuleResult(
+    result = mutate_results.ModuleResult(
         "tracking_ops/deploy/planner.py",
         status={
             "a": "killed",
@@ -114,7 +114,7 @@ def test_the_report_scores_detected_mutants_and_shows_every_survivor():
         seconds=90,
     )
 
-    lines = mutate.report_lines([result])
+    lines = mutate_results.report_lines([result])
     text = "\n".join(lines)
 
     # A mutant no test reaches is not detected: it counts as a survivor.
@@ -138,15 +138,15 @@ def test_the_report_scores_detected_mutants_and_shows_every_survivor():
 # The stack programs' components: mutmut names a module by its path, and a mutant is
 # only active (and a test only credited with reaching it) under that name.
 
-STACK_MODULES = [m for m in mutate.CORE_MODULES if m.startswith("stacks/")]
+STACK_MODULES = [m for m in mutate_selection.CORE_MODULES if m.startswith("stacks/")]
 
 
 def test_every_stack_programs_components_are_a_core_module():
     assert sorted(STACK_MODULES) == sorted(f"stacks/{layer.value}/components.py" for layer in Layer)
     for module in STACK_MODULES:
         assert mutate.flat_path(module) == module
-        tests = mutate.CORE_MODULES[module]
-        assert set(mutate.EVERY_LAYER) <= set(tests)
+        tests = mutate_selection.CORE_MODULES[module]
+        assert set(mutate_selection.EVERY_LAYER) <= set(tests)
         assert f"tests/unit/stacks/test_{module.split('/')[1]}_stack.py" in tests
 
 
@@ -239,13 +239,13 @@ def test_a_mutant_planted_in_a_components_file_changes_the_synthesis(mutated_sta
 
 def test_a_synthesis_is_shared_across_mutants_unless_one_is_in_a_stack_program(monkeypatch):
     monkeypatch.delenv(mutate.MUTANT_VARIABLE, raising=False)
-    assert mutate.stack_program_mutant() == ""
+    assert mutate_selection.stack_program_mutant() == ""
     for unrelated in ("stats", "", "policy.rules.x_check__mutmut_3"):
         monkeypatch.setenv(mutate.MUTANT_VARIABLE, unrelated)
-        assert mutate.stack_program_mutant() == ""
+        assert mutate_selection.stack_program_mutant() == ""
     for stack in ("stacks.api.components.xǁApiLayerǁ__init____mutmut_2", "fail"):
         monkeypatch.setenv(mutate.MUTANT_VARIABLE, stack)
-        assert mutate.stack_program_mutant() == stack
+        assert mutate_selection.stack_program_mutant() == stack
 
 
 def test_the_workspace_loads_the_plugin_that_credits_shared_syntheses(tmp_path, monkeypatch):
@@ -340,10 +340,10 @@ class TestSurvivorsAgain:
         assert seen["tests"] == ["test_new.py"]  # the tests as they are now
         assert (last_run.workspace / "tracking_ops" / "deploy" / "helper.py").exists()
         assert result.status == {
-            "p.x_a__mutmut_1": mutate.KILLED,
-            "p.x_a__mutmut_2": mutate.KILLED,
-            "p.x_a__mutmut_3": mutate.NO_TESTS,
-            "p.x_a__mutmut_4": mutate.TIMEOUT,
+            "p.x_a__mutmut_1": mutate_results.KILLED,
+            "p.x_a__mutmut_2": mutate_results.KILLED,
+            "p.x_a__mutmut_3": mutate_results.NO_TESTS,
+            "p.x_a__mutmut_4": mutate_results.TIMEOUT,
         }
         assert result.survivors == {"p.x_a__mutmut_3": "diff of p.x_a__mutmut_3"}
         assert (result.detected, result.undetected) == (3, 1)
@@ -358,7 +358,7 @@ class TestSurvivorsAgain:
         # No names: mutmut runs what has no verdict yet and lets the others stand.
         assert seen["args"][-3:] == ["run", "--max-children", "1"]
         assert seen["tests"] == []  # the run's own tests, not refreshed
-        assert result.count(mutate.NOT_CHECKED) == 0
+        assert result.count(mutate_results.NOT_CHECKED) == 0
         assert (result.detected, result.undetected) == (3, 2)
 
     def test_nothing_runs_when_nothing_survived(self, last_run, monkeypatch):
@@ -367,12 +367,12 @@ class TestSurvivorsAgain:
 
         result = mutate.rerun_survivors(self.MODULE, self.TESTS, 60, 1)
 
-        assert seen == {} and result.status == {"p.x_a__mutmut_1": mutate.KILLED}
+        assert seen == {} and result.status == {"p.x_a__mutmut_1": mutate_results.KILLED}
 
     def test_a_failing_run_is_an_error(self, last_run, monkeypatch):
         (last_run.workspace / "mutmut-run.log").write_text("")
         self.fake_mutmut(monkeypatch, last_run.meta, {}, returncode=1)
-        with pytest.raises(mutate.MutateError, match="could not test"):
+        with pytest.raises(mutate_selection.MutateError, match="could not test"):
             mutate.rerun_survivors(self.MODULE, self.TESTS, 60, 1)
 
     TAKE_UP = pytest.mark.parametrize("take_up", ["rerun_survivors", "resume"])
@@ -380,18 +380,18 @@ class TestSurvivorsAgain:
     @TAKE_UP
     def test_without_an_earlier_run_it_says_to_run_in_full(self, last_run, take_up):
         shutil.rmtree(last_run.workspace / "mutants")
-        with pytest.raises(mutate.MutateError, match="no earlier run .* run it in full"):
+        with pytest.raises(mutate_selection.MutateError, match="no earlier run .* run it in full"):
             getattr(mutate, take_up)(self.MODULE, self.TESTS, 60, 1)
 
     @TAKE_UP
     def test_a_changed_module_has_stale_mutants(self, last_run, take_up):
         (last_run.repo / self.MODULE).write_text("def a():\n    return 2\n")
-        with pytest.raises(mutate.MutateError, match="changed since its last run"):
+        with pytest.raises(mutate_selection.MutateError, match="changed since its last run"):
             getattr(mutate, take_up)(self.MODULE, self.TESTS, 60, 1)
 
     @TAKE_UP
     def test_a_changed_test_selection_needs_a_full_run(self, last_run, take_up):
-        with pytest.raises(mutate.MutateError, match="tests selected .* changed"):
+        with pytest.raises(mutate_selection.MutateError, match="tests selected .* changed"):
             getattr(mutate, take_up)(self.MODULE, (*self.TESTS, "tests/unit/x.py"), 60, 1)
 
 
@@ -409,7 +409,7 @@ def test_the_task_runs_in_full_or_takes_up_a_run(monkeypatch, tmp_path, option, 
     def runner(kind):
         def run(module, tests, max_seconds, children):
             calls.append((kind, module, tests, max_seconds, children))
-            return mutate.ModuleResult(module, status={"m1": mutate.KILLED})
+            return mutate_results.ModuleResult(module, status={"m1": mutate_results.KILLED})
 
         return run
 
@@ -422,7 +422,9 @@ def test_the_task_runs_in_full_or_takes_up_a_run(monkeypatch, tmp_path, option, 
         Context(), module="policy/rules.py", max_minutes=2, children=1, out=str(out), **option
     )
 
-    assert calls == [(kind, "policy/rules.py", mutate.CORE_MODULES["policy/rules.py"], 120, 1)]
+    assert calls == [
+        (kind, "policy/rules.py", mutate_selection.CORE_MODULES["policy/rules.py"], 120, 1)
+    ]
     assert json.loads(out.read_text())[0]["killed"] == 1
 
 

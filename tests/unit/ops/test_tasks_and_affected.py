@@ -136,7 +136,8 @@ def test_affected_layers_follow_the_dag(paths, expected):
 
 
 def test_synth_diff_lists_the_real_differences_between_envs():
-    from tracking_ops.deploy.synth import diff_envs, synth_all
+    from tracking_ops.deploy.synth import synth_all
+    from tracking_ops.deploy.synth_output import diff_envs
 
     lines = diff_envs(synth_all("dev"), synth_all("prod"))
     text = "\n".join(lines)

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from tracking_ops.checks.mutate import stack_program_mutant
+from tracking_ops.checks.mutate_selection import stack_program_mutant
 from tracking_ops.deploy import synth
-from tracking_ops.deploy.synth import SECRET_SIGNATURE, LayerSynth
+from tracking_ops.deploy.synth_output import SECRET_SIGNATURE, LayerSynth
 from tracking_stacks.registry import Layer
 
 

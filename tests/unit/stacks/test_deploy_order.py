@@ -10,7 +10,7 @@ import pulumi
 import pytest
 
 from tests.unit.stacks.conftest import Synthesized
-from tracking_ops.deploy import synth
+from tracking_ops.deploy import synth, synth_output
 from tracking_stacks.registry import Layer
 
 DEPLOYMENT = "aws:apigateway/deployment:Deployment"
@@ -47,7 +47,7 @@ def trigger_of(result) -> str:
 
 
 def test_the_synth_json_records_each_resources_explicit_dependencies(dev):
-    document = synth.synth_document("dev", list(dev.by_layer.values()))
+    document = synth_output.synth_document("dev", list(dev.by_layer.values()))
     for stack in document["stacks"]:
         names = {r["name"] for r in stack["resources"]}
         for resource in stack["resources"]:

@@ -1,0 +1,136 @@
+"""What `invoke mutate` mutates: the core modules, each with the tests that judge its
+mutants, and which mutant a test process runs under (stack programs' tests read it)."""
+
+from __future__ import annotations
+
+import os
+
+from tracking_stacks.definitions import STACKS_DIR
+
+UNIT_OPS = ("tests/unit/ops/test_planner_executor.py",)
+API_FUNCTIONAL = (
+    "tests/functional/test_track.py",
+    "tests/functional/test_reads.py",
+    "tests/functional/test_resilience.py",
+    "tests/functional/test_status_one_query.py",
+    "tests/functional/test_aws_runtime.py",
+    "tests/functional/test_concurrency.py",
+    "tests/functional/test_metrics.py",
+    "tests/functional/test_storage_reads.py",
+)
+NOTIFIER = (
+    "tests/unit/functions/test_projection.py",
+    "tests/unit/functions/test_notifier_changes.py",
+    "tests/functional/test_notifier.py",
+)
+STACK_TESTS = "tests/unit/stacks/"
+# Tests that read every layer's synthesis: settings per env, AWS shapes, IAM, policy pack.
+EVERY_LAYER = tuple(
+    STACK_TESTS + name
+    for name in (
+        "test_settings_per_env.py",
+        "test_aws_shapes.py",
+        "test_iam_lint.py",
+        "test_policy_pack.py",
+        "test_contracts.py",
+    )
+)
+
+
+def _stack_tests(*names: str, also: tuple[str, ...] = ()) -> tuple[str, ...]:
+    return (*(STACK_TESTS + name for name in names), *EVERY_LAYER, *also)
+
+
+# The core modules (issue 14) and the tests that exercise each: the unit tier, and
+# the functional tier where the module only runs against storage. A stack program's
+# components get the tests that read its layer's synthesis.
+CORE_MODULES: dict[str, tuple[str, ...]] = {
+    "tracking_ops/deploy/planner.py": UNIT_OPS,
+    "tracking_ops/deploy/executor.py": (
+        *UNIT_OPS,
+        "tests/unit/ops/test_preflight_and_upstream.py",
+        "tests/unit/ops/test_deploy_flow.py",  # an unchanged layer's outcome
+    ),
+    "policy/rules.py": ("tests/unit/stacks/test_policy_pack.py",),
+    "functions/notifier/tracking_notifier/changes.py": NOTIFIER,
+    "functions/notifier/tracking_notifier/projection.py": NOTIFIER,
+    "functions/tracking/tracking_api/domain.py": (
+        "tests/unit/functions/test_domain.py",
+        "tests/unit/functions/test_schema.py",
+        "tests/functional/test_track.py",
+        "tests/functional/test_reads.py",
+    ),
+    "functions/tracking/tracking_api/repository.py": API_FUNCTIONAL,
+    "functions/tracking/tracking_api/api.py": (
+        *API_FUNCTIONAL,
+        "tests/functional/test_cold_container.py",
+        "tests/unit/functions/test_routing.py",
+    ),
+    "functions/tracking/tracking_api/routing.py": (
+        "tests/unit/functions/test_routing.py",
+        *API_FUNCTIONAL,
+    ),
+    # The table's layout: keys, shards and the stored event item, shared by both functions.
+    "functions/common/tracking_common/table.py": (
+        "tests/unit/functions/test_domain.py",
+        "tests/unit/functions/test_projection.py",
+        *API_FUNCTIONAL,
+        "tests/functional/test_notifier.py",
+    ),
+    "stacks/data/components.py": _stack_tests(
+        "test_data_stack.py",
+        "test_dlq_alarm.py",
+        "test_compute_stack.py",
+        "test_monitoring_stack.py",
+    ),
+    "stacks/config/components.py": _stack_tests("test_config_stack.py", "test_compute_stack.py"),
+    "stacks/compute/components.py": _stack_tests(
+        "test_compute_stack.py",
+        "test_deploy_order.py",
+        "test_release_stack.py",
+        "test_throttling_capacity.py",
+        "test_monitoring_stack.py",
+        also=("tests/functional/test_iam_matches_code.py",),
+    ),
+    "stacks/api/components.py": _stack_tests(
+        "test_api_stack.py",
+        "test_deploy_order.py",
+        "test_gateway_responses.py",
+        "test_local_lambda_failure.py",
+        "test_throttling_capacity.py",
+        "test_release_stack.py",
+    ),
+    "stacks/monitoring/components.py": _stack_tests(
+        "test_monitoring_stack.py", "test_dlq_alarm.py", "test_release_stack.py"
+    ),
+}
+# mutmut names the mutant a forked test process runs under in this variable
+# (``stacks.api.components.xǁApiLayerǁ__init____mutmut_3``: module, then function).
+MUTANT_VARIABLE = "MUTANT_UNDER_TEST"
+# mutmut's check that the tests can fail at all: every mutated function raises.
+FORCED_FAIL = "fail"
+
+
+def is_stack_program(module: str) -> bool:
+    """A stack program's module (``stacks/<layer>/components.py``), by path."""
+    return module.startswith(STACKS_DIR.name + "/")
+
+
+def stack_program_mutant() -> str:
+    """The mutant active in this process if it changes a stack program's module
+    (``stacks/<layer>/components.py``; mutmut's forced failure changes every one),
+    else ''. A synthesis made under another mutant, or none, says nothing about it."""
+    mutant = os.environ.get(MUTANT_VARIABLE, "")
+    return mutant if mutant == FORCED_FAIL or mutant.startswith(STACKS_DIR.name + ".") else ""
+
+
+class MutateError(Exception):
+    """A module outside the core list, or mutmut failing before any mutant ran."""
+
+
+def select(module: str | None) -> dict[str, tuple[str, ...]]:
+    if not module:
+        return dict(CORE_MODULES)
+    if module not in CORE_MODULES:
+        raise MutateError(f"{module} is not a core module; core modules: {', '.join(CORE_MODULES)}")
+    return {module: CORE_MODULES[module]}
