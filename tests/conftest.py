@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tracking_ops.local import proxy, standin
+from tracking_ops.operate.smoke import Reply
 
 TESTS = Path(__file__).parent
 TIER_BY_FOLDER = {"unit": "unit", "functional": "functional", "e2e": "e2e"}
@@ -61,21 +61,6 @@ def aws(
     return instance
 
 
-@dataclass
-class Reply:
-    status: int
-    headers: dict[str, str]
-    raw: bytes
-
-    @property
-    def body(self) -> Any:
-        return json.loads(self.raw)
-
-    @property
-    def error_code(self) -> str:
-        return self.body["error"]["code"]
-
-
 class ApiClient:
     """Calls the real ``app.handler`` in-process with API Gateway proxy events."""
 
@@ -123,7 +108,7 @@ def project_stream(aws: standin.StandIn):
     """Deliver the table's stream to the notifier, as the event source mapping does
     (the current-state projection behind GET /shipments is eventually consistent)."""
     from tracking_notifier import handler as notifier
-    from tracking_ops.local.runtime import StreamFeeder
+    from tracking_ops.local.stream_feeder import StreamFeeder
 
     def forget_clients() -> None:
         notifier.dynamodb_client.cache_clear()

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from tracking_ops.local import standin
-from tracking_ops.measure.bench import LAMBDA_VARIABLES, shipped_environment
+from tracking_ops.measure.cold_start import LAMBDA_VARIABLES, shipped_environment
 from tracking_stacks.definitions import REPO_ROOT
 
 

@@ -12,6 +12,7 @@ from tracking_common import table
 from tracking_common.runtime_config import EVENT_DETAIL_TYPE, EVENT_SOURCE
 from tracking_ops.deploy.synth import MOCK_ACCOUNT_ID
 from tracking_ops.local import proxy
+from tracking_ops.measure.raw_requests import sample_event_item
 from tracking_stacks import definitions as defs
 
 
@@ -108,18 +109,6 @@ def test_status_change_is_published_with_previous_and_new_status(notify, observe
     }
 
 
-def event_image(tracking_id: str, status: str, ts: int, event_id: str) -> dict:
-    return table.event_item(
-        tracking_id=tracking_id,
-        timestamp=ts,
-        event_id=event_id,
-        status=status,
-        lat=52.5,
-        lng=13.4,
-        received_at=ts,
-    )
-
-
 def event_record(sequence: str, new: dict) -> dict:
     return record(sequence, new, sort_key=new[table.SORT_KEY]["S"])
 
@@ -150,10 +139,10 @@ def test_non_changes_are_not_published(notify, observed):
 def test_new_events_move_the_current_state_forward_only(notify, aws):
     ts = now_ms()
     records = [
-        event_record("1", event_image("P1", "in_transit", ts, "01B")),
-        event_record("2", event_image("P1", "delivered", ts + 10, "01C")),
-        event_record("3", event_image("P1", "pending", ts - 10, "01A")),  # late and older
-        event_record("4", event_image("P1", "failed", ts + 10, "01A")),  # same time, lower id
+        event_record("1", sample_event_item("P1", "in_transit", ts, "01B")),
+        event_record("2", sample_event_item("P1", "delivered", ts + 10, "01C")),
+        event_record("3", sample_event_item("P1", "pending", ts - 10, "01A")),  # late and older
+        event_record("4", sample_event_item("P1", "failed", ts + 10, "01A")),  # same time, lower id
     ]
 
     assert notify(records) == {"batchItemFailures": []}
@@ -168,12 +157,12 @@ def test_new_events_move_the_current_state_forward_only(notify, aws):
 def test_a_broken_event_record_fails_with_every_later_one_left_for_the_retry(notify, aws):
     """Lambda redelivers from the lowest failed sequence number on: the records after
     it are reported failed unprocessed, not done twice."""
-    broken = event_image("BAD", "pending", now_ms(), "01X")
+    broken = sample_event_item("BAD", "pending", now_ms(), "01X")
     del broken[table.ATTR_LAT]
     records = [
-        event_record("1", event_image("OK1", "pending", now_ms(), "01Y")),
+        event_record("1", sample_event_item("OK1", "pending", now_ms(), "01Y")),
         event_record("2", broken),
-        event_record("3", event_image("OK2", "pending", now_ms(), "01Z")),
+        event_record("3", sample_event_item("OK2", "pending", now_ms(), "01Z")),
     ]
 
     assert notify(records) == {

@@ -22,6 +22,8 @@ stand-in of the Parameters and Secrets extension.
   calls the extension's stand-in makes for the function; the same for a cold
   request (a fresh container's caches) and for an idempotent replay;
 - synth_seconds: `invoke synth` of all five stacks.
+
+The fresh processes of the cold figures, and the environment they run in: cold_start.py.
 """
 
 from __future__ import annotations
@@ -30,22 +32,19 @@ import contextlib
 import json
 import os
 import random
-import socket
 import statistics
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from tracking_ops.local import parameters_extension, proxy, standin
-from tracking_stacks import definitions as defs
-from tracking_stacks.definitions import REPO_ROOT
+from tracking_ops.local import proxy, standin
+from tracking_ops.measure import cold_start
+from tracking_ops.measure.cold_start import STATUS_PARCEL
+from tracking_ops.measure.raw_requests import raw_put, raw_status_query, sample_event_item
 
 COLD_PAIRS = 12
 WARMUP = 20
-STATUS_PARCEL = "BENCH-STATUS"
 STATUS_UPDATES = 10  # a parcel with a typical history: milestones from its whole history
 GOALS = {
     "cold_start_ratio": 1.3,
@@ -55,74 +54,6 @@ GOALS = {
     "calls_per_track": 1,
     "calls_per_status": 1,
 }
-# What Lambda's runtime sets in every execution environment (the values are local).
-LAMBDA_VARIABLES = {
-    "AWS_EXECUTION_ENV": "AWS_Lambda_python3.13",
-    "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
-    "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
-    "AWS_XRAY_CONTEXT_MISSING": "LOG_ERROR",
-    "_HANDLER": defs.API_FUNCTION.handler,
-    "_X_AMZN_TRACE_ID": "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1",
-    "LAMBDA_TASK_ROOT": str(REPO_ROOT / "functions" / "tracking"),
-    "TZ": ":UTC",
-}
-# The child prints this line, with its own timings, once the response is in hand.
-READY = "BENCH-READY"
-
-_COLD_PRELUDE = f"""
-import time
-_started = time.perf_counter()
-import json, os, sys
-def _ready(imported, answered):
-    print("{READY}", json.dumps({{"import_ms": (imported - _started) * 1000,
-                                 "first_ms": (answered - imported) * 1000}}), flush=True)
-"""
-_COLD_TRACK = (
-    _COLD_PRELUDE
-    + """
-from app import handler
-imported = time.perf_counter()
-from tracking_ops.local import proxy
-event = proxy.proxy_event("POST", "/track", headers={"Content-Type": "application/json"},
-    body=json.dumps({"tracking_id": "COLD", "status": "in_transit",
-                     "location": {"lat": 1.0, "lng": 2.0}}))
-response = handler(event, proxy.LambdaContext())
-_ready(imported, time.perf_counter())
-assert response["statusCode"] == 201, response
-"""
-)
-_COLD_STATUS = (
-    _COLD_PRELUDE
-    + f"""
-from app import handler
-imported = time.perf_counter()
-from tracking_ops.local import proxy
-event = proxy.proxy_event("GET", "/status", query="tracking_id={STATUS_PARCEL}")
-response = handler(event, proxy.LambdaContext())
-_ready(imported, time.perf_counter())
-assert response["statusCode"] == 200, response
-"""
-)
-_COLD_PUT = (
-    _COLD_PRELUDE
-    + """
-import boto3
-imported = time.perf_counter()
-put = json.loads(sys.argv[1])
-put["Item"]["sk"]["S"] += os.urandom(8).hex()  # a new key, as each update has
-boto3.client("dynamodb").put_item(**put)
-_ready(imported, time.perf_counter())
-"""
-)
-_COLD_QUERY = (
-    _COLD_PRELUDE
-    + """
-import boto3
-imported = time.perf_counter()
-boto3.client("dynamodb").query(**json.loads(sys.argv[1]))
-_ready(imported, time.perf_counter())
-"""
-)
 
 
 def _percentile(values: list[float], fraction: float) -> float:
@@ -157,134 +88,10 @@ def _status_event() -> dict[str, Any]:
     return proxy.proxy_event("GET", "/status", query=f"tracking_id={STATUS_PARCEL}")
 
 
-def raw_put(table_name: str, item: dict[str, Any]) -> dict[str, Any]:
-    """The PutItem the handler sends for an update: the event item, put only if its key
-    is new (DESIGN.md section 4), so both sides of the ratio make the same request."""
-    from tracking_common import table
-
-    return {
-        "TableName": table_name,
-        "Item": item,
-        "ConditionExpression": "attribute_not_exists(#sk)",
-        "ExpressionAttributeNames": {"#sk": table.SORT_KEY},
-    }
-
-
 def _raw_item(i: int) -> dict[str, Any]:
     """An event item as the handler would store one of the bench's updates."""
-    from tracking_common import table
-
     now = time.time_ns() // 10**6
-    return table.event_item(
-        tracking_id=f"RAW-{i % 50}",
-        timestamp=now,
-        event_id=f"{i:026d}",
-        status="in_transit",
-        lat=52.5,
-        lng=13.4,
-        received_at=now,
-    )
-
-
-def raw_status_query(table_name: str, page_size: int) -> dict[str, Any]:
-    """The Query a client would send for the first page of GET /status: consistent,
-    newest first, one item more than the page (to know whether another page exists)."""
-    from tracking_common import table
-
-    return {
-        "TableName": table_name,
-        "ConsistentRead": True,
-        "ScanIndexForward": False,
-        "Limit": page_size + 1,
-        "KeyConditionExpression": "#pk = :pk AND begins_with(#sk, :prefix)",
-        "ExpressionAttributeNames": {"#pk": table.PARTITION_KEY, "#sk": table.SORT_KEY},
-        "ExpressionAttributeValues": {
-            ":pk": {"S": STATUS_PARCEL},
-            ":prefix": {"S": table.EVENT_SORT_KEY_PREFIX},
-        },
-    }
-
-
-def shipped_environment(env: str) -> dict[str, str]:
-    """The API function's environment variables as the compute stack ships them."""
-    from tracking_ops.deploy.synth import synth_all
-    from tracking_stacks.registry import Layer
-
-    compute = next(r for r in synth_all(env) if r.layer is Layer.COMPUTE)
-    inputs = next(
-        r["inputs"]
-        for r in compute.resources
-        if r["type"] == "aws:lambda/function:Function"
-        and r["inputs"]["name"] == defs.API_FUNCTION.function_name(env)
-    )
-    return {
-        **inputs["environment"]["variables"],
-        "AWS_LAMBDA_FUNCTION_NAME": inputs["name"],
-        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(inputs["memorySize"]),
-        "AWS_LAMBDA_LOG_GROUP_NAME": defs.API_FUNCTION.log_group_name(env),
-    }
-
-
-@contextlib.contextmanager
-def xray_daemon() -> Iterator[str]:
-    """A UDP socket on loopback where Lambda's X-Ray daemon would listen (it discards)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        sock.bind((standin.LOOPBACK, 0))
-        yield f"{standin.LOOPBACK}:{sock.getsockname()[1]}"
-
-
-@contextlib.contextmanager
-def lambda_environment(instance: standin.StandIn) -> Iterator[dict[str, str]]:
-    """The function's whole environment: as shipped, Lambda's variables, the stand-in."""
-    environment = {**instance.aws_environment(), **shipped_environment(instance.env)}
-    with xray_daemon() as daemon, parameters_extension.serve(environment) as extension:
-        environment.update(LAMBDA_VARIABLES)
-        environment.update(extension)
-        environment["AWS_XRAY_DAEMON_ADDRESS"] = daemon
-        yield environment
-
-
-def cold_start(environment: dict[str, str], script: str, *args: str) -> dict[str, float]:
-    """One fresh process: seconds from its start until it printed READY (the response
-    is in hand), and its own import and first-request milliseconds."""
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "POWERTOOLS_"))},
-        **environment,
-        "PYTHONPATH": os.pathsep.join([str(REPO_ROOT / "functions" / "tracking"), str(REPO_ROOT)]),
-    }
-    started = time.perf_counter()
-    process = subprocess.Popen(
-        [sys.executable, "-c", script, *args],
-        env=env,
-        cwd=REPO_ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    timings = None
-    for line in process.stdout:
-        if line.startswith(READY):
-            elapsed = time.perf_counter() - started
-            timings = json.loads(line[len(READY) :])
-            break
-    _, errors = process.communicate()
-    if timings is None or process.returncode != 0:
-        raise RuntimeError(f"cold process failed: {errors.strip().splitlines()[-1:]}")
-    return {"seconds": elapsed, **timings}
-
-
-def cold(
-    environment: dict[str, str], handler_script: str, baseline: tuple[str, ...], pairs: int
-) -> dict:
-    """``pairs`` interleaved pairs (handler process, baseline process); the order
-    within a pair alternates so neither always runs on a warmer machine."""
-    runs: dict[str, list[dict[str, float]]] = {"handler": [], "baseline": []}
-    for i in range(pairs):
-        order = ["handler", "baseline"] if i % 2 == 0 else ["baseline", "handler"]
-        for name in order:
-            script = (handler_script,) if name == "handler" else baseline
-            runs[name].append(cold_start(environment, *script))
-    return runs
+    return sample_event_item(f"RAW-{i % 50}", "in_transit", now, f"{i:026d}")
 
 
 def _cold_figures(runs: list[dict[str, float]]) -> dict[str, Any]:
@@ -457,7 +264,7 @@ def run_bench(
         standin.provision(instance)
         table_name = instance.function_environment()["TABLE_NAME"]
         _seed_status_parcel(instance.client("dynamodb"), table_name)
-        with lambda_environment(instance) as environment:
+        with cold_start.lambda_environment(instance) as environment:
             for name in standin.PROFILE_VARIABLES:
                 os.environ.pop(name, None)
             os.environ.update(environment)  # this process is the warm container
@@ -467,9 +274,13 @@ def run_bench(
             query = json.dumps(raw_status_query(table_name, page))
             progress(f"cold starts: {pairs} interleaved pairs for POST /track...")
             put = json.dumps(raw_put(table_name, _raw_item(0)))
-            cold_track = cold(environment, _COLD_TRACK, (_COLD_PUT, put), pairs)
+            cold_track = cold_start.cold(
+                environment, cold_start.COLD_TRACK, (cold_start.COLD_PUT, put), pairs
+            )
             progress(f"cold starts: {pairs} interleaved pairs for GET /status...")
-            cold_status = cold(environment, _COLD_STATUS, (_COLD_QUERY, query), pairs)
+            cold_status = cold_start.cold(
+                environment, cold_start.COLD_STATUS, (cold_start.COLD_QUERY, query), pairs
+            )
             progress(f"warm: {samples} interleaved requests of each kind...")
             warm_figures = warm(instance, samples)
             calls = aws_calls()

@@ -37,16 +37,28 @@ class SmokeError(Exception):
 
 @dataclass
 class Reply:
+    """One HTTP reply of the API (also the tests' reply type: in-process and over HTTP)."""
+
     status: int
     headers: dict[str, str]
     raw: bytes
 
     @property
     def json(self) -> Any:
+        """The JSON body, or None when it is not JSON (smoke reports what it got)."""
         try:
             return json.loads(self.raw or b"null")
         except ValueError:
             return None
+
+    @property
+    def body(self) -> Any:
+        """The JSON body; a body that is not JSON raises (a test fails on it)."""
+        return json.loads(self.raw)
+
+    @property
+    def error_code(self) -> str:
+        return self.body["error"]["code"]
 
     def brief(self) -> str:
         text = self.raw.decode(errors="replace").strip().replace("\n", " ")
