@@ -13,7 +13,6 @@ from botocore.config import Config
 from tests.conftest import reset_function_state
 from tests.e2e.faults import FaultProxy, aws_error
 from tests.functional.test_notifier import (  # noqa: F401 - fixtures notify, observed
-    event_image,
     event_record,
     image,
     notify,
@@ -22,6 +21,7 @@ from tests.functional.test_notifier import (  # noqa: F401 - fixtures notify, ob
 )
 from tests.helpers import update
 from tracking_ops.local import proxy
+from tracking_ops.measure.raw_requests import sample_event_item
 from tracking_stacks import definitions as defs
 
 ENDPOINT_VARIABLES = {
@@ -294,7 +294,7 @@ def test_responses_and_client_metadata_never_reach_the_trace(
 def put_events_in_table(aws, count: int) -> None:
     client = aws.client("dynamodb")
     for n in range(count):
-        image_ = event_image(f"FEED{n}", "pending", 1_700_000_000_000 + n, f"01F{n}")
+        image_ = sample_event_item(f"FEED{n}", "pending", 1_700_000_000_000 + n, f"01F{n}")
         client.put_item(TableName=defs.table_name("dev"), Item=image_)
 
 
@@ -391,7 +391,7 @@ def test_ssm_throttling_fails_the_notifier_record_instead_of_dropping_the_event(
     notifier.ssm_provider.cache_clear()
     parameters.clear_caches()
     parameters.base.DEFAULT_PROVIDERS.clear()
-    projected = event_record("6", event_image("P6", "pending", 1_700_000_000_000, "01P6"))
+    projected = event_record("6", sample_event_item("P6", "pending", 1_700_000_000_000, "01P6"))
     change = record("7", image("P7", "delivered"), image("P7", "in_transit"))
     later = record("8", image("P8", "delivered"), image("P8", "in_transit"))
 

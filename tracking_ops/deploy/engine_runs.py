@@ -97,24 +97,32 @@ def offline_counts(env: str, base: str) -> Callable[[Layer], int | None]:
 
 
 @dataclass(frozen=True)
-class DeployRun:
-    """One `invoke deploy` or `invoke deploy-all`, as its flags ask for it."""
+class ApplyFlags:
+    """How a reviewed deploy applies: the flags deploy, deploy-all and a canary share."""
 
-    env: str
-    layers: list[Layer]
-    always: set[Layer] = field(default_factory=set)  # deployed even when unchanged
-    always_reason: str = "requested"
-    base: str = ""
-    sources_count: bool = False
     yes: bool = False
     allow_stateful_changes: bool = False
     plan: bool = True
     verbose: bool = False
 
 
+@dataclass(frozen=True)
+class DeployRun:
+    """One `invoke deploy` or `invoke deploy-all`, as its flags ask for it."""
+
+    env: str
+    layers: list[Layer]
+    flags: ApplyFlags = field(default_factory=ApplyFlags)
+    always: set[Layer] = field(default_factory=set)  # deployed even when unchanged
+    always_reason: str = "requested"
+    base: str = ""
+    sources_count: bool = False
+
+
 def deploy_layers(run: DeployRun, console: Console | None = None) -> None:
     """Plan, review, apply ``run.layers`` (see tracking_ops/deploy/flow.py)."""
-    deployer = open_deployer(run.env, run.verbose, base=run.base, plans=run.plan)
+    flags = run.flags
+    deployer = open_deployer(run.env, flags.verbose, base=run.base, plans=flags.plan)
     if Layer.COMPUTE in run.layers:
         note = refuse_if_in_progress(deployer, run.env)  # a plain deploy would keep its routing
         if note:
@@ -128,9 +136,9 @@ def deploy_layers(run: DeployRun, console: Console | None = None) -> None:
             always_reason=run.always_reason,
             parts=lambda layer: source_parts(layer, run.env, run.base or None, assets),
             sources_count=run.sources_count,
-            yes=run.yes,
-            allow_stateful=run.allow_stateful_changes,
-            plan_dir=Path(plan_dir) if run.plan else None,
+            yes=flags.yes,
+            allow_stateful=flags.allow_stateful_changes,
+            plan_dir=Path(plan_dir) if flags.plan else None,
             offline_resources=offline_counts(run.env, run.base),
         )
         flow = DeployFlow(deployer, request, console)

@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from tracking_ops.deploy import engine_runs
@@ -45,10 +45,7 @@ class CanaryRun:
     percent: int
     bake: str = DEFAULT_BAKE
     poll: int = DEFAULT_POLL
-    yes: bool = False
-    allow_stateful_changes: bool = False
-    plan: bool = True
-    verbose: bool = False
+    flags: engine_runs.ApplyFlags = field(default_factory=engine_runs.ApplyFlags)
 
 
 def canary_release(run: CanaryRun) -> None:
@@ -57,7 +54,8 @@ def canary_release(run: CanaryRun) -> None:
     Step 1 is a reviewed deploy (the combined review, the confirmation, the plan);
     promotion and rollback apply only the release keys of the config, without asking.
     """
-    deployer = engine_runs.open_deployer(run.env, run.verbose, plans=run.plan)
+    flags = run.flags
+    deployer = engine_runs.open_deployer(run.env, flags.verbose, plans=flags.plan)
     assets = engine_runs.build_assets([Layer.COMPUTE])
     env = run.env
     check_env(env)
@@ -74,9 +72,9 @@ def canary_release(run: CanaryRun) -> None:
                 always_reason=f"canary {run.percent}%",
                 parts=lambda layer: source_parts(layer, env, None, assets),
                 sources_count=False,
-                yes=run.yes,
-                allow_stateful=run.allow_stateful_changes,
-                plan_dir=Path(plan_dir) if run.plan else None,
+                yes=flags.yes,
+                allow_stateful=flags.allow_stateful_changes,
+                plan_dir=Path(plan_dir) if flags.plan else None,
             )
             flow = DeployFlow(deployer, request)
             flow.review()

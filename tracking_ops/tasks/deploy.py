@@ -11,7 +11,7 @@ from invoke import Context, Exit, task
 
 from tracking_ops.deploy import engine_runs, planner, preflight, release_runs
 from tracking_ops.deploy import status as status_module
-from tracking_ops.deploy.engine_runs import DeployRun
+from tracking_ops.deploy.engine_runs import ApplyFlags, DeployRun
 from tracking_ops.deploy.executor import Unchanged
 from tracking_ops.deploy.review import summary_lines
 from tracking_ops.operate.smoke import Smoke, SmokeError, is_local, sigv4_signer
@@ -69,10 +69,7 @@ def deploy_all(
             always_reason="--force",
             base=from_,
             sources_count=True,
-            yes=yes,
-            allow_stateful_changes=allow_stateful_changes,
-            plan=plan,
-            verbose=verbose,
+            flags=ApplyFlags(yes, allow_stateful_changes, plan, verbose),
         )
         engine_runs.deploy_layers(run)
 
@@ -125,10 +122,7 @@ def deploy(
                 percent=canary,
                 bake=bake,
                 poll=poll,
-                yes=yes,
-                allow_stateful_changes=allow_stateful_changes,
-                plan=plan,
-                verbose=verbose,
+                flags=ApplyFlags(yes, allow_stateful_changes, plan, verbose),
             )
             release_runs.canary_release(run)
         return
@@ -141,10 +135,7 @@ def deploy(
             always=set(layers) if all_downstream else {layer},
             always_reason="--all-downstream" if all_downstream else "requested",
             base=from_,
-            yes=yes,
-            allow_stateful_changes=allow_stateful_changes,
-            plan=plan,
-            verbose=verbose,
+            flags=ApplyFlags(yes, allow_stateful_changes, plan, verbose),
         )
         engine_runs.deploy_layers(run)
 
