@@ -10,15 +10,17 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tracking_ops.deploy import preflight
+from tracking_ops.deploy import planner, preflight
 from tracking_ops.deploy.build import build_function
 from tracking_ops.deploy.deployer import PulumiDeployer
-from tracking_ops.deploy.executor import DONE, Reporter, execute
+from tracking_ops.deploy.executor import DONE, Reporter, Unchanged, execute
 from tracking_ops.deploy.fingerprints import source_parts
 from tracking_ops.deploy.flow import Console, DeployFlow, DeployRequest
 from tracking_ops.deploy.release_routing import refuse_if_in_progress
+from tracking_ops.deploy.review import summary_lines
 from tracking_ops.deploy.synth import SynthError, synth_all
 from tracking_stacks.definitions import FUNCTIONS
+from tracking_stacks.naming import is_branch_env
 from tracking_stacks.registry import REGISTRY, Layer, downstream_of
 
 
@@ -144,3 +146,52 @@ def deploy_layers(run: DeployRun, console: Console | None = None) -> None:
         flow = DeployFlow(deployer, request, console)
         flow.review()
         run_layers(run.layers, flow.apply, "deploy")
+
+
+def preview_layers(env: str, layers: list[Layer], base: str = "", verbose: bool = False) -> None:
+    """Preview ``layers`` (policy pack included) and print the combined summary; a layer
+    whose producers are not deployed yet is not previewed (the engine cannot read them)."""
+    deployer = open_deployer(env, verbose, base=base)
+    build_assets(layers)
+    previews = []
+
+    def action(layer: Layer) -> dict[str, int]:
+        for producer in REGISTRY[layer].upstream:
+            if deployer.outputs(producer) is None:
+                raise Unchanged(
+                    f"not previewed: {REGISTRY[producer].project}/{env} is not deployed yet "
+                    f"(the engine cannot read it); `invoke synth --env {env}` shows it offline"
+                )
+        result = deployer.preview(layer)
+        previews.append(result)
+        return {k: v for k, v in result.counts.items() if v}
+
+    try:
+        run_layers(layers, action, "preview")
+    finally:
+        order = {layer: i for i, layer in enumerate(layers)}
+        for line in summary_lines(sorted(previews, key=lambda p: order[p.layer])):
+            print(line)
+
+
+def destroy_layers(env: str, base: str = "", verbose: bool = False) -> None:
+    """Destroy every layer in reverse dependency order; a per-branch env's stacks and
+    their config go too (the env is removed completely)."""
+    deployer = open_deployer(env, verbose, base=base)
+    branch = is_branch_env(env)
+
+    def destroy(layer: Layer) -> dict[str, int]:
+        changes = deployer.destroy(layer)
+        if branch:
+            deployer.remove(layer)
+        return changes
+
+    run_layers(planner.destroy_order(), destroy, "destroy", reverse=True)
+
+
+def refresh_layers(
+    env: str, layers: list[Layer], expect_no_changes: bool, base: str = "", verbose: bool = False
+) -> None:
+    """Refresh ``layers``' state from the cloud; with ``expect_no_changes`` a drift check."""
+    deployer = open_deployer(env, verbose, base=base)
+    run_layers(layers, lambda layer: deployer.refresh(layer, expect_no_changes), "refresh")

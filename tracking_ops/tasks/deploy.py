@@ -12,8 +12,6 @@ from invoke import Context, Exit, task
 from tracking_ops.deploy import engine_runs, planner, preflight, release_runs
 from tracking_ops.deploy import status as status_module
 from tracking_ops.deploy.engine_runs import ApplyFlags, DeployRun
-from tracking_ops.deploy.executor import Unchanged
-from tracking_ops.deploy.review import summary_lines
 from tracking_ops.operate.smoke import Smoke, SmokeError, is_local, sigv4_signer
 from tracking_ops.tasks.common import check_env, layer_arg, one_line_errors
 from tracking_ops.tasks.help import (
@@ -30,7 +28,6 @@ from tracking_ops.tasks.help import (
     HELP_VERBOSE,
     HELP_YES,
 )
-from tracking_stacks.naming import is_branch_env
 from tracking_stacks.registry import REGISTRY, Layer, Output
 
 
@@ -157,27 +154,7 @@ def preview(
     """
     layers = [layer_arg(stack)] if stack else planner.deploy_order()
     with one_line_errors():
-        deployer = engine_runs.open_deployer(check_env(env, from_), verbose, base=from_)
-        engine_runs.build_assets(layers)
-        previews = []
-
-        def action(layer: Layer) -> dict[str, int]:
-            for producer in REGISTRY[layer].upstream:
-                if deployer.outputs(producer) is None:
-                    raise Unchanged(
-                        f"not previewed: {REGISTRY[producer].project}/{env} is not deployed yet "
-                        f"(the engine cannot read it); `invoke synth --env {env}` shows it offline"
-                    )
-            result = deployer.preview(layer)
-            previews.append(result)
-            return {k: v for k, v in result.counts.items() if v}
-
-        try:
-            engine_runs.run_layers(layers, action, "preview")
-        finally:
-            order = {layer: i for i, layer in enumerate(layers)}
-            for line in summary_lines(sorted(previews, key=lambda p: order[p.layer])):
-                print(line)
+        engine_runs.preview_layers(check_env(env, from_), layers, base=from_, verbose=verbose)
 
 
 @task(
@@ -201,16 +178,7 @@ def destroy_all(
     """
     with one_line_errors():
         preflight.confirm_destroy(check_env(env, from_), yes_destroy_prod)
-        deployer = engine_runs.open_deployer(env, verbose, base=from_)
-        branch = is_branch_env(env)
-
-        def destroy(layer: Layer) -> dict[str, int]:
-            changes = deployer.destroy(layer)
-            if branch:
-                deployer.remove(layer)
-            return changes
-
-        engine_runs.run_layers(planner.destroy_order(), destroy, "destroy", reverse=True)
+        engine_runs.destroy_layers(env, base=from_, verbose=verbose)
 
 
 @task(
@@ -233,9 +201,8 @@ def refresh(
     """Refresh state from the cloud; with --expect-no-changes it is a drift check."""
     layers = [layer_arg(stack)] if stack else planner.deploy_order()
     with one_line_errors():
-        deployer = engine_runs.open_deployer(check_env(env, from_), verbose, base=from_)
-        engine_runs.run_layers(
-            layers, lambda layer: deployer.refresh(layer, expect_no_changes), "refresh"
+        engine_runs.refresh_layers(
+            check_env(env, from_), layers, expect_no_changes, base=from_, verbose=verbose
         )
 
 
