@@ -14,7 +14,7 @@ import pytest
 from tracking_ops.local import proxy, standin
 
 TESTS = Path(__file__).parent
-TIER_BY_FOLDER = {"unit": "unit", "functional": "functional", "e2e": "e2e"}
+TIER_BY_FOLDER = {"unit": "unit", "functional": "functional", "e2e": "e2e", "engine": "engine"}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -13,6 +13,7 @@ from tracking_ops.deploy.preflight import PreflightError
 from tracking_ops.deploy.review import ReviewRefused
 from tracking_ops.deploy.synth import SynthError
 from tracking_ops.deploy.upstream import UpstreamNotReady
+from tracking_ops.engine.sandbox import SandboxError
 from tracking_stacks.environments import base_env_of
 from tracking_stacks.naming import BRANCH_ENV_HELP, ENVIRONMENTS, validate_env
 from tracking_stacks.registry import REGISTRY, Layer
@@ -25,6 +26,7 @@ HELP_STACK = f"one layer: {LAYER_NAMES}"
 HELP_VERBOSE = "stream the Pulumi engine's full output"
 EXPECTED_FAILURES = (
     PreflightError,
+    SandboxError,
     PlanError,
     SynthError,
     UpstreamNotReady,
