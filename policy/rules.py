@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,6 +55,20 @@ TAGGABLE = {
     "aws:cloudwatch/metricAlarm:MetricAlarm",
     "aws:lambda/eventSourceMapping:EventSourceMapping",
 }
+
+
+def plain_props(value: Any) -> Any:
+    """The engine's analyzer hands props as read-only proxies (``Mapping`` and
+    ``Sequence``, raising on an unknown value); the rules compare plain dicts and lists,
+    as ``invoke synth`` gives them. An unknown value still raises, which CrossGuard
+    reports as a check it cannot run during a preview."""
+    if isinstance(value, str | bytes):
+        return value
+    if isinstance(value, Mapping):
+        return {key: plain_props(value[key]) for key in value}
+    if isinstance(value, Sequence):
+        return [plain_props(item) for item in value]
+    return value
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from tracking_ops.local import proxy, standin
 from tracking_ops.operate.smoke import Reply
 
 TESTS = Path(__file__).parent
-TIER_BY_FOLDER = {"unit": "unit", "functional": "functional", "e2e": "e2e"}
+TIER_BY_FOLDER = {"unit": "unit", "functional": "functional", "e2e": "e2e", "engine": "engine"}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -1,22 +1,27 @@
 """The Automation API adapter: one LocalWorkspace per ``stacks/<layer>``. Kept
 thin on purpose; everything around it (planning, execution, checks) is tested
-without the engine, which these machines do not have."""
+without the engine too. With ``TRACKING_SANDBOX`` set, the same calls go to the
+built engine and the stand-in provider (tracking_ops/engine/sandbox.py), each
+program run as an inline program; tests/engine/ runs the tasks that way."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from tracking_ops.deploy.fingerprints import LayerState
 from tracking_ops.deploy.review import LayerPreview, Step, counts_from_summary
+from tracking_ops.engine import sandbox as engine_sandbox
+from tracking_ops.engine.programs import ONE_PROGRAM_AT_A_TIME, layer_program
+from tracking_ops.engine.sandbox import POLICY_PACK_DIR
 from tracking_stacks import environments
 from tracking_stacks.definitions import REPO_ROOT, STACKS_DIR
 from tracking_stacks.naming import is_branch_env
-from tracking_stacks.registry import Layer
+from tracking_stacks.registry import REGISTRY, Layer
 
-POLICY_PACK_DIR = REPO_ROOT / "policy"
 BACKEND_ENV = "PULUMI_BACKEND_URL"
 # Update plans (`preview --save-plan`, `up --plan`) are still an experimental
 # feature of the CLI: the engine needs this set to accept them.
@@ -44,16 +49,36 @@ class PulumiDeployer:
     policy_packs: tuple[str, ...] = (str(POLICY_PACK_DIR),)
     base: str | None = None  # a per-branch env's base env (default dev)
     use_plans: bool = False
+    sandbox: engine_sandbox.Sandbox | None = field(default_factory=engine_sandbox.active)
 
     def _options(self, layer: Layer) -> Any:
         from pulumi import automation as auto
 
         extra = {EXPERIMENTAL_ENV: "true"} if self.use_plans else {}
+        if self.sandbox is None:
+            return auto.LocalWorkspaceOptions(
+                work_dir=str(STACKS_DIR / layer.value),
+                secrets_provider=self.secrets_provider,
+                env_vars={BACKEND_ENV: backend_url(), **extra, **self.engine_env},
+            )
         return auto.LocalWorkspaceOptions(
             work_dir=str(STACKS_DIR / layer.value),
             secrets_provider=self.secrets_provider,
-            env_vars={BACKEND_ENV: backend_url(), **extra, **self.engine_env},
+            pulumi_home=str(self.sandbox.pulumi_home),
+            pulumi_command=auto.PulumiCommand(
+                root=str(self.sandbox.cli_root), skip_version_check=True
+            ),
+            env_vars={**self.sandbox.engine_env(), **extra, **self.engine_env},
         )
+
+    def _policy_packs(self) -> list[str]:
+        if self.sandbox is None:
+            return list(self.policy_packs)
+        return [str(self.sandbox.policy_launcher) for _ in self.policy_packs]
+
+    def _running(self) -> contextlib.AbstractContextManager[Any]:
+        """Inline programs share this process: one runs at a time."""
+        return ONE_PROGRAM_AT_A_TIME if self.sandbox is not None else contextlib.nullcontext()
 
     def stack(self, layer: Layer, create: bool = True) -> Any:
         from pulumi import automation as auto
@@ -64,6 +89,14 @@ class PulumiDeployer:
             environments.write_branch_config(layer, self.env, self.base)
         opts = self._options(layer)
         work_dir = str(STACKS_DIR / layer.value)
+        if self.sandbox is not None:
+            select = auto.create_or_select_stack if create else auto.select_stack
+            return select(
+                stack_name=self.env,
+                project_name=REGISTRY[layer].project,
+                program=layer_program(layer),
+                opts=opts,
+            )
         if create:
             return auto.create_or_select_stack(stack_name=self.env, work_dir=work_dir, opts=opts)
         return auto.select_stack(stack_name=self.env, work_dir=work_dir, opts=opts)
@@ -71,12 +104,13 @@ class PulumiDeployer:
     def up(self, layer: Layer, plan: str | None = None, message: str = "") -> dict[str, int]:
         """Apply; with ``plan``, exactly the reviewed update plan (the engine fails on
         anything else). ``message`` is kept in the stack's history (fingerprints)."""
-        result = self.stack(layer).up(
-            on_output=self.on_output,
-            policy_packs=list(self.policy_packs),
-            plan=plan,
-            message=message or None,
-        )
+        with self._running():
+            result = self.stack(layer).up(
+                on_output=self.on_output,
+                policy_packs=self._policy_packs(),
+                plan=plan,
+                message=message or None,
+            )
         return dict(result.summary.resource_changes or {})
 
     def preview(self, layer: Layer, plan: str | None = None) -> LayerPreview:
@@ -90,12 +124,13 @@ class PulumiDeployer:
                 meta = pre.metadata
                 steps.append(Step(str(getattr(meta.op, "value", meta.op)), meta.urn, meta.type))
 
-        result = self.stack(layer).preview(
-            on_output=self.on_output,
-            on_event=on_event,
-            policy_packs=list(self.policy_packs),
-            plan=plan,
-        )
+        with self._running():
+            result = self.stack(layer).preview(
+                on_output=self.on_output,
+                on_event=on_event,
+                policy_packs=self._policy_packs(),
+                plan=plan,
+            )
         return LayerPreview(layer, counts_from_summary(result.change_summary), steps, plan=plan)
 
     def state(self, layer: Layer) -> LayerState | None:

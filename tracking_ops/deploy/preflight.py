@@ -7,6 +7,7 @@ import re
 import shutil
 import subprocess
 
+from tracking_ops.engine import sandbox
 from tracking_stacks.naming import PROD
 
 MIN_PULUMI = (3, 61, 0)
@@ -97,7 +98,14 @@ def confirm_destroy(env: str, allow_prod: bool) -> None:
 
 
 def run_all(env: str, need_credentials: bool = True) -> None:
-    check_cli(env)
-    if need_credentials:
-        check_aws_credentials(env)
+    if os.environ.get(sandbox.SANDBOX_ENV):
+        # The sandbox's engine is the built one, and its aws provider needs no credentials.
+        try:
+            sandbox.locate_cli()
+        except sandbox.SandboxError as exc:
+            raise PreflightError(str(exc)) from None
+    else:
+        check_cli(env)
+        if need_credentials:
+            check_aws_credentials(env)
     secrets_settings(env)

@@ -15,6 +15,7 @@ from tracking_ops.deploy.release_routing import CanaryError
 from tracking_ops.deploy.review import ReviewRefused
 from tracking_ops.deploy.synth import SynthError
 from tracking_ops.deploy.upstream import UpstreamNotReady
+from tracking_ops.engine.sandbox import SandboxError
 from tracking_stacks.environments import base_env_of
 from tracking_stacks.naming import validate_env
 from tracking_stacks.registry import Layer
@@ -22,6 +23,7 @@ from tracking_stacks.release import ReleaseError
 
 EXPECTED_FAILURES = (
     PreflightError,
+    SandboxError,
     PlanError,
     SynthError,
     UpstreamNotReady,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 from invoke import Context, task
@@ -9,7 +10,7 @@ from invoke import Context, task
 from tracking_ops.tasks.common import check_env, layer_arg
 from tracking_ops.tasks.help import HELP_ENV
 
-TIERS = ("unit", "functional", "e2e")
+TIERS = ("unit", "functional", "e2e", "engine")
 
 
 @task(
@@ -33,6 +34,17 @@ def test(c: Context, stack: str = "", tier: str = "", lint: bool = True) -> None
 
             raise Exit(f"unknown tier {tier!r}; tiers: {', '.join(TIERS)}", code=2)
         markers.append(tier)
+    if tier in ("", "engine"):
+        from tracking_ops.engine.readiness import engine_tier_ready
+
+        ready, why = engine_tier_ready(progress=lambda line: print(line, flush=True))
+        if not ready:
+            if os.environ.get("CI", "").lower() == "true":
+                from invoke import Exit
+
+                raise Exit(f"the engine tier cannot run: {why} (CI requires it)", code=1)
+            print(f"engine tier did not run: {why}", flush=True)
+            markers.append("not engine")
     selection = f' -m "{" and ".join(markers)}"' if markers else ""
     c.run(f"{sys.executable} -m pytest{selection}", echo=True, pty=False)
 
@@ -234,4 +246,19 @@ def mutate(
         raise Exit(f"error: {len(failed)} module(s) could not be mutated: {failed[0]}", code=1)
 
 
-TASKS = (test, local, openapi, bench, load, mutate)
+@task(help={"force": "build again even when the cache holds the pinned version"})
+def engine(c: Context, force: bool = False) -> None:
+    """Build the pinned Pulumi CLI from the Go module proxy into the cache (or reuse it)."""
+    from invoke import Exit
+
+    from tracking_ops.engine import build
+
+    try:
+        path = build.build(force=force, progress=lambda line: print(line, flush=True))
+    except build.EngineBuildError as exc:
+        raise Exit(f"error: {exc}", code=1) from None
+    print(f"Pulumi CLI v{build.reported_version(path)}: {path}")
+    print("Run any deploy task on it with the stand-in aws provider: TRACKING_SANDBOX=<folder>")
+
+
+TASKS = (test, local, openapi, bench, load, mutate, engine)

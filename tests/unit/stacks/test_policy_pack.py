@@ -705,3 +705,15 @@ def test_listed_treats_a_missing_field_as_empty():
     assert rules._listed(None) == []
     assert rules._listed("a") == ["a"]
     assert rules._listed(["a", "b"]) == ["a", "b"]
+
+
+def test_rules_see_the_engines_proxied_props_as_plain_data():
+    # The engine's analyzer hands props as pulumi_policy proxies, not lists and dicts:
+    # a rule comparing `architectures` with a list failed every function under the engine.
+    from pulumi_policy.proxy import unknown_checking_proxy
+
+    plain_props = rules.plain_props
+
+    proxied = unknown_checking_proxy({"architectures": ["arm64"], "tags": {"Layer": "compute"}})
+    assert plain_props(proxied) == {"architectures": ["arm64"], "tags": {"Layer": "compute"}}
+    assert isinstance(plain_props(proxied)["architectures"], list)
