@@ -4,7 +4,9 @@ the policy pack run by the engine's analyzer, skip-unchanged and status from rea
 from __future__ import annotations
 
 import json
+import subprocess
 
+from tracking_stacks.definitions import REPO_ROOT
 from tracking_stacks.registry import REGISTRY
 
 LAYERS = [layer.value for layer in REGISTRY]
@@ -106,3 +108,17 @@ def test_refresh_expecting_no_changes_passes_on_an_untouched_env(deployed_dev):
         assert any(
             line.startswith(layer) and "no changes" in line for line in done.stdout.splitlines()
         ), done.stdout
+
+
+def test_a_sandbox_deploy_leaves_the_committed_stack_files_as_they_are(deployed_dev):
+    # The engine writes a stack's salt and config into its stack file: in the sandbox
+    # it writes into a copy, never into stacks/<layer>/Pulumi.<env>.yaml.
+    changed = subprocess.run(
+        ["git", "status", "--porcelain", "--", "stacks"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert changed == ""
+    assert (deployed_dev.root / "projects" / "data" / "Pulumi.dev.yaml").is_file()

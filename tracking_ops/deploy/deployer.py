@@ -62,7 +62,7 @@ class PulumiDeployer:
                 env_vars={BACKEND_ENV: backend_url(), **extra, **self.engine_env},
             )
         return auto.LocalWorkspaceOptions(
-            work_dir=str(STACKS_DIR / layer.value),
+            work_dir=str(self.sandbox.project_dir(layer, self.env)),
             secrets_provider=self.secrets_provider,
             pulumi_home=str(self.sandbox.pulumi_home),
             pulumi_command=auto.PulumiCommand(

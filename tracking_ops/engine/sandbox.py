@@ -18,14 +18,19 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+import yaml
+
 from tracking_ops.engine import build, pins
-from tracking_stacks.definitions import REPO_ROOT
+from tracking_stacks import environments
+from tracking_stacks.definitions import REPO_ROOT, STACKS_DIR
+from tracking_stacks.registry import Layer
 
 SANDBOX_ENV = "TRACKING_SANDBOX"
 # The Python language host is not buildable here (see docs/engine.md): programs run as
 # Automation API inline programs (Pulumi's own language server in the `pulumi` package),
 # which needs a CLI with `--client` (3.181).
 MIN_INLINE_CLI = (3, 181, 0)
+SALT_KEY = "encryptionsalt"
 POLICY_LAUNCHER = "tracking-policy-pack"
 POLICY_PACK_DIR = REPO_ROOT / "policy"
 PROVIDER_EXECUTABLE = "pulumi-resource-aws"
@@ -88,6 +93,29 @@ class Sandbox:
     @property
     def policy_launcher(self) -> Path:
         return self.bin_dir / POLICY_LAUNCHER
+
+    def project_dir(self, layer: Layer, env: str) -> Path:
+        """The engine's work folder for a layer: a copy of ``stacks/<layer>``'s project
+        file and ``env``'s stack file, so the engine (which writes a stack's salt and
+        config into its stack file) never changes the repository's committed files.
+        The repository's stack file is copied again whenever it changes; the salt the
+        engine gave the sandbox's stack is kept."""
+        folder = self.root / "projects" / layer.value
+        folder.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(STACKS_DIR / layer.value / "Pulumi.yaml", folder / "Pulumi.yaml")
+        source = environments.config_file(layer, env)
+        target = folder / source.name
+        seen = folder / f".{source.name}.source"
+        text = source.read_text() if source.exists() else "config: {}\n"
+        if not target.exists() or not seen.exists() or seen.read_text() != text:
+            copied = yaml.safe_load(text) or {}
+            if target.exists():
+                salt = (yaml.safe_load(target.read_text()) or {}).get(SALT_KEY)
+                if salt:
+                    copied[SALT_KEY] = salt
+            target.write_text(yaml.safe_dump(copied, sort_keys=False))
+            seen.write_text(text)
+        return folder
 
     def engine_env(self) -> dict[str, str]:
         """What every engine call of the deploy tasks gets in this sandbox."""
