@@ -80,6 +80,15 @@ def stack_config(layer: Layer, env: str, base: str | None = None) -> dict[str, A
     return config
 
 
+def stack_region(layer: Layer, env: str, base: str | None = None) -> str:
+    """The AWS region a layer's stack deploys to (its ``aws:region``): what every client
+    an operations task builds for that stack must use, whatever the operator's default."""
+    region = stack_config(layer, env, base).get("aws:region")
+    if not region:
+        raise UnknownEnvironment(f"{config_file(layer, base_env_of(env, base))} sets no aws:region")
+    return str(region)
+
+
 def write_branch_config(layer: Layer, env: str, base: str | None = None) -> Path:
     """Write a branch env's ``Pulumi.<env>.yaml`` for the engine, keeping what the
     engine itself keeps there (the secrets provider's salt or key)."""
