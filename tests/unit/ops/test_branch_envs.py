@@ -68,9 +68,12 @@ def test_a_branch_env_runs_unreserved_with_throttles_scaled_down(base):
     committed = environments.stack_config(Layer.API, base)
     for key, ceiling in (("throttling_rate_limit", 10), ("throttling_burst_limit", 20)):
         assert api[f"tracking-api:{key}"] == min(ceiling, committed[f"tracking-api:{key}"])
-    assert environments.stack_config(Layer.MONITORING, "pr-5", base=base)[
-        "tracking-monitoring:alarm_subscriptions"
-    ] == []
+    assert (
+        environments.stack_config(Layer.MONITORING, "pr-5", base=base)[
+            "tracking-monitoring:alarm_subscriptions"
+        ]
+        == []
+    )
 
 
 def test_a_branch_env_from_prod_synthesizes_an_unreserved_function_and_a_small_stage():

@@ -17,8 +17,9 @@ def clients(monkeypatch):
     """boto3.client recorded (service, region_name); no client is really built."""
     built: list[tuple[str, str | None]] = []
     fake = types.SimpleNamespace(
-        client=lambda service, region_name=None, **_: built.append((service, region_name))
-        or types.SimpleNamespace(service=service)
+        client=lambda service, region_name=None, **_: (
+            built.append((service, region_name)) or types.SimpleNamespace(service=service)
+        )
     )
     monkeypatch.setitem(sys.modules, "boto3", fake)
     monkeypatch.setattr(recover, "check_aws_credentials", lambda env: None)
