@@ -22,10 +22,24 @@ from tracking_stacks.registry import REGISTRY, Layer
 # What a per-branch env never inherits from its base, per layer:
 # - never protected: `destroy-all` removes it completely;
 # - the API Gateway account setting is one per account and region: the base env
-#   deployed in the same account owns it (see stacks/api/Pulumi.yaml).
+#   deployed in the same account owns it (see stacks/api/Pulumi.yaml);
+# - no reserved concurrency: Lambda refuses a reservation that leaves less than
+#   100 unreserved in the account, so parallel branch envs reserving 100 (staging)
+#   or 500 (prod) each would fail at PutFunctionConcurrency;
+# - its alarms notify nobody of the base env's (a branch env from prod must not
+#   page prod's on-call).
+UNRESERVED = -1  # Lambda's "no reservation" (pulumi-aws reserved_concurrent_executions)
 BRANCH_OVERRIDES: dict[Layer, dict[str, Any]] = {
     Layer.DATA: {"protect": False},
+    Layer.COMPUTE: {"api_reserved_concurrency": UNRESERVED},
     Layer.API: {"manage_account_logging_role": False},
+    Layer.MONITORING: {"alarm_subscriptions": []},
+}
+# Ceilings on what a branch env takes from its base: unreserved, its function
+# shares the account's unreserved pool with every other branch env, so its stage
+# admits a small share of it (burst <= the 100 that always stay unreserved).
+BRANCH_CEILINGS: dict[Layer, dict[str, int]] = {
+    Layer.API: {"throttling_rate_limit": 10, "throttling_burst_limit": 20},
 }
 
 
@@ -60,7 +74,19 @@ def stack_config(layer: Layer, env: str, base: str | None = None) -> dict[str, A
         project = REGISTRY[layer].project
         for key, value in BRANCH_OVERRIDES.get(layer, {}).items():
             config[f"{project}:{key}"] = value
+        for key, ceiling in BRANCH_CEILINGS.get(layer, {}).items():
+            qualified = f"{project}:{key}"
+            config[qualified] = min(config.get(qualified, ceiling), ceiling)
     return config
+
+
+def stack_region(layer: Layer, env: str, base: str | None = None) -> str:
+    """The AWS region a layer's stack deploys to (its ``aws:region``): what every client
+    an operations task builds for that stack must use, whatever the operator's default."""
+    region = stack_config(layer, env, base).get("aws:region")
+    if not region:
+        raise UnknownEnvironment(f"{config_file(layer, base_env_of(env, base))} sets no aws:region")
+    return str(region)
 
 
 def write_branch_config(layer: Layer, env: str, base: str | None = None) -> Path:

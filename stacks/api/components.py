@@ -64,6 +64,20 @@ SNAPSHOT_PROPERTIES: dict[type, tuple[str, ...]] = {
         "type",
         "integration_http_method",
         "uri",
+        "request_templates",
+    ),
+    aws.apigateway.MethodResponse: (
+        "resource_id",
+        "http_method",
+        "status_code",
+        "response_parameters",
+    ),
+    aws.apigateway.IntegrationResponse: (
+        "resource_id",
+        "http_method",
+        "status_code",
+        "response_templates",
+        "response_parameters",
     ),
     aws.apigateway.Response: (
         "response_type",
@@ -79,22 +93,61 @@ def snapshot_hash(parts: list[dict[str, object]]) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
 
 
-ACCESS_LOG_FORMAT = json.dumps(
-    {
-        "requestId": "$context.requestId",
-        "ip": "$context.identity.sourceIp",
-        "caller": "$context.identity.caller",
-        "requestTime": "$context.requestTime",
-        "httpMethod": "$context.httpMethod",
-        "resourcePath": "$context.resourcePath",
-        "status": "$context.status",
-        "responseLength": "$context.responseLength",
-        "latency": "$context.responseLatency",
-        "integrationLatency": "$context.integration.latency",
-        "error": "$context.error.message",
-    },
-    separators=(",", ":"),
-)
+# Access-log fields and the variable each one logs. API Gateway substitutes a
+# variable's text as it is: a quote or a newline in free text (an error message)
+# would break the line's JSON. Only the variables in ACCESS_LOG_QUOTED come from
+# API Gateway already quoted and escaped (a JSON string); every other one here has
+# a fixed character set (ids, addresses, numbers, times, the resource template).
+ACCESS_LOG_FIELDS = {
+    "requestId": "$context.requestId",
+    "ip": "$context.identity.sourceIp",
+    "caller": "$context.identity.caller",
+    "requestTime": "$context.requestTime",
+    "httpMethod": "$context.httpMethod",
+    "resourcePath": "$context.resourcePath",
+    "status": "$context.status",
+    "responseLength": "$context.responseLength",
+    "latency": "$context.responseLatency",
+    "integrationLatency": "$context.integration.latency",
+    "error": "$context.error.messageString",
+}
+ACCESS_LOG_QUOTED = frozenset({"$context.error.messageString"})
+
+
+def access_log_format(fields: dict[str, str]) -> str:
+    """One JSON object per line: each variable in quotes, except those API Gateway
+    quotes itself (quoting them again would break the JSON)."""
+    parts = [
+        f"{json.dumps(key)}:{variable if variable in ACCESS_LOG_QUOTED else json.dumps(variable)}"
+        for key, variable in fields.items()
+    ]
+    return "{" + ",".join(parts) + "}"
+
+
+ACCESS_LOG_FORMAT = access_log_format(ACCESS_LOG_FIELDS)
+
+# Routes API Gateway answers itself (a MOCK integration): no Lambda invocation, no
+# concurrency taken, nothing billed per call but the request. GET /health is
+# unsigned, so anyone can call it: it also gets a method throttle of its own
+# (API Gateway applies a method's own limits instead of the stage's `*/*`
+# defaults), so anonymous callers can neither exhaust the signed routes' rate nor
+# run the function. The body is the function's own health answer (the contract).
+GATEWAY_ANSWERED = {"get_health": json.dumps({"status": "ok"})}
+GATEWAY_ANSWERED_STATUS = "200"
+HEALTH_THROTTLING_RATE_LIMIT = 10.0
+HEALTH_THROTTLING_BURST_LIMIT = 20
+STAGE_WIDE = "*/*"
+
+
+def method_path(route: dict[str, Any]) -> str:
+    """A method's path in MethodSettings: the resource path without its leading slash,
+    then the HTTP method (``health/GET``)."""
+    return f"{route['path'].lstrip('/')}/{route['method']}"
+
+
+def function_routes() -> list[dict[str, Any]]:
+    """The routes the function serves through API Gateway (Lambda proxy)."""
+    return [route for route in ROUTES if operation_id(route) not in GATEWAY_ANSWERED]
 
 
 @dataclass(frozen=True)
@@ -196,6 +249,9 @@ class ApiLayer(pulumi.ComponentResource):
                 or None,
             )
             self.methods.append(method)
+            if slug in GATEWAY_ANSWERED:
+                self._gateway_answer(name, api_id, method, slug, GATEWAY_ANSWERED[slug])
+                continue
             self.integrations.append(
                 part(aws.apigateway.Integration)(
                     f"{name}-integration-{slug}",
@@ -260,7 +316,7 @@ class ApiLayer(pulumi.ComponentResource):
             f"{name}-method-settings",
             rest_api=api_id,
             stage_name=self.stage.stage_name,
-            method_path="*/*",
+            method_path=STAGE_WIDE,
             settings=aws.apigateway.MethodSettingsSettingsArgs(
                 metrics_enabled=True,
                 throttling_rate_limit=args.throttling_rate_limit,
@@ -268,9 +324,28 @@ class ApiLayer(pulumi.ComponentResource):
             ),
             opts=child,
         )
-        # One permission per route: API Gateway may invoke the function only for
-        # this API, this stage, and the methods and paths the API defines.
         for route in ROUTES:
+            if operation_id(route) not in GATEWAY_ANSWERED:
+                continue
+            aws.apigateway.MethodSettings(
+                f"{name}-method-settings-{operation_id(route)}",
+                rest_api=api_id,
+                stage_name=self.stage.stage_name,
+                method_path=method_path(route),
+                settings=aws.apigateway.MethodSettingsSettingsArgs(
+                    metrics_enabled=True,
+                    throttling_rate_limit=min(
+                        HEALTH_THROTTLING_RATE_LIMIT, args.throttling_rate_limit
+                    ),
+                    throttling_burst_limit=min(
+                        HEALTH_THROTTLING_BURST_LIMIT, args.throttling_burst_limit
+                    ),
+                ),
+                opts=child,
+            )
+        # One permission per route: API Gateway may invoke the function only for
+        # this API, this stage, and the methods and paths the function serves.
+        for route in function_routes():
             slug = operation_id(route)
             self.permissions.append(
                 aws.lambda_.Permission(
@@ -292,6 +367,49 @@ class ApiLayer(pulumi.ComponentResource):
             )
         self.register_outputs({Output.API_ENDPOINT: self.stage.invoke_url})
 
+    def _gateway_answer(
+        self,
+        name: str,
+        api_id: pulumi.Input[str],
+        method: aws.apigateway.Method,
+        slug: str,
+        body: str,
+    ) -> None:
+        """A MOCK integration answering ``body`` with 200 (no backend is called)."""
+        part = self._snapshot_part
+        integration = part(aws.apigateway.Integration)(
+            f"{name}-integration-{slug}",
+            rest_api=api_id,
+            resource_id=method.resource_id,
+            http_method=method.http_method,
+            type="MOCK",
+            # A MOCK integration answers the integration response whose status code
+            # the request template returns.
+            request_templates={JSON: json.dumps({"statusCode": int(GATEWAY_ANSWERED_STATUS)})},
+        )
+        self.integrations.append(integration)
+        content_type = "method.response.header.Content-Type"
+        method_response = part(aws.apigateway.MethodResponse)(
+            f"{name}-method-response-{slug}",
+            rest_api=api_id,
+            resource_id=method.resource_id,
+            http_method=method.http_method,
+            status_code=GATEWAY_ANSWERED_STATUS,
+            response_parameters={content_type: True},
+        )
+        integration_response = aws.apigateway.IntegrationResponse(
+            f"{name}-integration-response-{slug}",
+            rest_api=api_id,
+            resource_id=method.resource_id,
+            http_method=method.http_method,
+            status_code=method_response.status_code,
+            response_templates={JSON: body},
+            response_parameters={content_type: f"'{JSON}'"},
+            # AWS: the integration response needs its integration and method response.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[integration, method_response]),
+        )
+        self.snapshot_parts.append(integration_response)
+
     def _snapshot_part(self, resource_type: type) -> Callable[..., pulumi.CustomResource]:
         """``resource_type``'s constructor, recording the resource as part of the snapshot."""
 
@@ -312,8 +430,15 @@ class ApiLayer(pulumi.ComponentResource):
         return pulumi.Output.all(*parts).apply(snapshot_hash)
 
     def _account_logging_role(self, name: str, args: ApiLayerArgs) -> aws.apigateway.Account:
-        """API Gateway's account-level CloudWatch role, with AWS's managed policy for it."""
-        child = pulumi.ResourceOptions(parent=self)
+        """API Gateway's account-level CloudWatch role, with AWS's managed policy for it.
+
+        Account-level, not this env's: other envs of the account and region log
+        through it. pulumi-aws 7 resets the account setting when its Account is
+        deleted (6.x kept it unless reset_on_delete), so destroying this env would
+        stop every other env's access logs. The setting, its role and the role's
+        policy are retained on delete: `destroy-all` leaves them (the README says
+        how to remove them when the account is retired)."""
+        child = pulumi.ResourceOptions(parent=self, retain_on_delete=True)
         role = aws.iam.Role(
             f"{name}-gateway-logging-role",
             name=args.logging_role_name,
@@ -330,7 +455,7 @@ class ApiLayer(pulumi.ComponentResource):
         return aws.apigateway.Account(
             f"{name}-account",
             cloudwatch_role_arn=role.arn,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[policy], retain_on_delete=True),
         )
 
 

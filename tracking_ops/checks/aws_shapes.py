@@ -157,6 +157,12 @@ SHAPES: dict[str, dict[str, Param]] = {
     "aws:apigateway/integration:Integration": {
         "type": _p("apigateway:PutIntegration:type"),
     },
+    "aws:apigateway/methodResponse:MethodResponse": {
+        "statusCode": _p("apigateway:PutMethodResponse:statusCode"),
+    },
+    "aws:apigateway/integrationResponse:IntegrationResponse": {
+        "statusCode": _p("apigateway:PutIntegrationResponse:statusCode"),
+    },
     "aws:apigateway/response:Response": {
         "responseType": _p("apigateway:PutGatewayResponse:responseType"),
         "statusCode": _p("apigateway:PutGatewayResponse:statusCode"),

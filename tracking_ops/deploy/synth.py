@@ -114,6 +114,8 @@ class SynthMocks(pulumi.runtime.Mocks):
         self.resources: list[dict[str, Any]] = []
         self.referenced: list[str] = []
         self.protected: set[str] = set()
+        self.retained: set[str] = set()  # retain_on_delete
+        self.delete_first: set[str] = set()  # delete_before_replace
         # Explicit dependencies (depends_on) by resource name: what AWS ordering
         # rules are checked against offline (the mocks see no options).
         self.dependencies: dict[str, list[str]] = {}
@@ -124,6 +126,10 @@ class SynthMocks(pulumi.runtime.Mocks):
         """Resource options never reach the mocks; a stack transformation sees them."""
         if args.opts and args.opts.protect:
             self.protected.add(args.name)
+        if args.opts and args.opts.retain_on_delete:
+            self.retained.add(args.name)
+        if args.opts and args.opts.delete_before_replace:
+            self.delete_first.add(args.name)
         if args.opts and args.opts.replace_on_changes:
             self.replace_on_changes[args.name] = sorted(args.opts.replace_on_changes)
         depends_on = args.opts.depends_on if args.opts else None
@@ -153,6 +159,8 @@ class SynthMocks(pulumi.runtime.Mocks):
                 "inputs": args.inputs,
                 "state": state,
                 "protect": args.name in self.protected,
+                "retain_on_delete": args.name in self.retained,
+                "delete_before_replace": args.name in self.delete_first,
                 "dependencies": self.dependencies.get(args.name, []),
                 "replace_on_changes": self.replace_on_changes.get(args.name, []),
             }

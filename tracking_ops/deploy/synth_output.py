@@ -57,6 +57,8 @@ class LayerSynth:
                     "type": r["type"],
                     "name": r["name"],
                     "protect": r["protect"],
+                    "retain_on_delete": r["retain_on_delete"],
+                    "delete_before_replace": r["delete_before_replace"],
                     "dependencies": r["dependencies"],
                     "inputs": _plain(r["inputs"]),
                     "outputs": _plain(r["state"]),

@@ -11,6 +11,8 @@ from tracking_ops.operate import dlq
 from tracking_ops.tasks.common import check_env
 from tracking_ops.tasks.help import HELP_ENV
 from tracking_stacks import definitions as defs
+from tracking_stacks import environments
+from tracking_stacks.registry import Layer
 
 
 def _clients(env: str, endpoint: str):
@@ -27,8 +29,16 @@ def _clients(env: str, endpoint: str):
     except PreflightError as exc:
         raise Exit(f"error: {exc}", code=1) from None
     function = defs.NOTIFIER_FUNCTION.function_name(env)
-    deliver = dlq.deployed_notifier(boto3.client("lambda"), function)
-    return boto3.client("sqs"), boto3.client("dynamodbstreams"), deliver
+    # The stack's region, not the operator's default (which may be unset or elsewhere):
+    # the DLQ and the stream live in the data layer, the notifier in compute.
+    data_region = environments.stack_region(Layer.DATA, env)
+    compute_region = environments.stack_region(Layer.COMPUTE, env)
+    deliver = dlq.deployed_notifier(boto3.client("lambda", region_name=compute_region), function)
+    return (
+        boto3.client("sqs", region_name=data_region),
+        boto3.client("dynamodbstreams", region_name=data_region),
+        deliver,
+    )
 
 
 @task(

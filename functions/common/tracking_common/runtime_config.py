@@ -49,13 +49,26 @@ class ExtensionEndpoint:
 
 PARAMETERS_EXTENSION = ExtensionEndpoint()
 
+# The settings time budget, one for both sides of the extension: the extension
+# gives up on SSM after SETTINGS_SSM_TIMEOUT_MILLIS, and the function waits for
+# the extension that long plus its own local hop. A function that gave up first
+# (as 1 s against the extension's 2 s did) would serve built-in defaults on a cold
+# container while the extension was still about to answer.
+# The function's whole wait stays 1 s (its 503 budget, tests/functional), so SSM
+# gets 700 ms: a GetParameter takes tens of milliseconds.
+SETTINGS_SSM_TIMEOUT_MILLIS = 700
+SETTINGS_EXTENSION_MARGIN_MILLIS = 300
+SETTINGS_EXTENSION_TIMEOUT_SECONDS = (
+    SETTINGS_SSM_TIMEOUT_MILLIS + SETTINGS_EXTENSION_MARGIN_MILLIS
+) / 1000
+
 # Runtime environment of the API function beyond its names and parameters: the
 # compute stack sets exactly these, and the local runtime and `invoke bench` too.
 API_FUNCTION_RUNTIME_ENVIRONMENT = {
     # The function caches for PARAMETER_CACHE_SECONDS itself; a second cache in the
     # extension would let a value be up to twice that old.
     "PARAMETERS_SECRETS_EXTENSION_CACHE_ENABLED": "false",
-    "SSM_PARAMETER_STORE_TIMEOUT_MILLIS": "2000",
+    "SSM_PARAMETER_STORE_TIMEOUT_MILLIS": str(SETTINGS_SSM_TIMEOUT_MILLIS),
     # pydantic otherwise scans every installed distribution for plugins when it
     # builds the first model; the function has none.
     "PYDANTIC_DISABLE_PLUGINS": "__all__",

@@ -32,6 +32,7 @@ from tracking_common.runtime_config import (
     ENV_TABLE_NAME,
     PARAMETER_CACHE_SECONDS,
     PARAMETERS_EXTENSION,
+    SETTINGS_EXTENSION_TIMEOUT_SECONDS,
     ApiConfig,
     FeatureFlags,
 )
@@ -42,7 +43,7 @@ logger = Logger(child=True)
 # its read, so at most 2 x EXTENSION_TIMEOUT_SECONDS. A failure is
 # retried by the loader itself, not per call: the last known values serve meanwhile
 # (or, on a cold start, the documented defaults for COLD_OUTAGE_BACKOFF_SECONDS).
-EXTENSION_TIMEOUT_SECONDS = 1
+EXTENSION_TIMEOUT_SECONDS = SETTINGS_EXTENSION_TIMEOUT_SECONDS  # tracking_common's budget
 OUTAGE_BACKOFF_SECONDS = 15
 COLD_OUTAGE_BACKOFF_SECONDS = 1
 

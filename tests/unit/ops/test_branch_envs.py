@@ -49,13 +49,53 @@ def test_fixed_envs_are_not_branch_envs():
 
 def test_a_branch_env_takes_its_base_envs_config_dev_by_default():
     dev = environments.stack_config(Layer.COMPUTE, "dev")
-    assert environments.stack_config(Layer.COMPUTE, "pr-5") == dev
+    unreserved = {"tracking-compute:api_reserved_concurrency": -1}
+    assert environments.stack_config(Layer.COMPUTE, "pr-5") == {**dev, **unreserved}
     staging = environments.stack_config(Layer.API, "staging")
     branch = environments.stack_config(Layer.API, "pr-5", base="staging")
     assert (
-        branch["tracking-api:throttling_rate_limit"]
-        == staging["tracking-api:throttling_rate_limit"]
+        branch["tracking-api:access_log_retention_days"]
+        == staging["tracking-api:access_log_retention_days"]
     )
+
+
+@pytest.mark.parametrize("base", ["dev", "staging", "prod"])
+def test_a_branch_env_runs_unreserved_with_throttles_scaled_down(base):
+    """Lambda keeps 100 of the account's concurrency unreserved: branch envs reserving
+    their base's 100 or 500 each would fail at PutFunctionConcurrency (issue 23, item 3)."""
+    compute = environments.stack_config(Layer.COMPUTE, "pr-5", base=base)
+    assert compute["tracking-compute:api_reserved_concurrency"] == -1
+    api = environments.stack_config(Layer.API, "pr-5", base=base)
+    committed = environments.stack_config(Layer.API, base)
+    for key, ceiling in (("throttling_rate_limit", 10), ("throttling_burst_limit", 20)):
+        assert api[f"tracking-api:{key}"] == min(ceiling, committed[f"tracking-api:{key}"])
+    assert (
+        environments.stack_config(Layer.MONITORING, "pr-5", base=base)[
+            "tracking-monitoring:alarm_subscriptions"
+        ]
+        == []
+    )
+
+
+def test_a_branch_env_from_prod_synthesizes_an_unreserved_function_and_a_small_stage():
+    from tracking_ops.deploy import synth
+    from tracking_stacks import definitions as defs
+
+    results = {r.layer: r for r in synth.synth_all("pr-5", base="prod")}
+    (function,) = [
+        r
+        for r in results[Layer.COMPUTE].resources
+        if r["type"] == "aws:lambda/function:Function"
+        and r["inputs"]["name"] == defs.API_FUNCTION.function_name("pr-5")
+    ]
+    assert function["inputs"].get("reservedConcurrentExecutions", -1) == -1
+    (stage_wide,) = [
+        r
+        for r in results[Layer.API].resources
+        if r["type"] == "aws:apigateway/methodSettings:MethodSettings"
+        and r["inputs"]["methodPath"] == "*/*"
+    ]
+    assert stage_wide["inputs"]["settings"]["throttlingBurstLimit"] <= 20
 
 
 def test_a_branch_env_is_never_protected_even_from_prod_and_leaves_the_account_setting_alone():

@@ -27,6 +27,15 @@ class Synthesized:
         (resource,) = self.of_type(layer, typ)
         return resource
 
+    def stage_method_settings(self) -> dict[str, Any]:
+        """The stage-wide (``*/*``) MethodSettings: the limits every method has by default."""
+        (settings,) = [
+            r
+            for r in self.of_type(Layer.API, "aws:apigateway/methodSettings:MethodSettings")
+            if r["inputs"]["methodPath"] == "*/*"
+        ]
+        return settings
+
     def all_resources(self) -> list[dict[str, Any]]:
         return [unwrap(r) for result in self.by_layer.values() for r in result.resources]
 

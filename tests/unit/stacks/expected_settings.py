@@ -94,9 +94,7 @@ def _stream_mapping(s) -> tuple[int, int, int]:
 
 
 def _throttling(s) -> tuple[float, int]:
-    settings = _one(s, Layer.API, "aws:apigateway/methodSettings:MethodSettings")["inputs"][
-        "settings"
-    ]
+    settings = s.stage_method_settings()["inputs"]["settings"]
     return settings["throttlingRateLimit"], settings["throttlingBurstLimit"]
 
 

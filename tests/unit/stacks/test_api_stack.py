@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -219,10 +220,12 @@ def test_required_query_parameters_are_validated_at_the_gateway(dev):
         assert inputs["requestValidatorId"] == validator_ids[expected], route
 
 
-def test_every_integration_is_a_lambda_proxy_to_the_api_function(dev):
+def test_every_signed_route_is_a_lambda_proxy_to_the_api_function(dev):
     invoke_arn = dev.layer(Layer.COMPUTE).outputs["api_alias_invoke_arn"]
-    integrations = dev.of_type(Layer.API, INTEGRATION)
-    assert len(integrations) == len(ROUTES)
+    integrations = [
+        i for i in dev.of_type(Layer.API, INTEGRATION) if not i["name"].endswith("-get_health")
+    ]
+    assert len(integrations) == len(ROUTES) - 1
     for integration in integrations:
         inputs = integration["inputs"]
         assert (inputs["type"], inputs["integrationHttpMethod"]) == ("AWS_PROXY", "POST")
@@ -310,16 +313,14 @@ def test_stage_has_access_logs_tracing_and_throttling_per_env(dev, prod):
     assert stage["xrayTracingEnabled"] is True
     assert stage["stageName"] == "dev"
     assert stage["accessLogSettings"]["destinationArn"] == logs["state"]["arn"]
-    assert json.loads(stage["accessLogSettings"]["format"])["requestId"] == "$context.requestId"
+    assert render_access_log(stage["accessLogSettings"]["format"], "x")["requestId"] == "x"
 
     def settings(s):
-        return s.one(Layer.API, "aws:apigateway/methodSettings:MethodSettings")["inputs"][
-            "settings"
-        ]
+        return s.stage_method_settings()["inputs"]["settings"]
 
     assert settings(dev)["throttlingRateLimit"] < settings(prod)["throttlingRateLimit"]
     # The stage's throttling and metrics apply to every method on every path.
-    method_settings = dev.one(Layer.API, "aws:apigateway/methodSettings:MethodSettings")
+    method_settings = dev.stage_method_settings()
     assert method_settings["inputs"]["methodPath"] == "*/*"
     assert settings(prod)["metricsEnabled"] is True
     assert logs["inputs"]["retentionInDays"] == 14
@@ -334,7 +335,7 @@ def test_lambda_permissions_are_scoped_to_this_api_stage_and_route(dev):
         r for r in dev.layer(Layer.API).resources if r["type"] == "aws:apigateway/restApi:RestApi"
     )["state"]["executionArn"]
     assert sorted(p["inputs"]["sourceArn"] for p in permissions) == sorted(
-        f"{execution_arn}/dev/{r['method']}{r['path']}" for r in ROUTES
+        f"{execution_arn}/dev/{r['method']}{r['path']}" for r in ROUTES if r["auth"] != "NONE"
     )
     for permission in permissions:
         assert permission["inputs"]["principal"] == "apigateway.amazonaws.com"
@@ -342,7 +343,7 @@ def test_lambda_permissions_are_scoped_to_this_api_stage_and_route(dev):
         assert permission["inputs"]["function"] == "tracking-api-dev"
     # One per route, named by its operation (logical names key the deployed state).
     assert sorted(p["name"] for p in permissions) == sorted(
-        f"tracking-invoke-{operation_id(route)}" for route in ROUTES
+        f"tracking-invoke-{operation_id(route)}" for route in ROUTES if route["auth"] != "NONE"
     )
 
 
@@ -388,3 +389,132 @@ def test_an_env_sharing_an_account_can_leave_the_logging_role_to_another(monkeyp
     synthesized = Synthesized(synth.synth_all("dev"))
     assert synthesized.of_type(Layer.API, "aws:apigateway/account:Account") == []
     assert synthesized.of_type(Layer.API, "aws:iam/role:Role") == []
+
+
+# ---- GET /health: answered by API Gateway, with a throttle of its own (issue 23, item 2)
+
+
+def _health(synthesized, typ: str) -> list[dict]:
+    return [r for r in synthesized.of_type(Layer.API, typ) if r["name"].endswith("-get_health")]
+
+
+def test_health_is_answered_by_api_gateway_itself_without_the_function(each_env):
+    """A MOCK integration: an unsigned call never invokes (nor bills) the function."""
+    env, synthesized = each_env
+    (integration,) = _health(synthesized, INTEGRATION)
+    assert integration["inputs"]["type"] == "MOCK", env
+    assert "uri" not in integration["inputs"]
+    assert json.loads(integration["inputs"]["requestTemplates"]["application/json"]) == {
+        "statusCode": 200
+    }
+    (answer,) = _health(synthesized, "aws:apigateway/integrationResponse:IntegrationResponse")
+    assert answer["inputs"]["statusCode"] == "200"
+    assert json.loads(answer["inputs"]["responseTemplates"]["application/json"]) == {"status": "ok"}
+    (method_response,) = _health(synthesized, "aws:apigateway/methodResponse:MethodResponse")
+    assert method_response["inputs"]["statusCode"] == "200"
+    # and API Gateway may not invoke the function for it
+    permissions = synthesized.of_type(Layer.API, "aws:lambda/permission:Permission")
+    assert not [p for p in permissions if p["inputs"]["sourceArn"].endswith("/GET/health")], env
+    assert len(permissions) == len(ROUTES) - 1
+
+
+def test_health_has_a_method_throttle_tighter_than_the_stage(each_env):
+    env, synthesized = each_env
+    (own,) = _health(synthesized, "aws:apigateway/methodSettings:MethodSettings")
+    stage = synthesized.stage_method_settings()["inputs"]["settings"]
+    assert own["inputs"]["methodPath"] == "health/GET"
+    settings = own["inputs"]["settings"]
+    assert settings["throttlingRateLimit"] < stage["throttlingRateLimit"], env
+    assert settings["throttlingBurstLimit"] < stage["throttlingBurstLimit"], env
+    assert settings["throttlingRateLimit"] <= 10
+
+
+def test_the_health_answer_is_the_functions_own(dev):
+    """The gateway's body is what the function's /health answers (the contract)."""
+    from tracking_api import models
+
+    (answer,) = _health(dev, "aws:apigateway/integrationResponse:IntegrationResponse")
+    body = json.loads(answer["inputs"]["responseTemplates"]["application/json"])
+    assert models.HealthResponse.model_validate(body).model_dump(mode="json") == body
+
+
+# ---- access logs: one valid JSON object per line, whatever the values (issue 23, item 4)
+
+# What API Gateway may put in each variable the format uses (its developer guide's
+# $context reference). Free text can hold anything, quotes and newlines included;
+# the *String variables are substituted already quoted and escaped.
+HOSTILE = 'he said "no"\n\\ }{ \u2028'
+FREE_TEXT = {"$context.error.message", "$context.identity.userAgent"}
+AWS_QUOTED = {"$context.error.messageString"}
+CONSTRAINED = {  # variable: a worst-case value from its documented character set
+    "$context.requestId": "8f3c5c1e-0b9a-4d2e-9d5e-1f2a3b4c5d6e",
+    "$context.identity.sourceIp": "2001:db8::1",
+    "$context.identity.caller": "AROAEXAMPLE:session+=,.@-name",
+    "$context.requestTime": "07/Dec/2026:04:51:00 +0000",
+    "$context.httpMethod": "POST",
+    "$context.resourcePath": "/track/batch",
+    "$context.status": "429",
+    "$context.responseLength": "-",
+    "$context.responseLatency": "12",
+    "$context.integration.latency": "-",
+}
+VARIABLE = re.compile(r"\$context\.[A-Za-z.]+")
+
+
+def render_access_log(fmt: str, hostile: str) -> dict:
+    """One access-log line as API Gateway writes it, with ``hostile`` wherever a variable
+    may carry free text; then parsed (fails on anything that is not one JSON object)."""
+
+    def value(match: re.Match) -> str:
+        variable = match.group(0)
+        if variable in AWS_QUOTED:
+            return json.dumps(hostile)
+        if variable in FREE_TEXT:
+            return hostile
+        assert variable in CONSTRAINED, f"classify {variable} (free text or constrained)"
+        return hostile if hostile == "x" else CONSTRAINED[variable]
+
+    # json.loads is strict: a raw newline inside a string (a line split in two) fails too.
+    return json.loads(VARIABLE.sub(value, fmt))
+
+
+@pytest.mark.parametrize("hostile", ['"', "\n", HOSTILE, '"},"status":"200'])
+def test_every_access_log_line_is_json_whatever_the_error_message_holds(each_env, hostile):
+    env, synthesized = each_env
+    fmt = synthesized.one(Layer.API, "aws:apigateway/stage:Stage")["inputs"]["accessLogSettings"][
+        "format"
+    ]
+    line = render_access_log(fmt, hostile)
+    assert line["error"] == hostile, env
+    assert line["status"] == CONSTRAINED["$context.status"]
+
+
+def test_the_access_log_format_quotes_only_what_api_gateway_does_not():
+    from tracking_ops.deploy.synth import load_components
+
+    components = load_components(Layer.API)
+    planted = {**components.ACCESS_LOG_FIELDS, "error": "$context.error.message"}
+    with pytest.raises(json.JSONDecodeError):
+        render_access_log(components.access_log_format(planted), HOSTILE)
+
+
+def test_the_account_logging_setting_and_its_role_outlive_an_envs_destroy(dev, prod):
+    """pulumi-aws 7 resets API Gateway's account setting when its Account is deleted:
+    destroying dev would stop every other env's access logs (issue 23, item 6)."""
+    for synthesized in (dev, prod):
+        resources = synthesized.layer(Layer.API).resources
+        account_level = [
+            r
+            for r in resources
+            if r["type"] == "aws:apigateway/account:Account" or "gateway-logging" in r["name"]
+        ]
+        assert {r["type"] for r in account_level} == {
+            "aws:apigateway/account:Account",
+            "aws:iam/role:Role",
+            "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+        }
+        assert all(r["retain_on_delete"] for r in account_level), account_level
+        # and nothing env-level is retained: an env's destroy removes all of its own
+        assert not [
+            r["name"] for r in resources if r["retain_on_delete"] and r not in account_level
+        ]

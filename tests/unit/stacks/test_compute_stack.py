@@ -335,3 +335,24 @@ def test_each_function_has_its_size_description_and_a_role_for_lambda_alone(each
                 "Principal": {"Service": "lambda.amazonaws.com"},
             }
         ], name
+
+
+def test_the_function_waits_for_the_extension_longer_than_the_extension_waits_for_ssm(each_env):
+    """One settings time budget on both sides (issue 23, item 9): a function socket
+    timeout shorter than the extension's SSM timeout makes a cold container serve the
+    built-in defaults while the extension is still about to answer."""
+    from tracking_api.settings import ParametersExtension
+
+    env, synthesized = each_env
+    (function,) = [
+        f["inputs"]
+        for f in synthesized.of_type(Layer.COMPUTE, "aws:lambda/function:Function")
+        if f["inputs"]["name"].startswith("tracking-api-")
+    ]
+    ssm_timeout_s = (
+        int(function["environment"]["variables"]["SSM_PARAMETER_STORE_TIMEOUT_MILLIS"]) / 1000
+    )
+    socket_timeout_s = ParametersExtension(port=2773, token="t").timeout
+    assert ssm_timeout_s < socket_timeout_s, env
+    # and the margin is the local hop, not a second SSM budget
+    assert socket_timeout_s - ssm_timeout_s <= 1

@@ -30,9 +30,7 @@ def api_concurrency(synthesized, env: str) -> int:
 
 def test_stage_throttling_fits_the_api_functions_concurrency(each_env):
     env, synthesized = each_env
-    settings = synthesized.one(Layer.API, "aws:apigateway/methodSettings:MethodSettings")["inputs"][
-        "settings"
-    ]
+    settings = synthesized.stage_method_settings()["inputs"]["settings"]
     concurrency = api_concurrency(synthesized, env)
 
     assert settings["throttlingBurstLimit"] <= concurrency, env
