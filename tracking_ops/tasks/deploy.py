@@ -10,7 +10,7 @@ from pathlib import Path
 
 from invoke import Context, Exit, task
 
-from tracking_ops.deploy import planner, preflight
+from tracking_ops.deploy import destroy_guard, planner, preflight
 from tracking_ops.deploy import status as status_module
 from tracking_ops.deploy.build import build_function
 from tracking_ops.deploy.canary import refuse_if_in_progress
@@ -324,6 +324,8 @@ def destroy_all(
                 deployer.remove(layer)
             return changes
 
+        # Every layer's protected resources first: none destroyed while any is protected.
+        destroy_guard.refuse_if_protected(env, planner.destroy_order(), deployer.state)
         run_layers(planner.destroy_order(), destroy, "destroy", reverse=True)
 
 
