@@ -1,12 +1,26 @@
 """The tracking policy pack: `pulumi preview --policy-pack policy` (the deploy tasks pass it)."""
 
-from pulumi_policy import EnforcementLevel, PolicyPack, ResourceValidationPolicy
-from rules import RULES, plain_props
+from pulumi_policy import (
+    EnforcementLevel,
+    PolicyPack,
+    ResourceValidationPolicy,
+    StackValidationPolicy,
+)
+from rules import RULES, STACK_RULES, plain_props
 
 
 def _validator(rule):
     def validate(args, report_violation):
         for message in rule.check(args.resource_type, args.name, plain_props(args.props)):
+            report_violation(message, None)
+
+    return validate
+
+
+def _stack_validator(rule):
+    def validate(args, report_violation):
+        resources = [(r.resource_type, r.name, r.props) for r in args.resources]
+        for message in rule.check(resources):
             report_violation(message, None)
 
     return validate
@@ -20,5 +34,11 @@ PolicyPack(
             name=rule.name, description=rule.description, validate=_validator(rule)
         )
         for rule in RULES
+    ]
+    + [
+        StackValidationPolicy(
+            name=rule.name, description=rule.description, validate=_stack_validator(rule)
+        )
+        for rule in STACK_RULES
     ],
 )

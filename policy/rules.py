@@ -288,6 +288,70 @@ RULES = (
 )
 
 
+# ---- stack rules: over all of one stack's resources ------------------------------------
+
+TOPIC = "aws:sns/topic:Topic"
+SUBSCRIPTION = "aws:sns/topicSubscription:TopicSubscription"
+METRIC_ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+# Envs whose alarms must reach someone (tracking_stacks.definitions says the same for
+# the program; the pack is deployed alone, so it cannot import it).
+SUBSCRIBED_ENVS = {"staging", "prod"}
+
+
+@dataclass(frozen=True)
+class StackRule:
+    name: str
+    description: str
+    check: Callable[[list[tuple[str, str, Mapping[str, Any]]]], list[str]]
+
+
+def _topic_of(arn: Any, topics: Mapping[str, str]) -> str | None:
+    """The logical name of the topic an ARN (``arn:...:sns:<region>:<acct>:<name>``) names."""
+    if not isinstance(arn, str):
+        return None
+    return topics.get(arn.rsplit(":", 1)[-1])
+
+
+def alarm_topics_subscribed(resources: list[tuple[str, str, Mapping[str, Any]]]) -> list[str]:
+    """In staging and prod, every topic an alarm notifies has at least one subscription:
+    an action on a topic nobody subscribes to notifies nobody."""
+    topics = {
+        props.get("name"): name
+        for typ, name, props in resources
+        if typ == TOPIC
+        and isinstance(props.get("name"), str)
+        and (props.get("tags") or {}).get("Environment") in SUBSCRIBED_ENVS
+    }
+    alarmed = {
+        topic
+        for typ, _, props in resources
+        if typ == METRIC_ALARM
+        for arn in _listed(props.get("alarmActions"))
+        if (topic := _topic_of(arn, topics))
+    }
+    subscribed = {
+        _topic_of(props.get("topic"), topics) for typ, _, props in resources if typ == SUBSCRIPTION
+    }
+    return [
+        f"alarm topic {topic} has no subscription: its alarms notify nobody"
+        for topic in sorted(alarmed - subscribed)
+    ]
+
+
+STACK_RULES = (
+    StackRule(
+        "alarm-topic-subscribed",
+        "In staging and prod, every topic an alarm notifies has a subscription.",
+        alarm_topics_subscribed,
+    ),
+)
+
+
+def stack_violations(resources: list[tuple[str, str, Mapping[str, Any]]]) -> list[tuple[str, str]]:
+    """Every (rule, message) one stack's resources (type, name, props) break together."""
+    return [(rule.name, message) for rule in STACK_RULES for message in rule.check(resources)]
+
+
 def violations(typ: str, name: str, props: Mapping[str, Any]) -> list[tuple[str, str]]:
     """Every (rule, message) the resource breaks."""
     return [(rule.name, message) for rule in RULES for message in rule.check(typ, name, props)]

@@ -184,3 +184,16 @@ CANARY_ALARMS = ("api-errors", "api-duration-p99", "api-throttles")
 
 def alarm_name(key: str, env: str) -> str:
     return physical_name(key, env)
+
+
+# Alarm delivery is part of an env's config (tracking-monitoring alarm_subscriptions):
+# in these envs an alarm topic without a subscriber is refused, by the program and by
+# the policy pack (rule alarm-topic-subscribed).
+ALARM_SUBSCRIPTION_REQUIRED_ENVS = ("staging", "prod")
+# SNS protocols an alarm may reach someone through (email, a queue or function of a
+# ChatOps bridge, an HTTPS hook, an SMS).
+ALARM_SUBSCRIPTION_PROTOCOLS = ("email", "email-json", "https", "sqs", "lambda", "sms")
+# KMS keys of prod: the longest deletion window AWS allows (7 to 30 days), time to
+# notice and cancel a scheduled deletion that would lose what the key encrypts.
+PROD_KEY_DELETION_WINDOW_DAYS = 30
+KEY_DELETION_WINDOW_DAYS = 7

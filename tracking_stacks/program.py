@@ -55,6 +55,7 @@ class StackContext:
             float: self.config.get_float,
             str: self.config.get,
             dict: self.config.get_object,
+            list: self.config.get_object,
         }[type(default)]
         value = getter(key)
         return default if value is None else value

@@ -17,6 +17,7 @@ config = ConfigLayer(
         api_config=defs.api_config_value(stack.config.get_object(defs.API_CONFIG_KEY)),
         feature_flags=defs.feature_flags_value(stack.config.get_object(defs.FEATURE_FLAGS_KEY)),
         key_deletion_window_days=stack.setting("key_deletion_window_days", 7),
+        protect_key=stack.is_prod,
         tags=stack.tags,
     ),
 )

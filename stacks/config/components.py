@@ -19,6 +19,9 @@ class ConfigLayerArgs:
     api_config: str
     feature_flags: str
     key_deletion_window_days: int
+    # prod: `destroy` and a replacement may not schedule the key's deletion (what it
+    # encrypts would be unreadable once it is gone).
+    protect_key: bool
     tags: dict[str, str]
 
 
@@ -35,7 +38,7 @@ class ConfigLayer(pulumi.ComponentResource):
             enable_key_rotation=True,
             deletion_window_in_days=args.key_deletion_window_days,
             tags=args.tags,
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect_key),
         )
         aws.kms.Alias(
             f"{name}-key-alias",

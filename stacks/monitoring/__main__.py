@@ -4,6 +4,7 @@ import pulumi
 import pulumi_aws as aws
 from components import MonitoringLayer, MonitoringLayerArgs
 
+from tracking_stacks import definitions as defs
 from tracking_stacks.program import StackContext
 from tracking_stacks.registry import Layer, Output
 
@@ -21,6 +22,12 @@ monitoring = MonitoringLayer(
         topic_name=stack.name("alarms"),
         dashboard_name=stack.name("dashboard"),
         alarm_email=stack.setting("alarm_email", ""),
+        alarm_subscriptions=stack.setting("alarm_subscriptions", []),
+        require_subscription=stack.env in defs.ALARM_SUBSCRIPTION_REQUIRED_ENVS,
+        key_deletion_window_days=defs.PROD_KEY_DELETION_WINDOW_DAYS
+        if stack.is_prod
+        else defs.KEY_DELETION_WINDOW_DAYS,
+        protect_key=stack.is_prod,
         thresholds=stack.setting("alarm_thresholds", {}),
         table_name=data.require(Output.TABLE_NAME),
         dlq_name=data.require(Output.DLQ_NAME),

@@ -193,6 +193,11 @@ class MonitoringLayerArgs:
     topic_name: str
     dashboard_name: str
     alarm_email: str
+    # [{"protocol": "email", "endpoint": "oncall@example.com"}, ...]
+    alarm_subscriptions: list[dict[str, str]]
+    require_subscription: bool
+    key_deletion_window_days: int
+    protect_key: bool
     thresholds: dict[str, float]
     table_name: pulumi.Input[str]
     dlq_name: pulumi.Input[str]
@@ -212,6 +217,13 @@ class MonitoringLayer(pulumi.ComponentResource):
         unknown = set(args.thresholds) - {a.key for a in ALARMS}
         if unknown:
             raise ValueError(f"alarm_thresholds names unknown alarms: {sorted(unknown)}")
+        subscriptions = alarm_subscriptions(args)
+        if args.require_subscription and not subscriptions:
+            raise ValueError(
+                f"the alarm topic of {args.env} has no subscriber: set alarm_subscriptions "
+                "(or alarm_email) in stacks/monitoring/Pulumi.{env}.yaml; alarms that reach "
+                "nobody are not monitoring".replace("{env}", args.env)
+            )
         # CloudWatch alarms cannot publish to a topic under the AWS managed aws/sns
         # key (its policy does not admit cloudwatch.amazonaws.com): a key of our own
         # lets this account's alarms, and nobody else's, encrypt onto the topic.
@@ -219,7 +231,7 @@ class MonitoringLayer(pulumi.ComponentResource):
             f"{name}-alarms-key",
             description=f"Alarm topic of tracking {args.env}",
             enable_key_rotation=True,
-            deletion_window_in_days=7,
+            deletion_window_in_days=args.key_deletion_window_days,
             policy=policy_document(
                 Statement(
                     "AccountAdministersKey",
@@ -236,7 +248,7 @@ class MonitoringLayer(pulumi.ComponentResource):
                 ),
             ),
             tags=args.tags,
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect_key),
         )
         self.topic = aws.sns.Topic(
             f"{name}-alarms",
@@ -245,14 +257,18 @@ class MonitoringLayer(pulumi.ComponentResource):
             tags=args.tags,
             opts=child,
         )
-        if args.alarm_email:
+        # An email endpoint receives a confirmation link first: until it is followed
+        # the subscription is pending and delivers nothing (SNS's Subscribe).
+        self.subscriptions = [
             aws.sns.TopicSubscription(
-                f"{name}-alarm-email",
+                f"{name}-{logical}",
                 topic=self.topic.arn,
-                protocol="email",
-                endpoint=args.alarm_email,
+                protocol=subscription["protocol"],
+                endpoint=subscription["endpoint"],
                 opts=child,
             )
+            for logical, subscription in subscriptions.items()
+        ]
         dimensions: dict[str, dict[str, pulumi.Input[str]]] = {
             API: {"ApiName": args.rest_api_name, "Stage": args.stage_name},
             API_FN: {"FunctionName": args.api_function_name},
@@ -293,6 +309,24 @@ class MonitoringLayer(pulumi.ComponentResource):
             opts=child,
         )
         self.register_outputs({Output.ALARM_TOPIC_ARN: self.topic.arn})
+
+
+def alarm_subscriptions(args: MonitoringLayerArgs) -> dict[str, dict[str, str]]:
+    """The topic's subscriptions by logical name: ``alarm_email`` keeps its name
+    (``alarm-email``), each entry of ``alarm_subscriptions`` is ``alarm-<n>``."""
+    found: dict[str, dict[str, str]] = {}
+    if args.alarm_email:
+        found["alarm-email"] = {"protocol": "email", "endpoint": args.alarm_email}
+    for number, subscription in enumerate(args.alarm_subscriptions or [], start=1):
+        protocol, endpoint = subscription.get("protocol"), subscription.get("endpoint")
+        if protocol not in defs.ALARM_SUBSCRIPTION_PROTOCOLS or not endpoint:
+            raise ValueError(
+                f"alarm_subscriptions[{number - 1}] needs a protocol of "
+                f"{', '.join(defs.ALARM_SUBSCRIPTION_PROTOCOLS)} and an endpoint, not "
+                f"{subscription!r}"
+            )
+        found[f"alarm-{number}"] = {"protocol": protocol, "endpoint": endpoint}
+    return found
 
 
 def _metric(namespace: str, metric: str, dims: dict[str, Any], **options: Any) -> list[Any]:

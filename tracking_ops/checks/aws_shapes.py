@@ -172,6 +172,9 @@ SHAPES: dict[str, dict[str, Param]] = {
     "aws:apigateway/methodSettings:MethodSettings": {},  # set through PatchOperations strings
     "aws:apigateway/account:Account": {},  # set through PatchOperations strings
     "aws:sns/topic:Topic": {"name": _p("sns:CreateTopic:Name")},
+    # TopicArn, Protocol, Endpoint: plain strings in the model (the monitoring program
+    # checks the protocol against ALARM_SUBSCRIPTION_PROTOCOLS).
+    "aws:sns/topicSubscription:TopicSubscription": {},
     "aws:cloudwatch/metricAlarm:MetricAlarm": {
         "name": _p("cloudwatch:PutMetricAlarm:AlarmName"),
         "alarmDescription": _p("cloudwatch:PutMetricAlarm:AlarmDescription"),

@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tracking_ops.deploy import planner, preflight
+from tracking_ops.deploy import destroy_guard, planner, preflight
 from tracking_ops.deploy.build import build_function
 from tracking_ops.deploy.deployer import PulumiDeployer
 from tracking_ops.deploy.executor import DONE, Reporter, Unchanged, execute
@@ -186,6 +186,8 @@ def destroy_layers(env: str, base: str = "", verbose: bool = False) -> None:
             deployer.remove(layer)
         return changes
 
+    # Every layer's protected resources first: none destroyed while any is protected.
+    destroy_guard.refuse_if_protected(env, planner.destroy_order(), deployer.state)
     run_layers(planner.destroy_order(), destroy, "destroy", reverse=True)
 
 

@@ -93,7 +93,7 @@ def confirm_destroy(env: str, allow_prod: bool) -> None:
     if env == PROD and not allow_prod:
         raise PreflightError(
             "Refusing to destroy prod without --yes-destroy-prod "
-            "(the table and the DLQ are also protected in prod)."
+            "(its table, DLQ and KMS keys are also protected)."
         )
 
 

@@ -232,3 +232,35 @@ def test_unknown_env_is_refused_before_anything_runs(engine):
     with pytest.raises(Exit, match="base of a per-branch env"):
         tasks.deploy_all(Context(), env="pr-1", from_="pr-2", yes=True)
     assert engine.calls == []
+
+
+def test_prod_destroy_checks_every_layers_protected_resources_before_destroying_any(engine):
+    """issue 23, item 7: protected resources in data (and monitoring) stop the destroy
+    before monitoring, api, compute and config are gone, not after."""
+    from dataclasses import replace
+
+    from tests.unit.ops.fake_engine import urn
+
+    engine.deploy_everything(lambda layer: {"program": "a1", "config": "c1"})
+    table = urn(Layer.DATA, "aws:dynamodb/table:Table", "tracking-table", "prod")
+    key = urn(Layer.MONITORING, "aws:kms/key:Key", "tracking-alarms-key", "prod")
+    engine.stacks[Layer.DATA] = replace(engine.stacks[Layer.DATA], protected=frozenset({table}))
+    engine.stacks[Layer.MONITORING] = replace(
+        engine.stacks[Layer.MONITORING], protected=frozenset({key})
+    )
+
+    with pytest.raises(Exit, match="nothing was destroyed") as refused:
+        tasks.destroy_all(Context(), env="prod", yes_destroy_prod=True)
+
+    assert not [call for call in engine.calls if call[0] == "destroy"]
+    assert "data: tracking-table" in str(refused.value)
+    assert "monitoring: tracking-alarms-key" in str(refused.value)
+    assert set(engine.stacks) == set(Layer)
+
+
+def test_an_env_protecting_nothing_is_destroyed_layer_by_layer(engine):
+    engine.deploy_everything(lambda layer: {"program": "a1", "config": "c1"})
+    tasks.destroy_all(Context(), env="prod", yes_destroy_prod=True)
+    assert [layer for op, layer, _ in engine.calls if op == "destroy"] == list(
+        reversed(list(Layer))
+    )

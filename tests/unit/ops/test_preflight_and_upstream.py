@@ -140,6 +140,9 @@ class FakeDeployer:
         self.calls.append(("destroy", layer.value))
         return {"delete": 1}
 
+    def state(self, layer):
+        return None  # (the destroy guard's read; nothing protected here)
+
     def up(self, layer):
         self.calls.append(("up", layer.value))
         return {"create": 1}

@@ -225,6 +225,35 @@ SETTINGS = (
         lambda s: _one(s, Layer.CONFIG, "aws:kms/key:Key")["inputs"]["deletionWindowInDays"],
     ),
     Setting(
+        "KMS keys (config, alarm topic) `protect`",
+        {"dev": False, "staging": False, "prod": True},
+        lambda s: all(
+            r["protect"]
+            for layer in (Layer.CONFIG, Layer.MONITORING)
+            for r in s.layer(layer).resources
+            if r["type"] == "aws:kms/key:Key"
+        ),
+        _on_off,
+    ),
+    Setting(
+        "alarm topic KMS key deletion window (days)",
+        {"dev": 7, "staging": 7, "prod": 30},
+        lambda s: _one(s, Layer.MONITORING, "aws:kms/key:Key")["inputs"]["deletionWindowInDays"],
+    ),
+    Setting(
+        "alarm subscriptions (`alarm_subscriptions`, `alarm_email`)",
+        {
+            "dev": [],
+            "staging": [("email", "tracking-oncall-staging@example.com")],
+            "prod": [("email", "tracking-oncall-prod@example.com")],
+        },
+        lambda s: [
+            (r["inputs"]["protocol"], r["inputs"]["endpoint"])
+            for r in s.of_type(Layer.MONITORING, "aws:sns/topicSubscription:TopicSubscription")
+        ],
+        lambda v: ", ".join(f"{protocol} `{endpoint}`" for protocol, endpoint in v) or "none",
+    ),
+    Setting(
         "API Gateway account CloudWatch role (`manage_account_logging_role`)",
         # One env per account sets it (dev's account holds staging too).
         {"dev": True, "staging": False, "prod": True},

@@ -301,3 +301,68 @@ def test_an_alarm_email_subscribes_to_the_alarm_topic(dev, monkeypatch):
     assert parents["tracking-alarm-email"] == "tracking:monitoring:MonitoringLayer"
     # Without an address (dev's config), nothing subscribes.
     assert not dev.of_type(Layer.MONITORING, SUBSCRIPTION)
+
+
+# ---- alarm delivery is part of an env's config (issue 23, item 1) ----------------------
+
+
+def synth_monitoring_of(env, synthesized, monkeypatch, **settings) -> synth.LayerSynth:
+    """``env``'s monitoring layer with ``settings`` replacing its stack config's keys."""
+    read = synth.read_stack_config
+
+    def with_settings(layer, env_):
+        config = dict(read(layer, env_))
+        if layer is Layer.MONITORING:
+            config |= {f"tracking-monitoring:{key}": value for key, value in settings.items()}
+        return config
+
+    monkeypatch.setattr(synth, "read_stack_config", with_settings)
+    upstream = {p: synthesized.layer(p).outputs for p in REGISTRY[Layer.MONITORING].upstream}
+    return synth.synth_layer(Layer.MONITORING, env, upstream)
+
+
+@pytest.mark.parametrize("env", ["staging", "prod"])
+def test_staging_and_prod_alarm_topics_have_a_subscriber(env):
+    from tests.unit.stacks.conftest import synthesized as synthesize
+
+    synthesized = synthesize(env)
+    subscriptions = synthesized.of_type(Layer.MONITORING, SUBSCRIPTION)
+    topic_arn = synthesized.layer(Layer.MONITORING).outputs["alarm_topic_arn"]
+    assert subscriptions and all(s["inputs"]["topic"] == topic_arn for s in subscriptions)
+    assert {s["inputs"]["protocol"] for s in subscriptions} <= {"email", "https", "sqs", "lambda"}
+
+
+def test_a_prod_topic_without_a_subscriber_is_refused(prod, monkeypatch):
+    with pytest.raises(synth.SynthError, match="alarm topic of prod has no subscriber"):
+        synth_monitoring_of("prod", prod, monkeypatch, alarm_subscriptions=[], alarm_email="")
+
+
+def test_dev_may_run_without_a_subscriber(dev):
+    assert not dev.of_type(Layer.MONITORING, SUBSCRIPTION)
+
+
+def test_each_configured_endpoint_subscribes_and_a_bad_protocol_is_refused(prod, monkeypatch):
+    targets = [
+        {"protocol": "email", "endpoint": "oncall@example.com"},
+        {"protocol": "https", "endpoint": "https://chatops.example.com/hook"},
+    ]
+    result = synth_monitoring_of("prod", prod, monkeypatch, alarm_subscriptions=targets)
+    subscriptions = [r for r in result.resources if r["type"] == SUBSCRIPTION]
+    assert [{k: s["inputs"][k] for k in ("protocol", "endpoint")} for s in subscriptions] == targets
+    with pytest.raises(synth.SynthError, match=r"alarm_subscriptions\[0\] needs a protocol"):
+        synth_monitoring_of(
+            "prod", prod, monkeypatch, alarm_subscriptions=[{"protocol": "smtp", "endpoint": "x"}]
+        )
+
+
+def test_the_prod_alarm_key_has_the_longest_deletion_window_and_is_protected(dev, prod):
+    """issue 23, item 7: a 7-day window in prod leaves a week to notice a deletion."""
+    key = prod.layer(Layer.MONITORING).resources
+    (prod_key,) = [r for r in key if r["type"] == "aws:kms/key:Key"]
+    assert prod_key["inputs"]["deletionWindowInDays"] == 30
+    assert prod_key["protect"] is True
+    (dev_key,) = [
+        r for r in dev.layer(Layer.MONITORING).resources if r["type"] == "aws:kms/key:Key"
+    ]
+    assert dev_key["inputs"]["deletionWindowInDays"] == 7
+    assert dev_key["protect"] is False

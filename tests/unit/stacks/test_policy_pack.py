@@ -665,9 +665,10 @@ def test_pack_is_mandatory_with_one_policy_per_rule(pack):
 
     assert pack["name"] == "tracking-security"
     assert pack["enforcement_level"] is EnforcementLevel.MANDATORY
-    assert all(isinstance(p, ResourceValidationPolicy) for p in pack["policies"])
+    resource_policies = pack["policies"][: len(rules.RULES)]
+    assert all(isinstance(p, ResourceValidationPolicy) for p in resource_policies)
     assert [(p.name, p.description) for p in pack["policies"]] == [
-        (rule.name, rule.description) for rule in rules.RULES
+        (rule.name, rule.description) for rule in (*rules.RULES, *rules.STACK_RULES)
     ]
     assert all(p.enforcement_level in (None, EnforcementLevel.MANDATORY) for p in pack["policies"])
 
@@ -717,3 +718,77 @@ def test_rules_see_the_engines_proxied_props_as_plain_data():
     proxied = unknown_checking_proxy({"architectures": ["arm64"], "tags": {"Layer": "compute"}})
     assert plain_props(proxied) == {"architectures": ["arm64"], "tags": {"Layer": "compute"}}
     assert isinstance(plain_props(proxied)["architectures"], list)
+
+
+# ---- stack rules: alarm topics that reach someone (issue 23, item 1) -------------------
+
+
+def as_stack(synthesized, layer) -> list[tuple[str, str, dict]]:
+    return [(r["type"], r["name"], unwrap(r["inputs"])) for r in synthesized.layer(layer).resources]
+
+
+def test_every_stack_of_every_env_passes_every_stack_rule(each_env):
+    from tracking_stacks.registry import Layer
+
+    env, synthesized = each_env
+    for layer in Layer:
+        assert rules.stack_violations(as_stack(synthesized, layer)) == [], (env, layer)
+    if env in rules.SUBSCRIBED_ENVS:  # the rule had something to check
+        monitoring = as_stack(synthesized, Layer.MONITORING)
+        assert [t for t, _, _ in monitoring if t == rules.SUBSCRIPTION]
+
+
+def test_a_prod_alarm_topic_without_subscriptions_is_reported(prod):
+    from tracking_stacks.registry import Layer
+
+    planted = [r for r in as_stack(prod, Layer.MONITORING) if r[0] != rules.SUBSCRIPTION]
+    assert rules.stack_violations(planted) == [
+        (
+            "alarm-topic-subscribed",
+            "alarm topic tracking-alarms has no subscription: its alarms notify nobody",
+        )
+    ]
+
+
+def test_a_subscription_to_another_topic_does_not_count(prod):
+    from tracking_stacks.registry import Layer
+
+    resources = []
+    for typ, name, props in as_stack(prod, Layer.MONITORING):
+        if typ == rules.SUBSCRIPTION:
+            props = {**props, "topic": props["topic"].rsplit(":", 1)[0] + ":someone-elses"}
+        resources.append((typ, name, props))
+    assert [r for r, _ in rules.stack_violations(resources)] == ["alarm-topic-subscribed"]
+
+
+def test_dev_may_have_an_unsubscribed_alarm_topic(dev):
+    from tracking_stacks.registry import Layer
+
+    assert rules.stack_violations(as_stack(dev, Layer.MONITORING)) == []
+
+
+def test_the_packs_stack_policy_reports_what_its_rule_finds(pack, prod):
+    from types import SimpleNamespace
+
+    from pulumi_policy import StackValidationPolicy
+
+    from tracking_stacks.registry import Layer
+
+    (policy,) = [p for p in pack["policies"] if p.name == "alarm-topic-subscribed"]
+    assert isinstance(policy, StackValidationPolicy)
+
+    def run(resources):
+        reported = []
+        args = SimpleNamespace(
+            resources=[
+                SimpleNamespace(resource_type=t, name=n, props=props) for t, n, props in resources
+            ]
+        )
+        policy.validate(args, lambda message, urn=None: reported.append(message))
+        return reported
+
+    whole = as_stack(prod, Layer.MONITORING)
+    assert run(whole) == []
+    assert run([r for r in whole if r[0] != rules.SUBSCRIPTION]) == [
+        "alarm topic tracking-alarms has no subscription: its alarms notify nobody"
+    ]

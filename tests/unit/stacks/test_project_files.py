@@ -47,8 +47,10 @@ def test_every_key_an_env_sets_is_documented_in_the_project_file(layer, env):
         if declared:
             assert isinstance(value, PULUMI_CONFIG_TYPES[declared["type"]]), (env, key)
         else:
-            assert isinstance(value, dict), (env, key)  # structured: documented in a comment
-            assert f"#   {name} (object" in text, (env, key)
+            # structured: documented in a comment
+            kind = "object" if isinstance(value, dict) else "list of objects"
+            assert isinstance(value, dict | list), (env, key)
+            assert f"#   {name} ({kind}" in text, (env, key)
 
 
 def test_policy_pack_file_parses():
