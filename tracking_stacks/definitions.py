@@ -197,3 +197,23 @@ ALARM_SUBSCRIPTION_PROTOCOLS = ("email", "email-json", "https", "sqs", "lambda",
 # notice and cancel a scheduled deletion that would lose what the key encrypts.
 PROD_KEY_DELETION_WINDOW_DAYS = 30
 KEY_DELETION_WINDOW_DAYS = 7
+
+
+# Resources whose replacement collides with themselves: a fixed physical name (the
+# table, the DLQ), or one mapping per function and stream (the event source mapping,
+# replaced e.g. when its starting position changes). Pulumi creates a replacement
+# before deleting the old one, and AWS refuses the second of the same name. Outside
+# these envs the programs replace them delete-first (a short gap is acceptable in dev
+# and branch envs); in these, the review refuses such a replacement and explains the
+# two-step change (tracking_ops/deploy/collisions.py).
+NO_DELETE_FIRST_ENVS = ("staging", "prod")
+SELF_COLLIDING_TYPES = {
+    "aws:dynamodb/table:Table": "table",
+    "aws:sqs/queue:Queue": "queue",
+    "aws:lambda/eventSourceMapping:EventSourceMapping": "stream mapping",
+}
+
+
+def delete_before_replace(env: str) -> bool:
+    """Whether ``env``'s programs replace self-colliding resources delete-first."""
+    return env not in NO_DELETE_FIRST_ENVS

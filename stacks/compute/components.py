@@ -283,6 +283,11 @@ class ComputeLayer(pulumi.ComponentResource):
                 )
             ),
             tags=args.tags,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.notifier.policy]),
+            # One mapping per function and stream: a replacement created first collides.
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                depends_on=[self.notifier.policy],
+                delete_before_replace=defs.delete_before_replace(args.env),
+            ),
         )
         self.register_outputs({Output.API_FUNCTION_NAME: self.api.function.name})

@@ -14,6 +14,7 @@ data = DataLayer(
         dlq_name=defs.dlq_name(stack.env),
         tags=stack.tags,
         protect=stack.setting("protect", False),
+        delete_before_replace=defs.delete_before_replace(stack.env),
     ),
 )
 stack.export(

@@ -18,13 +18,18 @@ class DataLayerArgs:
     dlq_name: str
     tags: dict[str, str]
     protect: bool
+    # Replace delete-first (a replacement under the same name would collide):
+    # tracking_stacks.definitions.delete_before_replace.
+    delete_before_replace: bool
 
 
 class DataLayer(pulumi.ComponentResource):
     def __init__(self, name: str, args: DataLayerArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("tracking:data:DataLayer", name, None, opts)
         # Stateful: in prod neither `pulumi destroy` nor a replacement may delete them.
-        stateful = pulumi.ResourceOptions(parent=self, protect=args.protect)
+        stateful = pulumi.ResourceOptions(
+            parent=self, protect=args.protect, delete_before_replace=args.delete_before_replace
+        )
         spec = table.TABLE_DEFINITION
         keys = {key["KeyType"]: key["AttributeName"] for key in spec["KeySchema"]}
         self.table = aws.dynamodb.Table(

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from tracking_ops.deploy.collisions import refuse_colliding_replacements
 from tracking_ops.deploy.executor import Unchanged
 from tracking_ops.deploy.fingerprints import (
     Decision,
@@ -148,6 +149,7 @@ class DeployFlow:
         for line in lines:
             self.console.out(line)
         guard_prod(request.env, self.previews.values(), request.allow_stateful)
+        refuse_colliding_replacements(request.env, self.previews.values())
         pending = [p for p in self.previews.values() if p.has_changes or not p.previewed]
         if pending:
             confirm(
@@ -207,6 +209,7 @@ class DeployFlow:
         unreviewed = [s for kind in DESTRUCTIVE for s in fresh.changed(kind) if s.urn not in known]
         if unreviewed:
             guard_prod(self.request.env, [fresh], self.request.allow_stateful)
+            refuse_colliding_replacements(self.request.env, [fresh])
             with self._prompt:
                 confirm(
                     f"Apply {layer.value}'s changes shown above (not in the first review)?",

@@ -167,13 +167,50 @@ def test_prod_refuses_replacing_a_stateful_resource_without_the_flag(engine):
     assert "--allow-stateful-changes" in str(refused.value.message)
     assert engine.ups() == []
 
-    tasks.deploy_all(Context(), env="prod", yes=True, allow_stateful_changes=True)
-    assert Layer.DATA in engine.ups()
-
 
 def test_outside_prod_the_same_change_needs_only_the_confirmation(engine):
     engine.next_preview[Layer.DATA] = replace_table()
-    tasks.deploy_all(Context(), env="staging", yes=True)
+    tasks.deploy_all(Context(), env="dev", yes=True)
+    assert Layer.DATA in engine.ups()
+
+
+# --- replacements that would collide with themselves (issue 23, item 10) ---------------
+
+
+@pytest.mark.parametrize("env", ["staging", "prod"])
+def test_replacing_the_named_table_is_refused_at_review_with_the_two_step_change(engine, env):
+    """Create-before-delete under a fixed name fails half-way in AWS; the review says so
+    first, even with --allow-stateful-changes, and how to do it in two deploys."""
+    engine.next_preview[Layer.DATA] = replace_table()
+    with pytest.raises(Exit) as refused:
+        tasks.deploy_all(Context(), env=env, yes=True, allow_stateful_changes=True)
+    message = str(refused.value.message)
+    assert f"would fail on its own name in {env}" in message
+    assert "data: replacing tracking-table would collide with itself" in message
+    assert "In two steps instead: 1) add the new table under a new name" in message
+    assert engine.ups() == []
+
+
+def test_replacing_the_stream_mapping_in_prod_explains_the_remove_then_add(engine, capsys):
+    mapping_type = "aws:lambda/eventSourceMapping:EventSourceMapping"
+    mapping = urn(Layer.COMPUTE, mapping_type, "tracking-stream", "prod")
+    engine.next_preview[Layer.COMPUTE] = LayerPreview(
+        Layer.COMPUTE,
+        counts={"replace": 1},
+        steps=[Step("create-replacement", mapping, mapping_type)],
+    )
+    # compute is previewed again once data and config are applied: refused there
+    with pytest.raises(Exit, match="compute, api, monitoring not done"):
+        tasks.deploy_all(Context(), env="prod", yes=True, allow_stateful_changes=True)
+    out = capsys.readouterr()
+    assert "1) remove the mapping" in out.out + out.err
+    assert Layer.COMPUTE not in engine.ups()
+
+
+@pytest.mark.parametrize("env", ["dev", "pr-8"])
+def test_dev_and_branch_envs_replace_the_table_delete_first_without_refusal(engine, env):
+    engine.next_preview[Layer.DATA] = replace_table()
+    tasks.deploy_all(Context(), env=env, yes=True)
     assert Layer.DATA in engine.ups()
 
 

@@ -77,3 +77,21 @@ def test_outputs_are_the_real_names_and_arns(dev):
     assert outputs["table_name"] == "tracking-table-dev"
     assert outputs["table_stream_arn"].startswith(outputs["table_arn"] + "/stream/")
     assert outputs["dlq_name"] == "tracking-dlq-dev"
+
+
+def test_named_resources_replace_delete_first_only_where_a_gap_is_acceptable():
+    """issue 23, item 10: the table, the DLQ and the stream mapping cannot exist twice;
+    dev and branch envs replace them delete-first, staging and prod refuse at review."""
+    from tests.unit.stacks.conftest import synthesized
+    from tracking_stacks.definitions import SELF_COLLIDING_TYPES
+
+    for env, expected in (("dev", True), ("staging", False), ("prod", False)):
+        s = synthesized(env)
+        named = [
+            r
+            for layer in (Layer.DATA, Layer.COMPUTE)
+            for r in s.layer(layer).resources
+            if r["type"] in SELF_COLLIDING_TYPES
+        ]
+        assert {r["type"] for r in named} == set(SELF_COLLIDING_TYPES), env
+        assert all(r["delete_before_replace"] is expected for r in named), env
