@@ -34,7 +34,10 @@ def test_bench_reports_cold_warm_and_calls_of_both_routes(tmp_path):
         assert result[key] > 0
     assert (result["calls_per_track"], result["calls_per_status"]) == (1, 1)
     assert result["calls"]["warm_status"] == ["DynamoDB.Query"]
-    assert sorted(result["calls"]["cold_track"]) == ["DynamoDB.PutItem"] + ["SSM.GetParameter"] * 3
+    assert (
+        sorted(result["calls"]["cold_track"])
+        == ["DynamoDB.TransactWriteItems"] + ["SSM.GetParameter"] * 3
+    )
     for side in ("first_track", "raw_put_item", "first_status", "raw_query"):
         figures = result["cold"][side]
         assert figures["samples"] == 1

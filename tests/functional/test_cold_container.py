@@ -33,11 +33,11 @@ def test_a_cold_write_reads_each_parameter_once_then_stores_once(api):
     reset_function_state()  # a new container
     with every_aws_call() as calls:
         assert api.track(update()).status == 201
-    assert sorted(calls) == ["DynamoDB.PutItem"] + ["SSM.GetParameter"] * 3
+    assert sorted(calls) == ["DynamoDB.TransactWriteItems"] + ["SSM.GetParameter"] * 3
 
     with every_aws_call() as calls:  # warm: settings cached, one storage call
         assert api.track(update()).status == 201
-    assert calls == ["DynamoDB.PutItem"]
+    assert calls == ["DynamoDB.TransactWriteItems"]
 
 
 def test_the_settings_are_fetched_while_the_client_is_built(api, monkeypatch):
