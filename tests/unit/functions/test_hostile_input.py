@@ -211,3 +211,39 @@ def test_a_json_syntax_error_names_the_place_not_the_parser():
     with pytest.raises(domain.InvalidJson) as invalid:
         domain.parse_json('{"a": 1,,}')
     assert invalid.value.message == "The request body is not valid JSON (line 1, column 9)."
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"tracking_id": "P", "status": "pending", "location": {"lat": "12", "lng": 2}},
+        {"tracking_id": "P", "status": "lost", "location": {"lat": 1, "lng": 2}},
+        {"status": "pending", "location": {"lat": 1, "lng": 2}},
+        {"tracking_id": "P", "status": "pending", "location": {"lat": 1, "lng": 2}, "x": 1},
+        {"tracking_id": "P", "status": "pending", "location": {"lat": 1}},
+    ],
+)
+def test_the_local_gateway_and_the_function_give_the_same_sentences(body):
+    from tracking_ops.local import gateway
+
+    rejection = gateway.check_request("POST", "/track", {}, "application/json", json.dumps(body))
+    assert rejection is not None and rejection.code == "validation_error"
+    with pytest.raises(ValidationFailed) as failed:
+        domain.validate_update(body, NOW)
+    by_field = {d["field"]: d["message"] for d in failed.value.details}
+    assert {d["field"]: d["message"] for d in rejection.details} == by_field
+    assert not any(word in m for m in by_field.values() for word in LIBRARY_WORDS)
+
+
+def test_the_gateway_checks_only_the_batch_envelope():
+    from tracking_ops.local import gateway
+
+    def check(body):
+        return gateway.check_request(
+            "POST", "/track/batch", {}, "application/json", json.dumps(body)
+        )
+
+    assert check({"updates": [42, "x", {"tracking_id": "P"}]}) is None  # per item: the function
+    for body in ({"updates": []}, {"updates": [1] * 26}, {"updates": 1}, {}):
+        rejection = check(body)
+        assert rejection is not None and rejection.status == 400, body
