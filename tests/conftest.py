@@ -96,11 +96,12 @@ class ApiClient:
 
 def reset_function_state() -> None:
     """Forget per-container caches (settings, clients) as a new container would."""
-    from tracking_api import api, repository
+    from tracking_api import api, repository, writes
 
     api.settings_loader.cache_clear()
     api.repository.cache_clear()
     repository.dynamodb_client.cache_clear()
+    writes.settle_client.cache_clear()
 
 
 @pytest.fixture

@@ -164,9 +164,10 @@ class ComputeLayer(pulumi.ComponentResource):
             "POWERTOOLS_LOG_LEVEL": "INFO",
         }
 
-        # The API function calls exactly: PutItem (events; with an Idempotency-Key
-        # inside TransactWriteItems, which has no IAM action of its own), GetItem
-        # (idempotency records) and Query on the table, Query on the status index;
+        # The API function calls exactly: PutItem (events, idempotency records) and
+        # UpdateItem (the state item's milestones), inside TransactWriteItems, which
+        # has no IAM action of its own; GetItem (idempotency records, settling an
+        # ambiguous write, milestones) and Query on the table, Query on the status index;
         # GetParameter on its three parameters (the Parameters and Secrets extension
         # calls it with the function's role); kms:Decrypt of the SecureString,
         # through SSM only.
@@ -177,7 +178,12 @@ class ComputeLayer(pulumi.ComponentResource):
             statements=[
                 Statement(
                     "TableItems",
-                    ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"],
+                    [
+                        "dynamodb:GetItem",
+                        "dynamodb:PutItem",
+                        "dynamodb:UpdateItem",
+                        "dynamodb:Query",
+                    ],
                     [args.table_arn],
                 ),
                 Statement(

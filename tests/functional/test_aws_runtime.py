@@ -92,7 +92,7 @@ def test_notifier_time_budget_per_record_fits_its_timeout():
 def test_hung_ssm_and_storage_answer_503_before_the_function_timeout(api, faults):
     fault = faults("dynamodb", "ssm")  # SSM behind the extension's stand-in
     fault.hang(GET_PARAMETER)
-    fault.hang(PUT_ITEM)
+    fault.hang(TRANSACT_WRITE)
 
     started = time.monotonic()
     reply = api.track(update())
@@ -155,14 +155,14 @@ def test_no_record_starts_without_the_time_it_may_need(
 # ---- 2. a write applied, its reply lost ------------------------------------------
 
 
-def test_a_put_stored_with_its_reply_lost_is_201_and_stored_once(api, faults):
+def test_a_write_stored_with_its_reply_lost_is_201_and_stored_once(api, faults):
     fault = faults("dynamodb")
-    fault.lose_reply(PUT_ITEM)
+    fault.lose_reply(TRANSACT_WRITE)
 
     reply = api.track(update())
 
     assert reply.status == 201, reply.body
-    assert fault.seen.count(PUT_ITEM) == 2  # the SDK retried; its condition failed
+    assert fault.seen.count(TRANSACT_WRITE) == 2  # the SDK retried; its condition failed
     stored = api.status("tracking_id=PKG-1").body["updates"]
     assert [u["event_id"] for u in stored] == [reply.body["event_id"]]
 
@@ -189,8 +189,14 @@ def test_a_failed_condition_on_someone_elses_item_is_not_taken_for_ours(api, fau
 
     fault = faults("dynamodb")
     fault.answer(
-        PUT_ITEM,
-        aws_error(400, "ConditionalCheckFailedException", "The conditional request failed"),
+        TRANSACT_WRITE,
+        aws_error(
+            400,
+            "TransactionCanceledException",
+            "Transaction cancelled, please refer cancellation reasons for specific reasons "
+            "[ConditionalCheckFailed, None]",
+            CancellationReasons=[{"Code": "ConditionalCheckFailed"}, {"Code": "None"}],
+        ),
     )
     monkeypatch.setattr(TrackingRepository, "_is_stored", lambda self, event: False)
 
@@ -404,3 +410,60 @@ def test_ssm_throttling_fails_the_notifier_record_instead_of_dropping_the_event(
     parameters.base.DEFAULT_PROVIDERS.clear()
     assert notify([change]) == {"batchItemFailures": []}  # the retry publishes it
     assert [e["detail"]["tracking_id"] for e in observed()] == ["P7"]
+
+
+# ---- 4. ambiguous failures are settled by a read (issue 22, item 5) ----------------
+
+GET_ITEM = "DynamoDB_20120810.GetItem"
+
+
+def test_a_write_whose_every_reply_is_lost_is_settled_by_a_read_201_and_stored_once(api, faults):
+    """The transaction is applied but no attempt's reply arrives (the SDK gives up with
+    a BotoCoreError): a consistent read of the event's key finds it stored, so the
+    answer is 201 and the client's retry stores no duplicate."""
+    fault = faults("dynamodb")
+    fault.lose_reply(TRANSACT_WRITE, times=None)
+
+    reply = api.track(update())
+
+    assert reply.status == 201, reply.body
+    assert fault.seen.count(TRANSACT_WRITE) == 2  # both attempts' replies were lost
+    assert GET_ITEM in fault.seen  # the settling read
+    fault.clear()
+    stored = api.status("tracking_id=PKG-1").body["updates"]
+    assert [u["event_id"] for u in stored] == [reply.body["event_id"]]
+
+
+def test_an_ambiguous_failure_of_a_write_that_was_not_applied_is_503(api, faults):
+    fault = faults("dynamodb")
+    fault.answer(TRANSACT_WRITE, aws_error(500, "InternalServerError", "Internal server error"))
+
+    reply = api.track(update())
+
+    assert (reply.status, reply.error_code) == (503, "storage_unavailable"), reply.body
+    assert GET_ITEM in fault.seen  # settled by a read: not stored
+    fault.clear()
+    assert api.status("tracking_id=PKG-1").status == 404
+
+
+def test_a_batch_during_a_storage_hang_answers_every_item_within_the_budget(api, faults):
+    """One time budget for the whole request: the first item's write hangs until the
+    SDK gives up, and the items that no longer fit are reported 503, never unknown."""
+    fault = faults("dynamodb")
+    api.track(update(tracking_id="warm"))  # settings and client of a warm container
+    fault.hang(TRANSACT_WRITE)
+    items = [update(tracking_id=f"HANG-{i}") for i in range(5)]
+    writes_before = fault.seen.count(TRANSACT_WRITE)
+
+    started = time.monotonic()
+    reply = api.request("POST", "/track/batch", body={"updates": items})
+    elapsed = time.monotonic() - started
+
+    assert reply.status == 200, reply.body
+    assert elapsed < defs.API_FUNCTION.timeout_s  # answered before Lambda would kill it
+    results = reply.body["results"]
+    assert [r["index"] for r in results] == list(range(5))
+    assert {(r["status"], r["error"]["code"]) for r in results} == {(503, "storage_unavailable")}
+    assert reply.body["failed"] == 5
+    # Only the first item was attempted (the SDK's two attempts).
+    assert fault.seen.count(TRANSACT_WRITE) - writes_before == 2

@@ -32,9 +32,18 @@ def test_bench_reports_cold_warm_and_calls_of_both_routes(tmp_path):
         assert result[key] > 0
     for key in ("warm_overhead_ratio", "status_warm_overhead_ratio"):
         assert result[key] > 0
-    assert (result["calls_per_track"], result["calls_per_status"]) == (1, 1)
-    assert result["calls"]["warm_status"] == ["DynamoDB.Query"]
-    assert sorted(result["calls"]["cold_track"]) == ["DynamoDB.PutItem"] + ["SSM.GetParameter"] * 3
+    assert (result["calls_per_track"], result["calls_per_status"]) == (1, 2)
+    assert result["calls"]["warm_status"] == ["DynamoDB.Query", "DynamoDB.GetItem"]
+    # GET /status costs the same at 4,000 updates as at 10, measured in the same run.
+    history = result["status_history"]
+    assert (history["short_updates"], history["long_updates"]) == (10, 4000)
+    assert history["samples"] == 3 and history["short_cpu_ms"] > 0
+    # One page of 5 (+1, to know there is more) updates and the state item, both times.
+    assert history["items_read"] == {"short": 5 + 1 + 1, "long": 5 + 1 + 1}
+    assert (
+        sorted(result["calls"]["cold_track"])
+        == ["DynamoDB.TransactWriteItems"] + ["SSM.GetParameter"] * 3
+    )
     for side in ("first_track", "raw_put_item", "first_status", "raw_query"):
         figures = result["cold"][side]
         assert figures["samples"] == 1

@@ -33,11 +33,11 @@ def test_a_cold_write_reads_each_parameter_once_then_stores_once(api):
     reset_function_state()  # a new container
     with every_aws_call() as calls:
         assert api.track(update()).status == 201
-    assert sorted(calls) == ["DynamoDB.PutItem"] + ["SSM.GetParameter"] * 3
+    assert sorted(calls) == ["DynamoDB.TransactWriteItems"] + ["SSM.GetParameter"] * 3
 
     with every_aws_call() as calls:  # warm: settings cached, one storage call
         assert api.track(update()).status == 201
-    assert calls == ["DynamoDB.PutItem"]
+    assert calls == ["DynamoDB.TransactWriteItems"]
 
 
 def test_the_settings_are_fetched_while_the_client_is_built(api, monkeypatch):
@@ -73,3 +73,27 @@ def test_a_new_container_builds_its_client_while_the_settings_arrive(api):
     finally:
         if loader._prefetch is not None:
             loader._prefetch.join(10)
+
+
+def test_no_thread_started_by_a_cold_request_outlives_it(api, monkeypatch):
+    """A cold /health starts the settings prefetch; it ends within the request, so
+    nothing runs while Lambda has the container frozen (issue 22, item 10)."""
+    import threading
+    import time as clock
+
+    from tracking_api.settings import ParametersExtension
+
+    reset_function_state()
+    fetch = ParametersExtension.get
+
+    def slow(self, name):  # the extension answering a cold start's first call slowly
+        clock.sleep(0.3)
+        return fetch(self, name)
+
+    monkeypatch.setattr(ParametersExtension, "get", slow)
+    before = set(threading.enumerate())
+
+    assert api.request("GET", "/health", content_type=None).status == 200
+
+    started = [t for t in set(threading.enumerate()) - before if t.is_alive()]
+    assert not [t for t in started if not t.name.startswith("shard-query")], started

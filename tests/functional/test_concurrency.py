@@ -10,7 +10,12 @@ from tests.helpers import now_ms, update
 from tracking_api import domain
 from tracking_api.errors import IdempotencyKeyInProgress
 from tracking_api.models import TrackingUpdate
-from tracking_api.repository import IdempotencyKeyTaken, IdempotencyRecord, TrackingRepository
+from tracking_api.repository import (
+    IdempotencyKeyTaken,
+    IdempotencyRecord,
+    TrackingRepository,
+    request_hash,
+)
 from tracking_stacks import definitions as defs
 
 WRITERS = 8
@@ -44,7 +49,7 @@ def test_concurrent_writes_with_one_timestamp_are_all_kept(api, project_stream):
 def test_racing_retries_with_one_idempotency_key_store_once(api):
     repository = TrackingRepository(defs.table_name("dev"))
     payload = update()
-    fingerprint = domain.request_hash("POST /track", payload)
+    fingerprint = request_hash(payload)
 
     def attempt(_: int) -> str:
         received = now_ms()

@@ -26,7 +26,10 @@ def test_a_feeder_resumes_from_the_handed_over_position(api, aws, project_stream
     resumed.resume(state)
     assert resumed.poll_once() == 0
     assert api.track(update(tracking_id="H-new")).status == 201
-    assert resumed.poll_once() == 1
+    # An update is its event and its parcel's state item (milestones), written in one
+    # transaction (moto streams that transaction's update of a new item twice).
+    new = resumed.poll_once()
+    assert 2 <= new <= 3
 
     # ... while one started without it would deliver everything again
-    assert StreamFeeder(aws).poll_once() >= 4
+    assert StreamFeeder(aws).poll_once() >= 3 * 2 + new

@@ -4,11 +4,11 @@ replay-dlq` recovering from it while the stream still has the records."""
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 from invoke import Context, Exit
 
-from tests.helpers import update
 from tracking_ops.operate import dlq
 from tracking_ops.tasks import recover
 from tracking_stacks import definitions as defs
@@ -52,6 +52,28 @@ def peek(aws) -> list[dict]:
     return list(found.values())
 
 
+def store_event(aws, tracking_id: str) -> None:
+    """One update's event item, and nothing else on the stream: POST /track also moves
+    its parcel's state item (milestones) in the same transaction, a second stream
+    record these tests of the DLQ's ranges would have to count around."""
+    from tracking_api import domain
+    from tracking_common import table
+
+    at = time.time_ns() // 1_000_000
+    aws.client("dynamodb").put_item(
+        TableName=defs.table_name("dev"),
+        Item=table.event_item(
+            tracking_id=tracking_id,
+            timestamp=at,
+            event_id=domain.new_event_id(at),
+            status="in_transit",
+            lat=52.52,
+            lng=13.4,
+            received_at=at,
+        ),
+    )
+
+
 def listed(api, status: str) -> list[str]:
     items = api.request("GET", "/shipments", query=f"status={status}").body["items"]
     return sorted(i["tracking_id"] for i in items)
@@ -67,7 +89,7 @@ def failed_projection(aws, api, project_stream, monkeypatch):
 
     monkeypatch.setattr(notifier, "project", down)
     for parcel in ("LOST-1", "LOST-2"):  # one batch each: a message each
-        assert api.track(update(tracking_id=parcel)).status == 201
+        store_event(aws, parcel)
         project_stream()
     monkeypatch.undo()  # the projection works again; the stand-in env is kept below
     for name, value in {**aws.aws_environment(), **aws.function_environment()}.items():
@@ -136,7 +158,7 @@ def test_a_batch_failing_from_its_first_record_is_one_range_and_replays_whole(
 
     monkeypatch.setattr(notifier, "project", down)
     for parcel in ("RANGE-1", "RANGE-2"):
-        assert api.track(update(tracking_id=parcel)).status == 201
+        store_event(aws, parcel)
     project_stream()
     monkeypatch.undo()
     for name, value in {**aws.aws_environment(), **aws.function_environment()}.items():

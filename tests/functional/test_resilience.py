@@ -123,9 +123,9 @@ class TestStorageFailureMapping:
     """Each request path, with the exact DynamoDB operation it calls failing."""
 
     @pytest.mark.parametrize("code", THROTTLING_CODES)
-    def test_throttled_put_of_an_update_is_503(self, api, code):
+    def test_throttled_write_of_an_update_is_503(self, api, code):
         warm(api)
-        with storage_fails([("put_item", code)]):
+        with storage_fails([("transact_write_items", code)]):
             reply = api.track(update())
         assert_503(reply)
 
@@ -164,25 +164,20 @@ class TestStorageFailureMapping:
             reply = api.request("GET", "/shipments", query="status=in_transit")
         assert_503(reply)
 
-    def test_throttled_second_page_of_a_long_history_is_503(self, api):
-        """With milestones, GET /status reads the whole history; past DynamoDB's 1 MB
-        per response that is more than one Query, and a throttled later page is a 503
-        (not a partial history with wrong milestones)."""
+    def test_throttled_read_of_the_milestones_is_503(self, api):
+        """With milestones, GET /status reads the page and the parcel's state item; a
+        throttled state item is a 503 (not a body without, or with wrong, milestones)."""
         warm(api)
         client = api_module.repository(api_module.settings_loader().get().table_name).client
         page = client.query(
             TableName=api_module.settings_loader().get().table_name,
-            KeyConditionExpression="pk = :pk",
-            ExpressionAttributeValues={":pk": {"S": "warm"}},
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :e)",
+            ExpressionAttributeValues={":pk": {"S": "warm"}, ":e": {"S": "E#"}},
         )
         assert page["Items"]
-        more = {"pk": page["Items"][0]["pk"], "sk": page["Items"][0]["sk"]}
         with Stubber(client) as stub:
-            stub.add_response(
-                "query",
-                {"Items": page["Items"], "Count": page["Count"], "LastEvaluatedKey": more},
-            )
-            stub.add_client_error("query", service_error_code="ThrottlingException")
+            stub.add_response("query", {"Items": page["Items"], "Count": page["Count"]})
+            stub.add_client_error("get_item", service_error_code="ThrottlingException")
             reply = api.status("tracking_id=warm")  # enhanced_tracking is on in dev
             stub.assert_no_pending_responses()
         assert_503(reply)
@@ -190,9 +185,9 @@ class TestStorageFailureMapping:
     @pytest.mark.parametrize(
         "code", ["ThrottlingException", "ProvisionedThroughputExceededException"]
     )
-    def test_a_batch_item_whose_put_is_throttled_is_reported_503_alone(self, api, code):
+    def test_a_batch_item_whose_write_is_throttled_is_reported_503_alone(self, api, code):
         warm(api)
-        with storage_fails([("put_item", code)]):
+        with storage_fails([("transact_write_items", code)]):
             reply = api.request(
                 "POST", "/track/batch", body={"updates": [update(tracking_id="B1")]}
             )
@@ -203,7 +198,7 @@ class TestStorageFailureMapping:
     @pytest.mark.parametrize(
         ("operation", "call"),
         [
-            ("put_item", lambda api: api.track(update())),
+            ("transact_write_items", lambda api: api.track(update())),
             ("query", lambda api: api.status("tracking_id=warm")),
         ],
     )
@@ -335,8 +330,10 @@ def test_a_key_that_keeps_expiring_under_us_is_503_never_a_silent_success(api, m
     assert reply.body["error"]["message"] == (
         "Could not store the update; retry after the time in Retry-After."
     )
-    # A bounded number of attempts, each one write and one read.
-    assert reads == ["flaky"] * (repository_module.TRANSACTION_CONFLICT_RETRIES + 1)
+    # A bounded number of attempts, each one write and one read (of the key as scoped
+    # to this caller and route).
+    scoped = repository_module.scoped_key("anonymous", "POST /track", "flaky")
+    assert reads == [scoped] * (repository_module.TRANSACTION_CONFLICT_RETRIES + 1)
     assert len(api.status("tracking_id=warm").body["updates"]) == 2
 
 
@@ -345,7 +342,7 @@ def test_a_conflict_that_clears_is_retried_with_growing_short_waits_and_stores_o
 ):
     """A TransactionConflict means nothing was written: the repository tries again after
     a short, growing, random wait, and the update is stored once when the key is free."""
-    from tracking_api import repository as repository_module
+    from tracking_api import writes
 
     api.track(update(tracking_id="warm"))
     client = api_module.repository(api_module.settings_loader().get().table_name).client
@@ -368,12 +365,13 @@ def test_a_conflict_that_clears_is_retried_with_growing_short_waits_and_stores_o
     waits: list[float] = []
     monkeypatch.setattr(client, "transact_write_items", conflicting_then_real)
     # The repository's own clock only: other threads (moto's, the SDK's) sleep too.
-    monkeypatch.setattr(repository_module, "time", SimpleNamespace(sleep=waits.append))
+    monkeypatch.setattr(writes, "time", SimpleNamespace(sleep=waits.append))
 
     reply = api.track(update(), headers={"Idempotency-Key": "contended"})
 
     assert reply.status == 201, reply.body
-    assert attempts == [2] * (conflicts + 1)  # the event and the key's record, each time
+    # The event, the key's record and the parcel's milestones, each time.
+    assert attempts == [3] * (conflicts + 1)
     assert len(waits) == conflicts
     # Jittered, growing with the attempt, and short: 5-20 ms times the attempt number.
     for attempt, wait in enumerate(waits, start=1):

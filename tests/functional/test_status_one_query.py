@@ -1,5 +1,6 @@
-"""GET /status with milestones (enhanced_tracking) is one Query of the parcel's
-history, on every page, and shows the same page as without milestones."""
+"""GET /status with milestones (enhanced_tracking) reads one page of the parcel's
+events and its state item (the milestones), on every page, never the history, and
+shows the same page as without milestones."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ def walk(api, tracking_id: str, limit: int) -> list[dict]:
             return pages
 
 
-def test_every_page_with_milestones_is_one_query(api):
+def test_every_page_with_milestones_is_one_page_and_the_state_item(api):
     base = now_ms() - 100_000
     for i, status in enumerate(["pending", "in_transit", "in_transit", "delivered", "failed"]):
         api.track(update(status=status, timestamp=base + i * 1000))
@@ -32,8 +33,9 @@ def test_every_page_with_milestones_is_one_query(api):
     with count_aws_calls() as later_calls:
         later = api.status(f"tracking_id=PKG-1&limit=2&cursor={first['next_cursor']}").body
 
-    assert first_calls == ["DynamoDB.Query"]
-    assert later_calls == ["DynamoDB.Query"]
+    assert first_calls == ["DynamoDB.Query", "DynamoDB.GetItem"]
+    # A later page: its Query, the newest event (the current state), the state item.
+    assert later_calls == ["DynamoDB.Query", "DynamoDB.Query", "DynamoDB.GetItem"]
     # A later page still shows the current state and every milestone.
     assert (later["status"], later["timestamp"]) == ("failed", base + 4000)
     assert later["milestones"] == first["milestones"]

@@ -185,7 +185,7 @@ def test_warm_update_is_one_aws_call(api):
     api.track(update(tracking_id="warm-up"))
     with count_aws_calls() as calls:
         assert api.track(update()).status == 201
-    assert calls == ["DynamoDB.PutItem"]
+    assert calls == ["DynamoDB.TransactWriteItems"]
 
 
 def test_two_updates_with_the_same_timestamp_are_both_stored(api):
@@ -287,7 +287,7 @@ class TestIdempotency:
     ):
         """The write finds the key taken; before the repository reads the record, TTL
         deletes it. The key is free: the next attempt stores the update, once."""
-        from tracking_api.repository import TrackingRepository
+        from tracking_api.repository import TrackingRepository, scoped_key
 
         key = {"Idempotency-Key": "vanishing"}
         first = api.track(update(), headers=key)
@@ -312,7 +312,7 @@ class TestIdempotency:
 
         assert again.status == 201, again.body
         assert "Idempotent-Replayed" not in again.headers
-        assert reads == ["vanishing"]
+        assert reads == [scoped_key("anonymous", "POST /track", "vanishing")]
         updates = api.status("tracking_id=PKG-1").body["updates"]
         assert {u["event_id"] for u in updates} == {first.body["event_id"], again.body["event_id"]}
 

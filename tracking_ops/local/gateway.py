@@ -10,6 +10,7 @@ from typing import Any
 
 import jsonschema
 
+from tracking_api import messages
 from tracking_api.schema_export import ROUTES, request_models
 from tracking_stacks.definitions import UNKNOWN_ROUTE_RESPONSE
 
@@ -62,7 +63,14 @@ def check_request(
             400,
             "validation_error",
             f"Missing required request parameters: [{', '.join(missing)}]",
-            [{"field": name, "reason": "missing", "message": "Field required"} for name in missing],
+            [
+                {
+                    "field": name,
+                    "reason": "missing",
+                    "message": f"Query parameter {name} is required.",
+                }
+                for name in missing
+            ],
         )
     model = route["body"]
     if model is None or content_type.split(";")[0].strip().lower() != JSON_TYPE:
@@ -76,16 +84,30 @@ def check_request(
     errors = sorted(_VALIDATORS[model.__name__].iter_errors(payload), key=lambda e: list(e.path))
     if not errors:
         return None
-    details = [
-        {
-            "field": ".".join(str(p) for p in error.path) or "body",
-            "reason": str(error.validator),
-            "message": error.message[:200],
-        }
-        for error in errors[:20]
-    ]
+    details = [detail for error in errors for detail in _details(error)][:20]
     fields = ", ".join(sorted({d["field"] for d in details}))
     return GatewayRejection(400, "validation_error", f"Invalid request body: {fields}.", details)
+
+
+def _details(error: jsonschema.ValidationError) -> list[dict[str, str]]:
+    """The function's sentences (tracking_api.messages) for one draft-4 error; a
+    missing or unknown property is named itself, not its object."""
+    parent = ".".join(str(p) for p in error.path)
+    reason = str(error.validator)
+    if reason == "required":
+        names = [n for n in error.validator_value if n not in error.instance]
+        kind = messages.MISSING
+    elif reason == "additionalProperties":
+        names = sorted(set(error.instance) - set(error.schema.get("properties", {})))
+        kind = messages.UNKNOWN
+    else:
+        field = parent or "body"
+        return [{"field": field, "reason": reason, "message": messages.message(field, "invalid")}]
+    fields = [f"{parent}.{name}" if parent else name for name in names]
+    return [
+        {"field": field, "reason": reason, "message": messages.message(field, kind)}
+        for field in fields
+    ]
 
 
 def check_invoke_payload(event: dict[str, Any]) -> GatewayRejection | None:

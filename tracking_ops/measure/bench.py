@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from tracking_ops.local import proxy, standin
-from tracking_ops.measure import cold_start
+from tracking_ops.measure import cold_start, history_cost
 from tracking_ops.measure.cold_start import STATUS_PARCEL
 from tracking_ops.measure.raw_requests import raw_put, raw_status_query, sample_event_item
 
@@ -52,7 +52,7 @@ GOALS = {
     "warm_overhead_ratio": 1.15,
     "status_warm_overhead_ratio": 1.15,
     "calls_per_track": 1,
-    "calls_per_status": 1,
+    "calls_per_status": 2,  # one page of updates and the state item (milestones)
 }
 
 
@@ -284,6 +284,7 @@ def run_bench(
             progress(f"warm: {samples} interleaved requests of each kind...")
             warm_figures = warm(instance, samples)
             calls = aws_calls()
+            history = history_cost.measure(table_name, min(samples, 100), progress)
     progress("synth...")
     cold_seconds = {
         name: statistics.median(run["seconds"] for run in runs)
@@ -303,6 +304,7 @@ def run_bench(
         "calls_per_status": len(calls["warm_status"]),
         "calls_per_idempotent_replay": len(calls["idempotent_replay"]),
         "calls": calls,
+        "status_history": history,
         "warm": {k: v for k, v in warm_figures.items() if not k.endswith("ratio")},
         "cold": {
             "first_track": _cold_figures(cold_track["handler"]),
@@ -321,6 +323,7 @@ def run_bench(
         "the child's own; the rest of a cold start is the interpreter starting.",
     }
     _print_table(result)
+    print(history_cost.line(history))
     if out:
         Path(out).write_text(json.dumps(result, indent=2) + "\n")
         print(f"wrote {out}")

@@ -145,15 +145,16 @@ def verify(base_url: str, parcels: list[str], result: LoadResult) -> list[str]:
     for body in result.accepted.values():
         accepted_by_parcel[body["tracking_id"]].add(body["event_id"])
     for parcel in parcels:
-        stored, cursor = [], None
+        stored, cursor, current = [], None, None
         while True:
             query = f"/status?tracking_id={parcel}&limit=100" + (
                 f"&cursor={cursor}" if cursor else ""
             )
             status, body, _ = client.request("GET", query)
             if status != 200:
-                problems.append(f"{parcel}: GET /status answered {status}")
+                problems.append(f"{parcel}: GET /status answered {status}: {body}")
                 break
+            current = current or body  # the current state, as the first page says it
             stored += body["updates"]
             if not (cursor := body["next_cursor"]):
                 break
@@ -165,8 +166,8 @@ def verify(base_url: str, parcels: list[str], result: LoadResult) -> list[str]:
                 f"{parcel}: stored {len(set(ids))} updates, accepted "
                 f"{len(accepted_by_parcel[parcel])}"
             )
-        if stored:
+        if stored and current:
             newest = max(stored, key=lambda u: (u["timestamp"], u["event_id"]))
-            if (body["status"], body["timestamp"]) != (newest["status"], newest["timestamp"]):
+            if (current["status"], current["timestamp"]) != (newest["status"], newest["timestamp"]):
                 problems.append(f"{parcel}: current state is not the newest event")
     return problems

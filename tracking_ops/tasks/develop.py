@@ -135,6 +135,8 @@ def bench(c: Context, out: str = "", samples: int = 200, pairs: int = 12, env: s
         "url": "API base URL (default: start the local runtime for this run)",
         "clients": "concurrent clients (default 8)",
         "requests": "updates per client (default 500)",
+        "parcels": "parcels the updates are spread over (default 4; 1 puts every update "
+        "on one parcel's history)",
         "out": "write the figures as JSON here",
     }
 )
@@ -143,6 +145,7 @@ def load(
     url: str = "",
     clients: int = 8,
     requests: int = 500,
+    parcels: int = 4,
     out: str = "",
     env: str = "dev",
 ) -> None:
@@ -155,6 +158,8 @@ def load(
 
     from tracking_ops.measure.load import run_load
 
+    if min(clients, requests, parcels) < 1:
+        raise Exit("--clients, --requests and --parcels must be at least 1", code=2)
     runtime = None
     if not url:
         from tracking_ops.local.runtime import LocalRuntime
@@ -165,7 +170,7 @@ def load(
         print(f"local API up in {time.monotonic() - started:.1f}s at {url}")
     try:
         print(f"{clients} clients x {requests} updates against {url} ...", flush=True)
-        summary = run_load(url, clients, requests).summary()
+        summary = run_load(url, clients, requests, parcels).summary()
     finally:
         if runtime:
             runtime.stop()

@@ -8,7 +8,11 @@ unreachable), and the event the notifier publishes.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+_log = logging.getLogger(__name__)
 
 # Environment variables of the functions.
 ENV_TABLE_NAME = "TABLE_NAME"
@@ -99,6 +103,15 @@ class ApiConfig:
         return asdict(self)
 
 
+def parse_flag(value: Any) -> bool | None:
+    """True/False for a JSON boolean or the string "true"/"false" (any case), else None."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    return None
+
+
 @dataclass(frozen=True)
 class FeatureFlags:
     """The feature flags parameter (JSON). Defaults apply to missing keys."""
@@ -109,8 +122,24 @@ class FeatureFlags:
 
     @classmethod
     def from_mapping(cls, values: dict) -> FeatureFlags:
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: bool(v) for k, v in values.items() if k in known})
+        """Flags from the parameter: each a JSON boolean or the string true/false (any
+        case). Anything else keeps the flag's default, with one warning naming it: a
+        flag stored as "false" must never turn a feature on."""
+        parsed = {}
+        for flag in fields(cls):
+            if flag.name not in values:
+                continue
+            value = parse_flag(values[flag.name])
+            if value is None:
+                _log.warning(
+                    "Feature flag %s is %r, not true or false; it keeps its default, %s",
+                    flag.name,
+                    values[flag.name],
+                    str(flag.default).lower(),
+                )
+                continue
+            parsed[flag.name] = value
+        return cls(**parsed)
 
     def to_mapping(self) -> dict:
         return asdict(self)

@@ -10,10 +10,15 @@ Item kinds (partition key ``pk``, sort key ``sk``):
   One per accepted update. The event id makes the key unique, so two updates
   with the same timestamp are both kept (seed defect 5).
 - state:   pk=<tracking_id>      sk=STATE
-  The parcel's current state (latest by event time). Carries the sharded
-  index keys behind ``GET /shipments``.
-- idempotency record: pk=IDEMPOTENCY#<key>  sk=IDEMPOTENCY
+  The parcel's current state (latest by event time, projected by the notifier).
+  Carries the sharded index keys behind ``GET /shipments``, and the milestones
+  (``first_<status>``: the earliest event time of each status), which the API
+  keeps in the transaction of every update it stores. ``milestones_complete``
+  says they cover every event; a parcel written before milestones were kept
+  lacks it until GET /status backfills it once.
+- idempotency record: pk=IDEMPOTENCY#<scoped key>  sk=IDEMPOTENCY
   Written in the same transaction as the update it protects; expires by TTL.
+  The scoped key is a hash of the caller, the route and the client's key.
   ``#`` cannot appear in a tracking id, so the kinds never collide.
 """
 
@@ -48,6 +53,9 @@ ATTR_LAT = "lat"
 ATTR_LNG = "lng"
 ATTR_METADATA = "metadata_json"
 ATTR_RECEIVED_AT = "received_at"
+# Attribute names of the milestones on the state item.
+MILESTONE_PREFIX = "first_"
+ATTR_MILESTONES_COMPLETE = "milestones_complete"
 # Attribute names of idempotency records.
 ATTR_REQUEST_HASH = "request_hash"
 ATTR_RESPONSE_STATUS = "response_status"
@@ -123,6 +131,11 @@ def event_item(
     if metadata_json is not None:
         item[ATTR_METADATA] = {"S": metadata_json}
     return item
+
+
+def milestone_attribute(status: str) -> str:
+    """The state item's attribute holding the earliest event time of ``status``."""
+    return f"{MILESTONE_PREFIX}{status}"
 
 
 def idempotency_partition_key(key: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+from contextvars import ContextVar
 from functools import cache
 from typing import Any
 
@@ -12,13 +13,14 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
-from tracking_api import domain
+from tracking_api import domain, jsonvalues
 from tracking_api.errors import (
     ApiError,
     FeatureDisabled,
     IdempotencyKeyReused,
     NotFound,
     PayloadTooLarge,
+    StorageUnavailable,
     UnsupportedMediaType,
     ValidationFailed,
 )
@@ -27,9 +29,12 @@ from tracking_api.repository import (
     IdempotencyRecord,
     TrackingRepository,
     dynamodb_client,
+    request_hash,
+    scoped_key,
 )
 from tracking_api.routing import JSON_TYPE, Request, Response, Router
 from tracking_api.settings import Settings, SettingsLoader
+from tracking_api.store import CALL_WORST_CASE_SECONDS, REQUEST_BUDGET_SECONDS
 from tracking_common.runtime_config import (
     METRIC_IDEMPOTENT_REPLAYS,
     METRIC_UPDATES_STORED,
@@ -43,6 +48,10 @@ metrics = Metrics(namespace=METRICS_NAMESPACE, service=SERVICE_NAME)
 app = Router()
 
 REPLAYED_HEADER = "Idempotent-Replayed"
+clock = time.monotonic
+# When this request's time budget ends (store.REQUEST_BUDGET_SECONDS from the
+# handler's start): one value per request, also under the local runtime's threads.
+_deadline: ContextVar[float | None] = ContextVar("deadline", default=None)
 TRACK_ROUTE = "POST /track"
 BATCH_ROUTE = "POST /track/batch"
 
@@ -62,19 +71,17 @@ def now_ms() -> int:
 
 
 def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
-    return Response(status, json.dumps(body, separators=(",", ":")), headers or {})
+    return Response(status, jsonvalues.dumps(body), headers or {})
 
 
-def read_json_body(request: Request, settings: Settings) -> Any:
-    """The request body as JSON, after the media type and size checks."""
+def read_json_body(request: Request, limit: int) -> Any:
+    """The request body as JSON, after the media type and size (``limit``) checks."""
     content_type = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
     if content_type != JSON_TYPE:
         raise UnsupportedMediaType(f"Content-Type must be {JSON_TYPE}.")
     data = request.body_bytes()
-    if len(data) > settings.api.max_request_size:
-        raise PayloadTooLarge(
-            f"The request body is {len(data)} bytes; the limit is {settings.api.max_request_size}."
-        )
+    if len(data) > limit:
+        raise PayloadTooLarge(f"The request body is {len(data)} bytes; the limit is {limit}.")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
@@ -88,25 +95,26 @@ def _store(
     update,
     settings: Settings,
     received_ms: int,
-    idempotency_key: str | None = None,
-    request: tuple[str, Any] = ("", None),
+    idempotency: tuple[str, Any] | None = None,
 ) -> tuple[int, dict, bool]:
-    """Store one validated update; returns (status, body, replayed). ``request`` is the
-    (route, payload) an Idempotency-Key fingerprints; nothing is hashed without a key."""
+    """Store one validated update; returns (status, body, replayed). ``idempotency`` is
+    the (scoped key, payload) of an Idempotency-Key; nothing is hashed without a key."""
     event = domain.Event.from_update(update, received_ms)
     body = event.as_track_response()
     record = None
-    fingerprint = domain.request_hash(*request) if idempotency_key else ""
-    if idempotency_key:
+    fingerprint = ""
+    if idempotency:
+        key, payload = idempotency
+        fingerprint = request_hash(payload)
         record = IdempotencyRecord(
-            key=idempotency_key,
+            key=key,
             request_hash=fingerprint,
             response_status=201,
-            response_body=json.dumps(body, separators=(",", ":")),
+            response_body=jsonvalues.dumps(body),
             expires_at=received_ms // 1000 + settings.api.idempotency_ttl_seconds,
         )
     try:
-        repository(settings.table_name).record(event, record)
+        repository(settings.table_name).record(event, record, _deadline.get())
     except IdempotencyKeyTaken as taken:
         if taken.stored.request_hash != fingerprint:
             raise IdempotencyKeyReused(
@@ -123,10 +131,18 @@ def track(request: Request) -> Response:
     settings = settings_loader().get()
     received = now_ms()
     key = domain.validate_idempotency_key(request.headers.get("idempotency-key"))
-    payload = read_json_body(request, settings)
+    payload = read_json_body(request, settings.api.max_request_size)
     update = domain.validate_update(payload, received)
-    status, body, replayed = _store(update, settings, received, key, (TRACK_ROUTE, payload))
+    scoped = (scoped_key(request.principal, TRACK_ROUTE, key), payload) if key else None
+    status, body, replayed = _store(update, settings, received, scoped)
     return json_response(status, body, {REPLAYED_HEADER: "true"} if replayed else None)
+
+
+def batch_request_limit(settings: Settings) -> int:
+    """25 items, each as large as a single POST /track may be, fit in one batch."""
+    from tracking_api.models import MAX_BATCH_SIZE
+
+    return MAX_BATCH_SIZE * settings.api.max_request_size
 
 
 @app.post("/track/batch")
@@ -134,38 +150,34 @@ def track_batch(request: Request) -> Response:
     settings = settings_loader().get()
     if not settings.flags.batch_processing:
         raise FeatureDisabled("Batch updates are disabled (feature flag batch_processing).")
+    deadline = _deadline.get() or clock() + REQUEST_BUDGET_SECONDS
     received = now_ms()
     key = domain.validate_idempotency_key(request.headers.get("idempotency-key"))
-    payload = read_json_body(request, settings)
-    from tracking_api.models import BatchRequest  # pydantic: not on the read paths' cold start
-
-    try:
-        batch = BatchRequest.model_validate(payload)
-    except ValueError as exc:
-        raise ValidationFailed(
-            "Invalid batch: updates must be a list of 1 to 25 objects.",
-            domain.validation_details(exc),
-        ) from None
+    payload = read_json_body(request, batch_request_limit(settings))
+    updates = domain.validate_batch(payload)
     results = []
-    for index, item in enumerate(batch.updates):
+    for index, item in enumerate(updates):
+        if clock() + CALL_WORST_CASE_SECONDS > deadline:
+            exc: ApiError = StorageUnavailable(
+                "Not attempted within the request's time budget; retry this item."
+            )
+            results.append({"index": index, "status": exc.status, **exc.body()})
+            continue
         try:
             update = domain.validate_update(item, received, ("updates", index))
-            # With an Idempotency-Key each item has a key of its own, so a retried
-            # batch (its response lost) stores nothing twice and reports the same ids.
-            _, body, _ = _store(
-                update,
-                settings,
-                received,
-                f"{key}#{index}" if key else None,
-                (f"{BATCH_ROUTE}#{index}", item),
-            )
+            # With an Idempotency-Key each item has a key of its own, derived from the
+            # batch's key and its index, so a retried batch (its response lost) stores
+            # nothing twice and reports the same ids.
+            scoped = (scoped_key(request.principal, BATCH_ROUTE, key, index), item) if key else None
+            _, body, _ = _store(update, settings, received, scoped)
             results.append({"index": index, "status": 201, "event_id": body["event_id"]})
         except ApiError as exc:
             # A bad item, or storage failing for this one, does not reject the
             # others; the client retries exactly the items not reported 201.
             _count_failure(exc)
             results.append({"index": index, "status": exc.status, **exc.body()})
-    return json_response(200, {"results": results})
+    failed = sum(1 for result in results if result["status"] != 201)
+    return json_response(200, {"results": results, "failed": failed})
 
 
 @app.get("/status")
@@ -179,18 +191,10 @@ def status(request: Request) -> Response:
     scope = domain.status_scope(tracking_id)
     after = domain.decode_cursor(query.get("cursor"), scope, domain.EVENT_POSITION)
     repo = repository(settings.table_name)
-    milestones = None
-    if settings.flags.enhanced_tracking:
-        # Milestones need the whole history: one Query of it gives them, the page
-        # and the current state together.
-        history = repo.history(tracking_id, limit, after)
-        updates, last, latest = history.updates, history.next_sort_key, history.latest
-        milestones = history.milestones
-    else:
-        updates, last = repo.list_events(tracking_id, limit, after)
-        # Events sort by event time, so the newest is the current state whatever the
-        # order updates arrived in; a later page asks for it separately.
-        latest = updates[0] if updates and after is None else repo.latest_event(tracking_id)
+    updates, last = repo.list_events(tracking_id, limit, after)
+    # Events sort by event time, so the newest is the current state whatever the
+    # order updates arrived in; a later page asks for it separately.
+    latest = updates[0] if updates and after is None else repo.latest_event(tracking_id)
     if latest is None:
         raise NotFound(f"No tracking updates for tracking_id {tracking_id}.")
     body = {
@@ -201,8 +205,9 @@ def status(request: Request) -> Response:
         "updates": updates,
         "next_cursor": domain.encode_cursor(scope, last) if last else None,
     }
-    if milestones is not None:
-        body["milestones"] = milestones
+    if settings.flags.enhanced_tracking:
+        # Kept on the parcel's state item: one more item, at any history length.
+        body["milestones"] = repo.milestones(tracking_id)
     return json_response(200, body)
 
 
@@ -277,6 +282,7 @@ def not_found(request: Request) -> Response:
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 @metrics.log_metrics
 def handler(event: dict, context: Any) -> dict:
+    _deadline.set(clock() + REQUEST_BUDGET_SECONDS)
     _prepare_container()
     return app.resolve(event)
 
@@ -285,6 +291,10 @@ def _prepare_container() -> None:
     """A new container's first request overlaps its waits: the settings come from the
     extension (network; it cannot be called during Lambda's init phase) in a thread,
     while this thread builds the DynamoDB client. (A valid update needs no pydantic.)"""
-    if not settings_loader().prefetch():
+    loader = settings_loader()
+    if not loader.prefetch():
         return
     dynamodb_client()
+    # The prefetch ends within this request: no thread outlives a response (Lambda
+    # freezes the container after it; a thread would run on across the thaw).
+    loader.join_prefetch()

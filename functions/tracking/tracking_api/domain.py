@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import json
 import os
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from tracking_api import fastcheck
+from tracking_api import fastcheck, jsonvalues, messages
 from tracking_api.contract import STATUSES, TRACKING_ID_PATTERN
 from tracking_api.errors import InvalidJson, ValidationFailed
 from tracking_common import table
@@ -33,27 +32,29 @@ _EVENT_SORT_KEY = re.compile(
 _STATUS_INDEX_SORT_KEY = re.compile(rf"\d{{{table.TIMESTAMP_DIGITS}}}#{TRACKING_ID_PATTERN[1:-1]}")
 
 
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON number")
-
-
 def parse_json(body: str) -> Any:
-    """JSON as RFC 8259 has it: NaN and Infinity are not numbers."""
+    """JSON as RFC 8259 has it: NaN and Infinity are not numbers (``jsonvalues``)."""
     try:
-        return json.loads(body, parse_constant=_reject_constant)
-    except (ValueError, RecursionError) as exc:
-        raise InvalidJson(f"The request body is not valid JSON: {exc}") from None
+        return jsonvalues.loads(body)
+    except json.JSONDecodeError as exc:
+        raise InvalidJson(
+            f"The request body is not valid JSON (line {exc.lineno}, column {exc.colno})."
+        ) from None
+    except ValueError as exc:  # jsonvalues' own words: NaN and Infinity
+        raise InvalidJson(f"The request body is not valid JSON: {exc}.") from None
+    except RecursionError:
+        raise InvalidJson("The request body is not valid JSON: it is nested too deeply.") from None
 
 
 def validation_details(exc: ValidationError, prefix: tuple = ()) -> list[dict[str, str]]:
-    return [
-        {
-            "field": ".".join(str(part) for part in (*prefix, *err["loc"])) or "body",
-            "reason": err["type"],
-            "message": err["msg"],
-        }
-        for err in exc.errors(include_url=False, include_input=False)
-    ]
+    details = []
+    for err in exc.errors(include_url=False, include_input=False):
+        field = ".".join(str(part) for part in (*prefix, *err["loc"])) or "body"
+        kind = messages.pydantic_kind(err["type"])
+        details.append(
+            {"field": field, "reason": err["type"], "message": messages.message(field, kind)}
+        )
+    return details
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,8 +87,28 @@ def validate_update(payload: Any, now_ms: int, prefix: tuple = ()) -> Update | T
                 {
                     "field": ".".join(map(str, prefix)) or "body",
                     "reason": "object_type",
-                    "message": "Input should be an object",
+                    "message": messages.message(".".join(map(str, prefix)) or "body", "invalid"),
                 }
+            ],
+        )
+    location = payload.get("location")
+    if isinstance(location, dict):
+        # Coordinates are rounded to 7 decimals before they are stored (``coordinate``),
+        # so a magnitude below DynamoDB's is stored as 0; an infinite one is out of range.
+        for name in ("lat", "lng"):
+            if isinstance(location.get(name), jsonvalues.UnstorableNumber):
+                location[name] = float(location[name].text)
+    unstorable = jsonvalues.unstorable_fields(payload, prefix)
+    if unstorable:
+        raise ValidationFailed(
+            f"Invalid tracking update: {', '.join(unstorable)}.",
+            [
+                {
+                    "field": field,
+                    "reason": "number_not_storable",
+                    "message": f"{field} must be {jsonvalues.storable_rule()}.",
+                }
+                for field in unstorable
             ],
         )
     if fastcheck.is_valid_update(payload):
@@ -112,12 +133,38 @@ def validate_update(payload: Any, now_ms: int, prefix: tuple = ()) -> Update | T
                 {
                     "field": field,
                     "reason": "timestamp_out_of_range",
-                    "message": "timestamp must be epoch milliseconds within the last 30 days "
-                    "and at most 5 minutes ahead",
+                    "message": messages.message(field, messages.INVALID),
                 }
             ],
         )
     return update
+
+
+def validate_batch(payload: Any) -> list[Any]:
+    """The items of a POST /track/batch body: ``{"updates": [1 to 25 entries]}``. Only
+    the envelope is checked here (as the gateway model does); each item is checked on
+    its own, so one bad item does not reject the others."""
+    from tracking_api.models import MAX_BATCH_SIZE
+
+    rule = f"updates must be an array of 1 to {MAX_BATCH_SIZE} tracking updates."
+    if not isinstance(payload, dict) or set(payload) - {"updates"}:
+        field = "body" if not isinstance(payload, dict) else sorted(set(payload) - {"updates"})[0]
+        message = (
+            "The request body must be a JSON object with one field, updates."
+            if field == "body"
+            else f"{field} is not a field of a batch; the only field is updates."
+        )
+        raise ValidationFailed(
+            "Invalid batch: " + rule,
+            [{"field": field, "reason": "batch_shape", "message": message}],
+        )
+    updates = payload.get("updates")
+    if not isinstance(updates, list) or not 1 <= len(updates) <= MAX_BATCH_SIZE:
+        raise ValidationFailed(
+            "Invalid batch: " + rule,
+            [{"field": "updates", "reason": "batch_size", "message": rule}],
+        )
+    return updates
 
 
 def _pydantic_update(payload: dict, prefix: tuple) -> TrackingUpdate:
@@ -143,7 +190,9 @@ def require_tracking_id(value: str | None) -> str:
                 {
                     "field": "tracking_id",
                     "reason": "string_pattern_mismatch",
-                    "message": f"tracking_id must match {TRACKING_ID_PATTERN}",
+                    "message": "Query parameter tracking_id must be "
+                    + messages.RULES["tracking_id"]
+                    + ".",
                 }
             ],
         )
@@ -158,7 +207,7 @@ def require_status(value: str | None) -> str:
                 {
                     "field": "status",
                     "reason": "enum",
-                    "message": f"status must be one of {', '.join(STATUSES)}",
+                    "message": f"Query parameter status must be {messages.RULES['status']}.",
                 }
             ],
         )
@@ -171,7 +220,13 @@ def parse_limit(value: str | None, default: int, maximum: int) -> int:
     if not re.fullmatch(r"[0-9]{1,4}", value) or not 1 <= int(value) <= maximum:
         raise ValidationFailed(
             f"Query parameter limit must be an integer from 1 to {maximum}.",
-            [{"field": "limit", "reason": "range", "message": f"limit must be 1..{maximum}"}],
+            [
+                {
+                    "field": "limit",
+                    "reason": "range",
+                    "message": f"Query parameter limit must be an integer from 1 to {maximum}.",
+                }
+            ],
         )
     return int(value)
 
@@ -186,17 +241,12 @@ def validate_idempotency_key(value: str | None) -> str | None:
                 {
                     "field": "Idempotency-Key",
                     "reason": "pattern",
-                    "message": "1-128 characters from '!' to '~'",
+                    "message": "Idempotency-Key must be 1 to 128 visible ASCII characters "
+                    "('!' to '~', no spaces).",
                 }
             ],
         )
     return value
-
-
-def request_hash(route: str, payload: Any) -> str:
-    """Fingerprint of a request body: the same JSON, however formatted, hashes the same."""
-    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(f"{route}\n{canonical}".encode()).hexdigest()
 
 
 def new_event_id(now_ms: int) -> str:
@@ -270,17 +320,33 @@ def encode_cursor(scope: str, position: str) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
+# A cursor the API issues is under 300 characters (a scope of at most 100 characters
+# and a position of at most 141, as base64 of compact JSON); anything longer is not
+# one of them and is refused before it is decoded, so decoding is bounded in size and
+# therefore in nesting depth.
+MAX_CURSOR_LENGTH = 512
+
+
 def decode_cursor(cursor: str | None, scope: str, position_pattern: re.Pattern) -> str | None:
     if cursor is None:
         return None
     invalid = ValidationFailed(
         "Query parameter cursor is not a cursor returned by this query.",
-        [{"field": "cursor", "reason": "invalid_cursor", "message": "use next_cursor as returned"}],
+        [
+            {
+                "field": "cursor",
+                "reason": "invalid_cursor",
+                "message": "cursor must be the next_cursor of the previous page of this "
+                "same query, unchanged.",
+            }
+        ],
     )
+    if len(cursor) > MAX_CURSOR_LENGTH:
+        raise invalid
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         data = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
-    except (ValueError, binascii.Error, UnicodeError):
+    except (ValueError, binascii.Error, UnicodeError, RecursionError):
         raise invalid from None
     if (
         not isinstance(data, dict)

@@ -16,12 +16,12 @@ check and pydantic accept and reject the same bodies.
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections.abc import Callable
 from typing import Any
 
+from tracking_api.contract import metadata_size
 from tracking_api.update_schema import MAX_METADATA_BYTES, TRACKING_UPDATE
 
 Check = Callable[[Any], bool]
@@ -120,11 +120,6 @@ def compile_schema(schema: dict[str, Any]) -> Check:
 
 
 _is_update = compile_schema(TRACKING_UPDATE)
-
-
-def metadata_size(value: dict[str, Any]) -> int:
-    """Bytes of metadata serialized compactly: the function's own limit."""
-    return len(json.dumps(value, separators=(",", ":")).encode())
 
 
 def is_valid_update(payload: Any) -> bool:

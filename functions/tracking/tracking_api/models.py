@@ -6,12 +6,16 @@ draft-4 request models and the OpenAPI document from them.
 
 from __future__ import annotations
 
-import json
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from tracking_api.contract import MAX_METADATA_BYTES, STATUSES, TRACKING_ID_PATTERN
+from tracking_api.contract import (
+    MAX_METADATA_BYTES,
+    STATUSES,
+    TRACKING_ID_PATTERN,
+    metadata_size,
+)
 
 __all__ = [
     "MAX_METADATA_BYTES",
@@ -53,7 +57,8 @@ class TrackingUpdate(BaseModel):
     status: Status
     location: Location
     metadata: dict[str, Any] = Field(
-        default=None, description="Free-form JSON object, at most 8 KiB serialized"
+        default=None,
+        description="Free-form JSON object, at most 8 KiB (8192 bytes) as compact UTF-8 JSON",
     )
     timestamp: int = Field(
         default=None,
@@ -65,10 +70,10 @@ class TrackingUpdate(BaseModel):
     @field_validator("metadata")
     @classmethod
     def _metadata_size(cls, value: dict[str, Any]) -> dict[str, Any]:
-        size = len(json.dumps(value, separators=(",", ":")).encode())
+        size = metadata_size(value)
         if size > MAX_METADATA_BYTES:
             raise ValueError(
-                f"metadata is {size} bytes serialized; the limit is {MAX_METADATA_BYTES}"
+                f"metadata is {size} bytes as compact UTF-8 JSON; the limit is {MAX_METADATA_BYTES}"
             )
         return value
 
@@ -78,7 +83,11 @@ class BatchRequest(BaseModel):
     so that one bad item does not reject the others."""
 
     model_config = ConfigDict(**_STRICT, **_DEFERRED)
-    updates: list[dict[str, Any]] = Field(min_length=1, max_length=MAX_BATCH_SIZE)
+    updates: list[Any] = Field(
+        min_length=1,
+        max_length=MAX_BATCH_SIZE,
+        description="1 to 25 POST /track bodies; each is validated on its own",
+    )
 
 
 # Responses (documented in the OpenAPI document; the function builds them as dicts).
@@ -138,15 +147,22 @@ class ShipmentsResponse(BaseModel):
 
 class BatchItemResult(BaseModel):
     model_config = _DEFERRED
-    index: int
-    status: int
-    event_id: str | None = None
-    error: dict[str, Any] | None = None
+    index: int = Field(description="The item's position in updates")
+    status: Literal[201, 400, 409, 422, 503] = Field(
+        description="201 stored; 400 invalid (error says why); 409/422 its idempotency key; "
+        "503 not stored (storage unavailable, or not attempted within the request's time "
+        "budget): retry it"
+    )
+    event_id: str | None = Field(default=None, description="With 201")
+    error: dict[str, Any] | None = Field(
+        default=None, description="Otherwise: {code, message, details?} as every error"
+    )
 
 
 class BatchResponse(BaseModel):
     model_config = _DEFERRED
-    results: list[BatchItemResult]
+    results: list[BatchItemResult] = Field(description="One result per item, in order")
+    failed: int = Field(description="How many items are not 201")
 
 
 class HealthResponse(BaseModel):

@@ -19,11 +19,27 @@ stay Powertools'.
 from __future__ import annotations
 
 import base64
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 JSON_TYPE = "application/json"
+ANONYMOUS = "anonymous"
+_CREDENTIAL = re.compile(r"Credential=([A-Z0-9]{16,128})/")
+
+
+def caller_principal(event: Mapping[str, Any]) -> str:
+    """Who is calling: the IAM principal API Gateway puts in the request context
+    (``userArn``, set by IAM authorization); without it (the local runtime, which
+    verifies no signature) the access key id of the SigV4 Authorization header."""
+    identity = (event.get("requestContext") or {}).get("identity") or {}
+    for name in ("userArn", "caller", "accessKey"):
+        if identity.get(name):
+            return f"{name}:{identity[name]}"
+    headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
+    match = _CREDENTIAL.search(str(headers.get("authorization") or ""))
+    return f"accessKey:{match.group(1)}" if match else ANONYMOUS
 
 
 @dataclass(frozen=True)
@@ -37,6 +53,7 @@ class Request:
     query: Mapping[str, str]
     body: str | None
     is_base64_encoded: bool
+    principal: str = ANONYMOUS
 
     @classmethod
     def from_event(cls, event: Mapping[str, Any]) -> Request:
@@ -47,6 +64,7 @@ class Request:
             query=event.get("queryStringParameters") or {},
             body=event.get("body"),
             is_base64_encoded=bool(event.get("isBase64Encoded")),
+            principal=caller_principal(event),
         )
 
     def body_bytes(self) -> bytes:

@@ -40,8 +40,10 @@ ROUTES: tuple[dict[str, Any], ...] = (
             (
                 "Idempotency-Key",
                 False,
-                "1-128 visible ASCII characters; retries with the "
-                "same key and body are stored once",
+                "1-128 visible ASCII characters, scoped to the caller (its IAM principal) "
+                "and this route; a retry with the same key and the same JSON value (key "
+                "order, spacing and number spelling do not matter) is stored once and "
+                "replayed (Idempotent-Replayed: true); another body is 422",
             ),
         ),
     },
@@ -53,13 +55,16 @@ ROUTES: tuple[dict[str, Any], ...] = (
         "response": models.BatchResponse,
         "query": (),
         "auth": IAM,
-        "summary": "Record up to 25 tracking updates (feature flag batch_processing)",
+        "summary": "Record up to 25 tracking updates, each on its own (feature flag "
+        "batch_processing): 200 with one result per item (201, 400, 409, 422 or 503) and "
+        "the count of failed items; the body may be 25 times the single-update limit",
         "headers": (
             (
                 "Idempotency-Key",
                 False,
-                "1-128 visible ASCII characters; a retried batch with the same key stores "
-                "nothing twice",
+                "1-128 visible ASCII characters, scoped to the caller and this route; each "
+                "item gets a key derived from it and its index (no POST /track key can "
+                "collide with one), so a retried batch stores nothing twice",
             ),
         ),
     },

@@ -165,6 +165,12 @@ class SettingsLoader:
         self._prefetch.start()
         return True
 
+    def join_prefetch(self) -> None:
+        """Wait for a prefetch this request started (it is bounded by the extension's
+        timeouts), so that it does not outlive the request."""
+        if self._prefetch is not None:
+            self._prefetch.join()
+
     def get(self) -> Settings:
         now = self._clock()
         if self._current is not None and now < self._fresh_until:

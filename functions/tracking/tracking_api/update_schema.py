@@ -38,7 +38,7 @@ TRACKING_UPDATE = {
         },
         "metadata": {
             "additionalProperties": True,
-            "description": "Free-form JSON object, at most 8 KiB serialized",
+            "description": "Free-form JSON object, at most 8 KiB (8192 bytes) as compact UTF-8 JSON",
             "type": "object",
         },
         "timestamp": {

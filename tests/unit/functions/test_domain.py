@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from tracking_api import domain
 from tracking_api.errors import InvalidJson, ValidationFailed
+from tracking_api.idempotency import request_hash, scoped_key
 from tracking_common import table
 
 NOW = 1_800_000_000_000
@@ -83,11 +84,27 @@ def test_non_rfc_json_is_invalid(text):
 
 
 def test_request_hash_ignores_formatting_but_not_content():
-    a = domain.request_hash("POST /track", json.loads('{"b": 1, "a": [1, 2]}'))
-    b = domain.request_hash("POST /track", json.loads('{ "a" : [1,2], "b":1 }'))
-    c = domain.request_hash("POST /track", {"a": [2, 1], "b": 1})
+    a = request_hash(json.loads('{"b": 1, "a": [1, 2]}'))
+    b = request_hash(json.loads('{ "a" : [1,2], "b":1 }'))
+    c = request_hash({"a": [2, 1], "b": 1})
     assert a == b != c
-    assert domain.request_hash("POST /other", {"a": [1, 2], "b": 1}) != a
+
+
+@pytest.mark.parametrize("spelling", ["52", "52.0", "5.2e1", "520e-1", "52.000"])
+def test_request_hash_is_one_per_json_number_whatever_its_spelling(spelling):
+    same = request_hash(domain.parse_json(f'{{"lat": {spelling}, "x": "é"}}'))
+    assert same == request_hash(domain.parse_json('{"x":"\\u00e9","lat":52}'))
+    assert same != request_hash(domain.parse_json('{"x":"é","lat":52.5}'))
+
+
+def test_idempotency_keys_are_scoped_to_caller_and_route_and_batch_keys_cannot_collide():
+    track = scoped_key("accessKey:A", "POST /track", "K#0")
+    assert track != scoped_key("accessKey:B", "POST /track", "K#0")  # another caller
+    assert track != scoped_key("accessKey:A", "POST /track/batch", "K", 0)  # a batch item
+    assert scoped_key("accessKey:A", "POST /track/batch", "K#0") != scoped_key(
+        "accessKey:A", "POST /track/batch", "K", 0
+    )
+    assert track == scoped_key("accessKey:A", "POST /track", "K#0")
 
 
 @pytest.mark.parametrize(
@@ -143,7 +160,8 @@ def test_an_invalid_tracking_id_is_a_validation_error_naming_the_field(value):
             {
                 "field": "tracking_id",
                 "reason": "string_pattern_mismatch",
-                "message": "tracking_id must match ^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$",
+                "message": "Query parameter tracking_id must be a string of 1 to 100 letters, "
+                "digits, '_', '.' or '-' that starts with a letter or digit.",
             }
         ],
     )
@@ -163,7 +181,8 @@ def test_an_invalid_status_is_a_validation_error_listing_the_statuses(value):
             {
                 "field": "status",
                 "reason": "enum",
-                "message": "status must be one of pending, in_transit, delivered, failed",
+                "message": "Query parameter status must be one of pending, in_transit, "
+                "delivered, failed.",
             }
         ],
     )
@@ -173,7 +192,13 @@ def test_a_limit_out_of_range_names_the_maximum():
     assert error_of(domain.parse_limit, "0", 50, 100) == (
         "validation_error",
         "Query parameter limit must be an integer from 1 to 100.",
-        [{"field": "limit", "reason": "range", "message": "limit must be 1..100"}],
+        [
+            {
+                "field": "limit",
+                "reason": "range",
+                "message": "Query parameter limit must be an integer from 1 to 100.",
+            }
+        ],
     )
 
 
@@ -186,7 +211,8 @@ def test_a_malformed_idempotency_key_is_a_validation_error(value):
             {
                 "field": "Idempotency-Key",
                 "reason": "pattern",
-                "message": "1-128 characters from '!' to '~'",
+                "message": "Idempotency-Key must be 1 to 128 visible ASCII characters "
+                "('!' to '~', no spaces).",
             }
         ],
     )
@@ -204,7 +230,14 @@ def test_a_foreign_cursor_is_a_validation_error_saying_what_to_use():
     ) == (
         "validation_error",
         "Query parameter cursor is not a cursor returned by this query.",
-        [{"field": "cursor", "reason": "invalid_cursor", "message": "use next_cursor as returned"}],
+        [
+            {
+                "field": "cursor",
+                "reason": "invalid_cursor",
+                "message": "cursor must be the next_cursor of the previous page of this "
+                "same query, unchanged.",
+            }
+        ],
     )
 
 
@@ -257,10 +290,11 @@ def _event_fields(item: dict) -> dict:
 
 def test_a_request_fingerprint_is_the_same_in_every_version():
     """Idempotency records outlive a deploy: a retry that arrives after one must hash as
-    the stored request did. The canonical form is compact, key-sorted JSON."""
-    canonical = b'POST /track\n{"a":[1,2],"b":{"c":"x","d":null}}'
-    payload = {"b": {"d": None, "c": "x"}, "a": [1, 2]}
-    assert domain.request_hash("POST /track", payload) == hashlib.sha256(canonical).hexdigest()
+    the stored request did. The canonical form is compact, key-sorted UTF-8 JSON with
+    integral numbers as integers (the route is part of the scoped key, not of this)."""
+    canonical = '{"a":[1,2],"b":{"c":"é","d":null}}'.encode()
+    payload = {"b": {"d": None, "c": "é"}, "a": [1.0, 2]}
+    assert request_hash(payload) == hashlib.sha256(canonical).hexdigest()
 
 
 def test_an_invalid_update_names_every_invalid_field_once_in_its_message():
@@ -284,7 +318,11 @@ def test_an_error_about_the_whole_body_names_the_body():
         BatchRequest.model_validate([{"tracking_id": "PKG-1"}])
     details = domain.validation_details(invalid.value)
     assert details == [
-        {"field": "body", "reason": "model_type", "message": invalid.value.errors()[0]["msg"]}
+        {
+            "field": "body",
+            "reason": "model_type",
+            "message": "body is not valid; it must be a JSON object.",
+        }
     ]
     assert [d["field"] for d in domain.validation_details(invalid.value, ("x",))] == ["x"]
 
@@ -320,7 +358,11 @@ def test_a_body_that_is_not_an_object_is_refused_saying_so():
             domain.validate_update(body, NOW, ("updates", 2))
         assert failed.value.message == "The request body must be a JSON object."
         assert failed.value.details == [
-            {"field": "updates.2", "reason": "object_type", "message": "Input should be an object"}
+            {
+                "field": "updates.2",
+                "reason": "object_type",
+                "message": "updates.2 is not valid; it must be a JSON object.",
+            }
         ]
     with pytest.raises(ValidationFailed) as failed:
         domain.validate_update([], NOW)
@@ -351,8 +393,8 @@ def test_a_timestamp_is_accepted_up_to_exactly_each_limit(offset, ok):
             {
                 "field": "updates.0.timestamp",
                 "reason": "timestamp_out_of_range",
-                "message": "timestamp must be epoch milliseconds within the last 30 days "
-                "and at most 5 minutes ahead",
+                "message": "updates.0.timestamp is not valid; it must be an integer number "
+                "of epoch milliseconds within the last 30 days and at most 5 minutes ahead.",
             }
         ]
 

@@ -121,7 +121,7 @@ EXPECTED_MODELS = {
                 "type": "array",
                 "minItems": 1,
                 "maxItems": 25,
-                "items": {"type": "object", "additionalProperties": True},
+                "items": {},  # the envelope only: each item is the function's to check
             }
         },
     },
@@ -182,7 +182,7 @@ def test_the_gateway_accepts_and_rejects_tracking_updates_as_the_contract_says(d
         ({"updates": []}, False),
         ({"updates": [VALID] * 26}, False),
         ({"updates": "x"}, False),
-        ({"updates": ["x"]}, False),
+        ({"updates": ["x", 42, None]}, True),  # per item: the function answers each
         ({"updates": [VALID], "other": 1}, False),
         ({}, False),
     ],

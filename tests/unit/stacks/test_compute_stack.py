@@ -140,7 +140,9 @@ def test_api_function_policy_is_exactly_what_it_calls(env, dev, prod):
 
     assert policies(synthesized)["api"] == {
         "TableItems": allow(
-            "TableItems", ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"], [arn]
+            "TableItems",
+            ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"],
+            [arn],
         ),
         "StatusIndexQuery": allow(
             "StatusIndexQuery", ["dynamodb:Query"], [f"{arn}/index/{table.STATUS_INDEX}"]

@@ -274,7 +274,7 @@ def as_managed_policy(mutate):
     return both
 
 
-TABLE_ACTIONS = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"]
+TABLE_ACTIONS = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"]
 LOGS = f"arn:aws:logs:us-east-1:{MOCK_ACCOUNT_ID}"
 CHECKS = {
     # iam-no-wildcards
