@@ -10,8 +10,7 @@ history once and stores them (conditional on the state item being unchanged).
 
 from __future__ import annotations
 
-from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -19,9 +18,6 @@ from tracking_api import jsonvalues
 from tracking_api.contract import STATUSES
 from tracking_api.store import Store, string
 from tracking_common import table
-
-if TYPE_CHECKING:
-    from concurrent.futures import ThreadPoolExecutor
 
 
 def _event_out(item: dict[str, Any]) -> dict[str, Any]:
@@ -151,14 +147,6 @@ class EventReader(Store):
             # computed is still right; a later read stores it.
             return
 
-    @cached_property
-    def _pool(self) -> ThreadPoolExecutor:
-        from concurrent.futures import ThreadPoolExecutor  # only GET /shipments fans out
-
-        return ThreadPoolExecutor(
-            max_workers=table.STATUS_INDEX_SHARDS, thread_name_prefix="shard-query"
-        )
-
     def list_by_status(
         self, status: str, limit: int, after: str | None
     ) -> tuple[list[dict[str, Any]], str | None]:
@@ -182,12 +170,16 @@ class EventReader(Store):
                 ExpressionAttributeValues=values,
             )["Items"]
 
+        from concurrent.futures import ThreadPoolExecutor  # only GET /shipments fans out
+
+        # A pool per request, joined before the answer: no thread a request started
+        # outlives it (Lambda freezes the container between requests).
+        with ThreadPoolExecutor(
+            max_workers=table.STATUS_INDEX_SHARDS, thread_name_prefix="shard-query"
+        ) as pool:
+            shards = list(pool.map(query, range(table.STATUS_INDEX_SHARDS)))
         merged = sorted(
-            (
-                item
-                for items in self._pool.map(query, range(table.STATUS_INDEX_SHARDS))
-                for item in items
-            ),
+            (item for items in shards for item in items),
             key=lambda item: item[table.STATUS_INDEX_SORT_KEY]["S"],
             reverse=True,
         )
