@@ -20,10 +20,12 @@ from tracking_ops.deploy.canary import (
 from tracking_ops.deploy.deployer import PulumiDeployer
 from tracking_ops.deploy.fingerprints import deploy_message, source_parts
 from tracking_ops.deploy.flow import DeployFlow, DeployRequest
+from tracking_ops.deploy.version_alarms import version_alarm_states
 from tracking_ops.tasks.common import HELP_ENV, HELP_VERBOSE, layer_arg, one_line_errors
 from tracking_ops.tasks.common import check_env as check_known_env
 from tracking_stacks import environments
-from tracking_stacks.definitions import CANARY_ALARMS
+from tracking_stacks import release as rel
+from tracking_stacks.definitions import API_FUNCTION, CANARY_ALARMS
 from tracking_stacks.registry import Layer
 
 HELP_CANARY = (
@@ -91,13 +93,17 @@ def run_canary(
             flow.review()
             run_layers([Layer.COMPUTE], flow.apply, "deploy")
 
+    client = _alarm_client(env)
     Canary(
         releaser,
-        cloudwatch_alarm_states(_alarm_client(env)),
+        cloudwatch_alarm_states(client),
         percent,
         bake_seconds,
         poll,
         publish=publish,
+        version_states=lambda version: version_alarm_states(
+            client, API_FUNCTION.function_name(env), rel.ALIAS, version
+        ),
     ).run()
 
 
