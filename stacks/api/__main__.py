@@ -21,6 +21,7 @@ api = ApiLayer(
         access_log_retention_days=stack.setting("access_log_retention_days", 14),
         manage_account_logging_role=stack.setting("manage_account_logging_role", False),
         logging_role_name=stack.name("apigateway-logging"),
+        redeployment=stack.setting("redeployment", ""),
         partition=aws.get_partition().partition,
         tags=stack.tags,
     ),

@@ -166,6 +166,10 @@ class ApiLayerArgs:
     # set it here, or leave it to the one env of this account that does.
     manage_account_logging_role: bool
     logging_role_name: str
+    # Raised by the deploy flow after an update that removed API parts
+    # (tracking_ops/deploy/redeploy.py): part of the trigger, so a second
+    # deployment snapshots the API without them. Empty: not part of the hash.
+    redeployment: str
     partition: str
     tags: dict[str, str]
 
@@ -175,6 +179,7 @@ class ApiLayer(pulumi.ComponentResource):
         super().__init__("tracking:api:ApiLayer", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         self.snapshot_parts: list[pulumi.CustomResource] = []
+        self._redeployment = args.redeployment
         part = self._snapshot_part
         self.rest_api = aws.apigateway.RestApi(
             f"{name}-rest-api",
@@ -427,7 +432,10 @@ class ApiLayer(pulumi.ComponentResource):
             return pulumi.Output.all(**props).apply(lambda values: {"kind": kind, **values})
 
         parts = [snapshot(resource) for resource in self.snapshot_parts]
-        return pulumi.Output.all(*parts).apply(snapshot_hash)
+        generation = [{"kind": "Redeployment", "generation": self._redeployment}]
+        return pulumi.Output.all(*parts).apply(
+            lambda values: snapshot_hash(list(values) + (generation if self._redeployment else []))
+        )
 
     def _account_logging_role(self, name: str, args: ApiLayerArgs) -> aws.apigateway.Account:
         """API Gateway's account-level CloudWatch role, with AWS's managed policy for it.

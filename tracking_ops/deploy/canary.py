@@ -70,6 +70,9 @@ class Canary:
     publish: Callable[[], None] | None = None  # the reviewed deploy of step 1 (default: up)
     sleep: Callable[[float], None] = time.sleep
     clock: Callable[[], float] = time.monotonic
+    # While baking: the alarm states judged on the new version's own metrics
+    # (tracking_ops/deploy/version_alarms.py); None: the alarms' own states.
+    version_states: Callable[[str], AlarmStates] | None = None
 
     @property
     def out(self) -> Callable[[str], None]:
@@ -185,10 +188,11 @@ class Canary:
             f"{self.poll_seconds}s"
         )
         start = self.clock()
+        read = self.version_states(routed.canary) if self.version_states else self.alarm_states
         try:
             while True:
                 elapsed = self.clock() - start
-                states = self.alarm_states(names)
+                states = read(names)
                 self.out(
                     f"  [{_clock(elapsed)} of {_clock(self.bake_seconds)}] "
                     f"{self._states_line(states, names)}"

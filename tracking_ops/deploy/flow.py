@@ -30,6 +30,7 @@ from tracking_ops.deploy.fingerprints import (
     recorded_reads,
     stale_reads,
 )
+from tracking_ops.deploy.redeploy import removes_snapshot_parts, second_deployment
 from tracking_ops.deploy.review import (
     DESTRUCTIVE,
     LayerPreview,
@@ -85,6 +86,7 @@ class DeployFlow:
         self.decisions: dict[Layer, Decision] = {}
         self.previews: dict[Layer, LayerPreview] = {}
         self._reviewed_inputs: dict[Layer, dict[str, str]] = {}
+        self._previewed_again: dict[Layer, LayerPreview] = {}  # what was applied instead
         self._outputs: dict[Layer, dict[str, Any] | None] = {}
         self._lock = threading.Lock()
         self._prompt = threading.Lock()
@@ -195,12 +197,16 @@ class DeployFlow:
             plan = self._preview_again(layer, reviewed)
         message = deploy_message(self.request.parts(layer))
         changes = self.engine.up(layer, plan, message)
+        removed = removes_snapshot_parts(layer, self._previewed_again.get(layer, reviewed))
+        if removed:  # the first deployment still snapshotted them: deploy once more
+            second_deployment(self.engine, layer, removed, message, self.console.out)
         with self._lock:
             self._outputs[layer] = self.engine.outputs(layer)
         return changes
 
     def _preview_again(self, layer: Layer, reviewed: LayerPreview | None) -> str | None:
         fresh = self._preview(layer)
+        self._previewed_again[layer] = fresh
         for line in summary_lines([fresh]):
             self.console.out(f"[{layer.value}] previewed now: {line}")
         known = set()

@@ -15,7 +15,10 @@ from tracking_ops.deploy.deployer import PulumiDeployer
 from tracking_ops.deploy.fingerprints import deploy_message, source_parts
 from tracking_ops.deploy.flow import DeployFlow, DeployRequest
 from tracking_ops.deploy.release_routing import Releaser, check_env
+from tracking_ops.deploy.version_alarms import version_alarm_states
 from tracking_stacks import environments
+from tracking_stacks import release as rel
+from tracking_stacks.definitions import API_FUNCTION
 from tracking_stacks.registry import Layer
 
 DEFAULT_BAKE = "10m"
@@ -80,13 +83,17 @@ def canary_release(run: CanaryRun) -> None:
             flow.review()
             engine_runs.run_layers([Layer.COMPUTE], flow.apply, "deploy")
 
+    client = alarm_client(env)
     Canary(
         releaser,
-        cloudwatch_alarm_states(alarm_client(env)),
+        cloudwatch_alarm_states(client),
         run.percent,
         bake_seconds,
         run.poll,
         publish=publish,
+        version_states=lambda version: version_alarm_states(
+            client, API_FUNCTION.function_name(env), rel.ALIAS, version
+        ),
     ).run()
 
 

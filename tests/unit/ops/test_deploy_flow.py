@@ -447,3 +447,44 @@ def test_preview_of_a_layer_whose_upstream_is_not_deployed_says_so(engine, capsy
     )
     assert "[api] preview skipped: not previewed: tracking-compute/dev is not deployed yet" in out
     assert "config: 0 to create, 1 to update" in out
+
+
+# --- a removed route gets a second deployment (issue 23, item 5) ------------------------
+
+
+def test_removing_a_route_deploys_the_api_a_second_time_with_a_new_generation(engine, capsys):
+    method = "aws:apigateway/method:Method"
+    integration = "aws:apigateway/integration:Integration"
+    engine.next_preview[Layer.API] = LayerPreview(
+        Layer.API,
+        counts={"delete": 2, "replace": 1},
+        steps=[
+            Step("delete", urn(Layer.API, method, "tracking-method-get_status"), method),
+            Step(
+                "delete",
+                urn(Layer.API, integration, "tracking-integration-get_status"),
+                integration,
+            ),
+        ],
+    )
+    tasks.deploy_all(Context(), env="dev", yes=True)
+
+    api_calls = [
+        (op, arg) for op, layer, arg in engine.calls if layer is Layer.API and op != "preview"
+    ]
+    assert api_calls == [
+        ("up", api_calls[0][1]),  # the reviewed plan
+        ("set_config", ({"redeployment": "1"}, ())),
+        ("up", None),  # after the deletes: a snapshot without the route
+    ]
+    assert "removed tracking-method-get_status, tracking-integration-get_status" in (
+        capsys.readouterr().out
+    )
+    # the next removal raises the generation again
+    tasks.deploy_all(Context(), env="dev", yes=True, force=True)
+    assert engine.configs[Layer.API] == {"redeployment": "2"}
+
+
+def test_an_api_update_without_removals_deploys_once(engine):
+    tasks.deploy_all(Context(), env="dev", yes=True)
+    assert [op for op, layer, _ in engine.calls if layer is Layer.API and op == "up"] == ["up"]

@@ -208,3 +208,46 @@ def test_only_the_envs_that_own_their_account_set_the_api_gateway_logging_role(
         Layer.API, env, {Layer.COMPUTE: synthesized.layer(Layer.COMPUTE).outputs}
     )
     assert not [r for r in default.resources if r["type"] == "aws:apigateway/account:Account"]
+
+
+# ---- a removed route (issue 23, item 5) -------------------------------------------------
+
+
+def pulumi_update(program_parts: list[str], deployed_parts: list[str]) -> list[str]:
+    """The API parts a new deployment snapshots when an update goes from
+    ``deployed_parts`` to ``program_parts`` in Pulumi's step order: creates and
+    replacements (the deployment among them, after every part it depends on) in
+    program order, then the deletes of what the program no longer declares."""
+    live = set(deployed_parts) | set(program_parts)  # the creates happen first
+    snapshot = sorted(live)  # the deployment is created here, before any delete
+    live -= set(deployed_parts) - set(program_parts)  # the deletes come last
+    return snapshot
+
+
+def test_a_removed_route_is_snapshotted_by_the_first_deployment_and_gone_after_the_second(
+    dev, monkeypatch
+):
+    """Pulumi's order (deletes last) keeps a removed route in the deployment its
+    removal triggers; the deploy flow's second deployment (generation raised) is
+    created after the deletes, with a new trigger, so the stage stops serving it."""
+    before = ["method-get_health", "method-get_status", "method-post_track"]
+    after = ["method-get_health", "method-post_track"]
+    assert "method-get_status" in pulumi_update(after, before)  # the defect
+    assert "method-get_status" not in pulumi_update(after, after)  # a second update fixes it
+
+    # and the second update does replace the deployment: its trigger changes with the
+    # generation the flow sets, though no part of the API changed
+    read = synth.read_stack_config
+
+    def with_generation(layer, env):
+        config = dict(read(layer, env))
+        if layer is Layer.API:
+            config["tracking-api:redeployment"] = "1"
+        return config
+
+    monkeypatch.setattr(synth, "read_stack_config", with_generation)
+    upstream = {Layer.COMPUTE: dev.layer(Layer.COMPUTE).outputs}
+    raised = synth.synth_layer(Layer.API, "dev", upstream)
+    assert trigger_of(raised) != trigger_of(dev.layer(Layer.API))
+    (deployment,) = [r for r in raised.resources if r["type"] == DEPLOYMENT]
+    assert deployment["replace_on_changes"] == ["triggers"]
