@@ -57,13 +57,19 @@ def parse_layer(name: str) -> Layer:
         ) from None
 
 
+def edge_label(outputs) -> str:
+    """A DAG edge's label: the names of the outputs that flow along it, one a line."""
+    return "<br>".join(output.value for output in outputs)
+
+
 def mermaid(env: str | None = None) -> str:
-    """The layer DAG as Mermaid; with ``env``, nodes name that env's stacks."""
+    """The layer DAG as Mermaid, each edge labelled with the outputs it carries;
+    with ``env``, nodes name that env's stacks. The README's diagram is this text."""
     lines = ["graph LR"]
     for spec in REGISTRY.values():
         label = f"{spec.project}/{env}" if env else spec.project
         lines.append(f'    {spec.layer.value}["{label}"]')
     for spec in REGISTRY.values():
         for producer, outputs in spec.reads.items():
-            lines.append(f"    {producer.value} -->|{len(outputs)} outputs| {spec.layer.value}")
+            lines.append(f'    {producer.value} -->|"{edge_label(outputs)}"| {spec.layer.value}')
     return "\n".join(lines)

@@ -57,7 +57,7 @@ def synth(c: Context, env: str = "dev", out: str = "", diff: str = "", from_: st
 
 @task(help={"env": HELP_ENV + "; empty prints project names only"})
 def graph(c: Context, env: str = "") -> None:
-    """Print the layer DAG as Mermaid (edges labelled with how many outputs flow)."""
+    """Print the layer DAG as Mermaid (each edge labelled with the outputs it carries)."""
     print(planner.mermaid(check_env(env) if env else None))
 
 

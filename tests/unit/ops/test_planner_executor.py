@@ -218,7 +218,7 @@ def test_mermaid_is_one_node_per_layer_then_one_edge_per_read(env):
         f'    {spec.layer.value}["{spec.project}{suffix}"]' for spec in REGISTRY.values()
     ]
     assert lines[1 + len(REGISTRY) :] == [
-        f"    {producer.value} -->|{len(outputs)} outputs| {spec.layer.value}"
+        f'    {producer.value} -->|"{"<br>".join(o.value for o in outputs)}"| {spec.layer.value}'
         for spec in REGISTRY.values()
         for producer, outputs in spec.reads.items()
     ]
