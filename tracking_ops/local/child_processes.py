@@ -228,3 +228,20 @@ class PipeStop:
         except (EOFError, OSError):
             self._set = True
         return self._set
+
+
+def reap_resource_tracker() -> None:
+    """End multiprocessing's resource tracker (a process of our group that spawn
+    starts) and wait for it, so nothing of the runtime outlives its exit; left alone,
+    it exits only after noticing the parent's exit."""
+    from multiprocessing import resource_tracker
+
+    tracker = resource_tracker._resource_tracker
+    with tracker._lock:
+        if tracker._fd is None:
+            return
+        os.close(tracker._fd)
+        tracker._fd = None
+        if tracker._pid is not None:
+            os.waitpid(tracker._pid, 0)
+            tracker._pid = None

@@ -77,7 +77,7 @@ def check_request(
         return None  # no model for this media type: the function answers (415)
     try:
         payload = json.loads(body or b"null")
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested past the parser's depth
         # API Gateway rejects this with its own 400; the contract's code for it is
         # invalid_json, which the function gives (see README, "Local runtime").
         return None

@@ -10,6 +10,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from tracking_api.routing import Request
 from tracking_ops.local import child_processes, docs, gateway, proxy, workers
 
 JSON_HEADERS = {"Content-Type": "application/json"}
@@ -31,6 +32,38 @@ def call_function(pool: workers.WorkerPool, event: dict[str, Any], log) -> tuple
     return failed.status, {**JSON_HEADERS, **gateway.LAMBDA_FAILURE_HEADERS}, failed.body()
 
 
+class ChunkedTooLarge(Exception):
+    """A chunked body past API Gateway's payload limit."""
+
+
+def read_chunked(stream, limit: int) -> bytes:
+    """The body of a chunked request: hex-sized chunks, a zero chunk, then trailer
+    lines up to an empty one. ValueError for a malformed or cut-off body."""
+    body = bytearray()
+    while True:
+        line = stream.readline(1026)
+        if not line.endswith(b"\n"):
+            raise ValueError("Malformed chunked body.")
+        try:
+            size = int(line.split(b";")[0].strip(), 16)
+        except ValueError:
+            raise ValueError("Malformed chunk size.") from None
+        if size < 0:
+            raise ValueError("Malformed chunk size.")
+        if size == 0:
+            break
+        if len(body) + size > limit:
+            raise ChunkedTooLarge
+        chunk = stream.read(size)
+        if len(chunk) < size or stream.readline(3) not in (b"\r\n", b"\n"):
+            raise ValueError("Chunked body cut off.")
+        body += chunk
+    while (trailer := stream.readline(8192)) not in (b"\r\n", b"\n"):
+        if not trailer.endswith(b"\n"):
+            raise ValueError("Chunked body cut off.")
+    return bytes(body)
+
+
 def make_request_handler(pool: workers.WorkerPool, openapi: Callable[[], bytes], log) -> type:
     class RequestHandler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -39,6 +72,8 @@ def make_request_handler(pool: workers.WorkerPool, openapi: Callable[[], bytes],
         def _serve(self) -> None:
             started = time.perf_counter()
             url = urlsplit(self.path)
+            if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+                return self._serve_chunked(url, started)
             declared = self.headers.get("Content-Length") or "0"
             if not declared.isdigit():
                 rejection = gateway.GatewayRejection(
@@ -56,6 +91,24 @@ def make_request_handler(pool: workers.WorkerPool, openapi: Callable[[], bytes],
                 self.close_connection = True
                 log(f"{self.command} {url.path} dropped: client sent {len(body)} of {length} bytes")
                 return None
+            return self._route(url, started, body)
+
+        def _serve_chunked(self, url, started: float) -> None:
+            """A Transfer-Encoding: chunked body, read whole (the trailer included) so
+            the next request on the connection starts where it should."""
+            try:
+                body = read_chunked(self.rfile, gateway.API_GATEWAY_MAX_BODY)
+            except ChunkedTooLarge:
+                rejection = gateway.GatewayRejection(413, "payload_too_large", "Request Too Long")
+                self.close_connection = True
+                return self._reply(url, started, rejection.status, JSON_HEADERS, rejection.body())
+            except ValueError as bad:
+                rejection = gateway.GatewayRejection(400, "bad_request", str(bad))
+                self.close_connection = True
+                return self._reply(url, started, rejection.status, JSON_HEADERS, rejection.body())
+            return self._route(url, started, body)
+
+        def _route(self, url, started: float, body: bytes) -> None:
             if url.path == "/openapi.json" and self.command == "GET":
                 return self._reply(url, started, 200, JSON_HEADERS, openapi())
             if url.path.startswith(docs.DOCS_PATH) and self.command == "GET":
@@ -84,18 +137,20 @@ def make_request_handler(pool: workers.WorkerPool, openapi: Callable[[], bytes],
 
         def _through_gateway(self, url, body: bytes) -> tuple[int, dict[str, str], bytes]:
             query = parse_qs(url.query, keep_blank_values=True)
-            rejection = gateway.check_request(
-                self.command, url.path, query, self.headers.get("Content-Type", ""), body
-            )
-            if rejection:
-                return rejection.status, JSON_HEADERS, rejection.body()
             event = proxy.proxy_event(
                 self.command,
                 url.path,
                 query=url.query,
-                headers=dict(self.headers.items()),
+                headers=[
+                    (k, v) for k, v in self.headers.items() if k.lower() != "transfer-encoding"
+                ],
                 body=body if body or self.command != "GET" else None,
             )
+            # The gateway reads the headers the function gets: one parser for both.
+            content_type = Request.from_event(event).headers.get("content-type", "")
+            rejection = gateway.check_request(self.command, url.path, query, content_type, body)
+            if rejection:
+                return rejection.status, JSON_HEADERS, rejection.body()
             if rejection := gateway.check_invoke_payload(event):
                 return rejection.status, JSON_HEADERS, rejection.body()
             return call_function(pool, event, log)

@@ -6,9 +6,11 @@ from __future__ import annotations
 import base64
 import time
 import uuid
+from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import parse_qsl
 
+from tracking_api.routing import headers_from_pairs
 from tracking_ops.lambda_context import LambdaContext
 
 __all__ = ["LambdaContext", "decode_response", "proxy_event"]
@@ -19,12 +21,14 @@ def proxy_event(
     path: str,
     *,
     query: str = "",
-    headers: dict[str, str] | None = None,
+    headers: Mapping[str, str] | Iterable[tuple[str, str]] | None = None,
     body: bytes | str | None = None,
     stage: str = "local",
 ) -> dict[str, Any]:
-    """An API Gateway REST (v1) proxy integration event for one HTTP request."""
-    headers = dict(headers or {})
+    """An API Gateway REST (v1) proxy integration event for one HTTP request; headers
+    as (name, value) pairs keep a repeated name's values (routing.headers_from_pairs)."""
+    pairs_in = headers.items() if isinstance(headers, Mapping) else (headers or ())
+    headers, multi_headers = headers_from_pairs(pairs_in)
     pairs = parse_qsl(query, keep_blank_values=True)
     multi_query: dict[str, list[str]] = {}
     for key, value in pairs:
@@ -40,7 +44,7 @@ def proxy_event(
         "path": path,
         "httpMethod": method,
         "headers": headers or None,
-        "multiValueHeaders": {k: [v] for k, v in headers.items()} or None,
+        "multiValueHeaders": multi_headers or None,
         "queryStringParameters": {k: v[-1] for k, v in multi_query.items()} or None,
         "multiValueQueryStringParameters": multi_query or None,
         "pathParameters": None,

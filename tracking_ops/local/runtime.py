@@ -358,6 +358,7 @@ def serve_forever(
         runtime.stop()
         if watcher:
             watcher.stop()
+        child_processes.reap_resource_tracker()
         print(f"stopped in {time.monotonic() - stopping:.1f}s", flush=True)
     return status["code"]
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import base64
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,6 +42,21 @@ def caller_principal(event: Mapping[str, Any]) -> str:
     return f"accessKey:{match.group(1)}" if match else ANONYMOUS
 
 
+def headers_from_pairs(
+    pairs: Iterable[tuple[str, str]],
+) -> tuple[dict[str, str], dict[str, list[str]]]:
+    """The one reading of repeated headers, for the local gateway and the function:
+    as API Gateway's REST proxy event has them, ``headers`` keeps the LAST value of a
+    name given twice and ``multiValueHeaders`` all of them, in order. Names compare
+    case-insensitively; the first spelling seen is kept."""
+    spelling: dict[str, str] = {}
+    multi: dict[str, list[str]] = {}
+    for name, value in pairs:
+        key = spelling.setdefault(name.lower(), name)
+        multi.setdefault(key, []).append(value)
+    return {name: values[-1] for name, values in multi.items()}, multi
+
+
 @dataclass(frozen=True)
 class Request:
     """The parts of a proxy event the routes read. Header names are lower-cased
@@ -60,7 +75,10 @@ class Request:
         return cls(
             method=str(event.get("httpMethod") or "").upper(),
             path=str(event.get("path") or "/"),
-            headers={k.lower(): v for k, v in (event.get("headers") or {}).items()},
+            headers={
+                k.lower(): v
+                for k, v in headers_from_pairs((event.get("headers") or {}).items())[0].items()
+            },
             query=event.get("queryStringParameters") or {},
             body=event.get("body"),
             is_base64_encoded=bool(event.get("isBase64Encoded")),

@@ -168,3 +168,13 @@ def test_the_api_serves_exactly_the_routes_of_its_openapi_document():
     documented = [(route["method"], route["path"]) for route in schema_export.ROUTES]
     assert len(documented) == 5  # the comparison below compares something
     assert sorted(api.app.routes()) == sorted(documented)
+
+
+def test_a_repeated_header_keeps_its_last_value_and_all_values_as_api_gateway():
+    from tracking_api.routing import headers_from_pairs
+
+    single, multi = headers_from_pairs(
+        [("Content-Type", "a"), ("X-One", "1"), ("content-type", "b")]
+    )
+    assert single == {"Content-Type": "b", "X-One": "1"}
+    assert multi == {"Content-Type": ["a", "b"], "X-One": ["1"]}

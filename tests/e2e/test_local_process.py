@@ -1,0 +1,96 @@
+"""Issue 22 item 11, the process side of `invoke local`: no traceback at start (the
+Parameters extension stand-in answers before the banner), Ctrl-C stops it cleanly,
+and no process of its group outlives it. Waits are on its own output lines."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from tests.e2e.conftest import REPO_ROOT
+
+pytestmark = pytest.mark.e2e
+CHILDREN = object()
+
+
+def group_members(pgid: int) -> list[int]:
+    members = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as stat:
+                    fields = stat.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[2]) == pgid:
+                members.append(int(entry))
+    return members
+
+
+def run_until(marker: object) -> tuple[str, int]:
+    """Start the runtime in a group of its own, SIGINT the group at the first line
+    containing ``marker`` (None: at once), return all its output and its group id."""
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-u",
+            "-m",
+            "tracking_ops.local.runtime",
+            "--port",
+            "0",
+            "--workers",
+            "2",
+            "--no-reload",
+        ],
+        cwd=REPO_ROOT,
+        start_new_session=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    pgid = process.pid
+    seen = []
+    if marker == CHILDREN:  # start-up under way: its first child process exists
+        while len(group_members(pgid)) < 2 and process.poll() is None:
+            time.sleep(0.01)
+    elif marker is not None:
+        for line in process.stdout:
+            seen.append(line)
+            if marker in line:
+                break
+    os.killpg(pgid, signal.SIGINT)
+    rest, _ = process.communicate(timeout=120)
+    left = group_members(pgid)
+    assert not left, (left, rest)
+    with pytest.raises(ProcessLookupError):  # right after it exits, nothing of its group is left
+        os.killpg(pgid, 0)
+    return "".join(seen) + rest, process.returncode
+
+
+def test_a_start_then_ctrl_c_prints_no_traceback_and_leaves_no_process():
+    output, _ = run_until("pids:")
+    assert "Traceback" not in output, output
+    assert "Parameters unavailable" not in output, output
+    assert "stopped in" in output
+
+
+def test_ctrl_c_during_start_up_stops_cleanly():
+    output, _ = run_until(None)
+    assert "Traceback" not in output, output
+
+
+@pytest.mark.xfail(
+    strict=False,
+    reason="not fixed yet (issue 22 item 11): Ctrl-C while the workers spawn can print "
+    "socketserver's 'Exception occurred during processing of request' from the moto "
+    "thread and a child's 'EOFError: Ran out of input', and leave a zombie child",
+)
+def test_ctrl_c_while_the_children_start_stops_cleanly():
+    output, _ = run_until(CHILDREN)
+    assert "Traceback" not in output, output
+    assert "stopped in" in output or output.strip() == "", output
