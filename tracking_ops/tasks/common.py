@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 
-from invoke import Exit
+from invoke import Exit, Task
 
 from tracking_ops.deploy.engine_runs import RunIncomplete
 from tracking_ops.deploy.planner import PlanError, parse_layer
@@ -31,6 +31,20 @@ EXPECTED_FAILURES = (
     CanaryError,
     ReleaseError,
 )
+
+
+# Flags that must be typed out: no short form (a typed -y never destroys prod).
+LONG_ONLY_FLAGS = frozenset({"yes_destroy_prod"})
+
+
+class LongOnlyFlagsTask(Task):
+    """A task whose LONG_ONLY_FLAGS get no automatic short flag."""
+
+    def arg_opts(self, name: str, default: object, taken_names: set[str]) -> dict:
+        opts = super().arg_opts(name, default, taken_names)
+        if name in LONG_ONLY_FLAGS:
+            opts["names"] = opts["names"][:1]
+        return opts
 
 
 def check_env(env: str, base: str = "") -> str:
