@@ -4,10 +4,12 @@
 from __future__ import annotations
 
 import contextlib
+import sys
 from collections.abc import Iterator
 
 from invoke import Exit, Task
 
+from tracking_ops.deploy.engine_errors import is_engine_error, one_line
 from tracking_ops.deploy.engine_runs import RunIncomplete
 from tracking_ops.deploy.planner import PlanError, parse_layer
 from tracking_ops.deploy.preflight import PreflightError
@@ -65,11 +67,18 @@ def layer_arg(name: str) -> Layer:
 
 
 @contextlib.contextmanager
-def one_line_errors() -> Iterator[None]:
-    """Expected failures end the task with their message and exit code 1, never a traceback."""
+def one_line_errors(verbose: bool = False) -> Iterator[None]:
+    """Expected failures end the task with their message and exit code 1, never a traceback;
+    an engine (Automation API) error too, its full output first with ``verbose``."""
     try:
         yield
     except RunIncomplete as exc:  # each layer's failure was reported: the line says which
         raise Exit(str(exc), code=1) from None
     except EXPECTED_FAILURES as exc:
         raise Exit(f"error: {exc}", code=1) from None
+    except Exception as exc:
+        if not is_engine_error(exc):
+            raise
+        if verbose:
+            print(str(exc), file=sys.stderr)
+        raise Exit(one_line(exc), code=1) from None

@@ -62,7 +62,7 @@ def deploy_all(
     A layer is skipped when its program, config, function assets and the outputs it
     reads are unchanged since its last successful deploy; each line says why.
     """
-    with one_line_errors():
+    with one_line_errors(verbose):
         layers = planner.deploy_order()
         run = DeployRun(
             env=check_env(env, from_),
@@ -118,7 +118,7 @@ def deploy(
     if canary:
         if layer is not Layer.COMPUTE or downstream or all_downstream or from_:
             raise Exit("--canary: only with --stack compute, without --downstream or --from", 2)
-        with one_line_errors():
+        with one_line_errors(verbose):
             run = release_runs.CanaryRun(
                 env=check_env(env),
                 percent=canary,
@@ -128,7 +128,7 @@ def deploy(
             )
             release_runs.canary_release(run)
         return
-    with one_line_errors():
+    with one_line_errors(verbose):
         check_env(env, from_)
         layers = planner.with_downstream(layer) if downstream or all_downstream else [layer]
         run = DeployRun(
@@ -158,7 +158,7 @@ def preview(
     Offline: `invoke synth`.
     """
     layers = [layer_arg(stack)] if stack else planner.deploy_order()
-    with one_line_errors():
+    with one_line_errors(verbose):
         engine_runs.preview_layers(check_env(env, from_), layers, base=from_, verbose=verbose)
 
 
@@ -167,7 +167,7 @@ HELP_YES_DESTROY_PROD = "also required to destroy prod (long form only, on purpo
 
 
 def _destroy(env: str, from_: str, yes: bool, yes_destroy_prod: bool, verbose: bool, **kw) -> None:
-    with one_line_errors():
+    with one_line_errors(verbose):
         preflight.confirm_destroy(check_env(env, from_), yes_destroy_prod)
         engine_runs.destroy_layers(env, base=from_, verbose=verbose, yes=yes, **kw)
 
@@ -247,7 +247,7 @@ def refresh(
 ) -> None:
     """Refresh state from the cloud; with --expect-no-changes it is a drift check."""
     layers = [layer_arg(stack)] if stack else planner.deploy_order()
-    with one_line_errors():
+    with one_line_errors(verbose):
         engine_runs.refresh_layers(
             check_env(env, from_), layers, expect_no_changes, base=from_, verbose=verbose
         )
