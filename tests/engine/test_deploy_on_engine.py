@@ -94,7 +94,7 @@ def test_a_branch_env_deploys_and_destroy_all_leaves_no_stack_and_no_resource(ta
     tasks.run("deploy-all", "--env", "pr-7", "--yes")
     stacks = tasks.root / "state" / ".pulumi" / "stacks"
     assert sorted(p.name for p in stacks.iterdir()) == sorted(s.project for s in REGISTRY.values())
-    destroyed = tasks.run("destroy-all", "--env", "pr-7").stdout
+    destroyed = tasks.run("destroy-all", "--env", "pr-7", "--yes").stdout
     order = [line.split("]")[0][1:] for line in destroyed.splitlines() if line.startswith("[")]
     started = list(dict.fromkeys(order))
     assert started == list(reversed(LAYERS)), destroyed

@@ -156,6 +156,9 @@ class PulumiDeployer:
             last_result=last.result if last else "",
             last_message=(last.message or "") if last else "",
             protected=frozenset(r["urn"] for r in resources if r.get("protect")),
+            resources=tuple(
+                (r["urn"], r["type"]) for r in resources if not r["type"].startswith("pulumi:")
+            ),
         )
 
     def destroy(self, layer: Layer) -> dict[str, int]:

@@ -10,9 +10,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tracking_ops.deploy import destroy_guard, planner, preflight
+from tracking_ops.deploy import destroy_guard, preflight
 from tracking_ops.deploy.build import build_function
 from tracking_ops.deploy.deployer import PulumiDeployer
+from tracking_ops.deploy.destroy_review import destroy_targets, review_destroy
 from tracking_ops.deploy.executor import DONE, Reporter, Unchanged, execute
 from tracking_ops.deploy.fingerprints import source_parts
 from tracking_ops.deploy.flow import Console, DeployFlow, DeployRequest
@@ -174,21 +175,33 @@ def preview_layers(env: str, layers: list[Layer], base: str = "", verbose: bool 
             print(line)
 
 
-def destroy_layers(env: str, base: str = "", verbose: bool = False) -> None:
-    """Destroy every layer in reverse dependency order; a per-branch env's stacks and
-    their config go too (the env is removed completely)."""
+def destroy_layers(
+    env: str,
+    base: str = "",
+    verbose: bool = False,
+    layer: Layer | None = None,
+    with_readers: bool = False,
+    yes: bool = False,
+    console: Console | None = None,
+) -> None:
+    """Destroy every layer (or ``layer``, with its deployed readers first when
+    ``with_readers``) in reverse dependency order, after showing what goes and a
+    confirmation; a per-branch env's stacks and their config go too."""
+    console = console or Console()
     deployer = open_deployer(env, verbose, base=base)
     branch = is_branch_env(env)
+    layers = destroy_targets(layer, with_readers, deployer.state)
 
-    def destroy(layer: Layer) -> dict[str, int]:
-        changes = deployer.destroy(layer)
+    def destroy(target: Layer) -> dict[str, int]:
+        changes = deployer.destroy(target)
         if branch:
-            deployer.remove(layer)
+            deployer.remove(target)
         return changes
 
     # Every layer's protected resources first: none destroyed while any is protected.
-    destroy_guard.refuse_if_protected(env, planner.destroy_order(), deployer.state)
-    run_layers(planner.destroy_order(), destroy, "destroy", reverse=True)
+    destroy_guard.refuse_if_protected(env, layers, deployer.state)
+    review_destroy(env, layers, deployer.state, yes, console.is_terminal, console.ask, console.out)
+    run_layers(layers, destroy, "destroy", reverse=True)
 
 
 def refresh_layers(

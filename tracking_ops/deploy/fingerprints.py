@@ -39,6 +39,7 @@ class LayerState:
     last_result: str = ""  # of the latest update: "succeeded", "failed", ...
     last_message: str = ""  # of the latest update
     protected: frozenset[str] = field(default_factory=frozenset)  # URNs
+    resources: tuple[tuple[str, str], ...] = ()  # (URN, type) of each deployed resource
 
 
 @dataclass(frozen=True)

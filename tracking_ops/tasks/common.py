@@ -4,10 +4,12 @@
 from __future__ import annotations
 
 import contextlib
+import sys
 from collections.abc import Iterator
 
-from invoke import Exit
+from invoke import Exit, Task
 
+from tracking_ops.deploy.engine_errors import is_engine_error, one_line
 from tracking_ops.deploy.engine_runs import RunIncomplete
 from tracking_ops.deploy.planner import PlanError, parse_layer
 from tracking_ops.deploy.preflight import PreflightError
@@ -33,6 +35,20 @@ EXPECTED_FAILURES = (
 )
 
 
+# Flags that must be typed out: no short form (a typed -y never destroys prod).
+LONG_ONLY_FLAGS = frozenset({"yes_destroy_prod"})
+
+
+class LongOnlyFlagsTask(Task):
+    """A task whose LONG_ONLY_FLAGS get no automatic short flag."""
+
+    def arg_opts(self, name: str, default: object, taken_names: set[str]) -> dict:
+        opts = super().arg_opts(name, default, taken_names)
+        if name in LONG_ONLY_FLAGS:
+            opts["names"] = opts["names"][:1]
+        return opts
+
+
 def check_env(env: str, base: str = "") -> str:
     """``env`` if it is known (a fixed env, or a per-branch one with a valid base)."""
     try:
@@ -51,11 +67,18 @@ def layer_arg(name: str) -> Layer:
 
 
 @contextlib.contextmanager
-def one_line_errors() -> Iterator[None]:
-    """Expected failures end the task with their message and exit code 1, never a traceback."""
+def one_line_errors(verbose: bool = False) -> Iterator[None]:
+    """Expected failures end the task with their message and exit code 1, never a traceback;
+    an engine (Automation API) error too, its full output first with ``verbose``."""
     try:
         yield
     except RunIncomplete as exc:  # each layer's failure was reported: the line says which
         raise Exit(str(exc), code=1) from None
     except EXPECTED_FAILURES as exc:
         raise Exit(f"error: {exc}", code=1) from None
+    except Exception as exc:
+        if not is_engine_error(exc):
+            raise
+        if verbose:
+            print(str(exc), file=sys.stderr)
+        raise Exit(one_line(exc), code=1) from None

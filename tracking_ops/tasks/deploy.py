@@ -13,7 +13,12 @@ from tracking_ops.deploy import engine_runs, planner, preflight, release_runs
 from tracking_ops.deploy import status as status_module
 from tracking_ops.deploy.engine_runs import ApplyFlags, DeployRun
 from tracking_ops.operate.smoke import Smoke, SmokeError, is_local, sigv4_signer
-from tracking_ops.tasks.common import check_env, layer_arg, one_line_errors
+from tracking_ops.tasks.common import (
+    LongOnlyFlagsTask,
+    check_env,
+    layer_arg,
+    one_line_errors,
+)
 from tracking_ops.tasks.help import (
     DEFAULT_BAKE,
     DEFAULT_POLL,
@@ -57,7 +62,7 @@ def deploy_all(
     A layer is skipped when its program, config, function assets and the outputs it
     reads are unchanged since its last successful deploy; each line says why.
     """
-    with one_line_errors():
+    with one_line_errors(verbose):
         layers = planner.deploy_order()
         run = DeployRun(
             env=check_env(env, from_),
@@ -113,7 +118,7 @@ def deploy(
     if canary:
         if layer is not Layer.COMPUTE or downstream or all_downstream or from_:
             raise Exit("--canary: only with --stack compute, without --downstream or --from", 2)
-        with one_line_errors():
+        with one_line_errors(verbose):
             run = release_runs.CanaryRun(
                 env=check_env(env),
                 percent=canary,
@@ -123,7 +128,7 @@ def deploy(
             )
             release_runs.canary_release(run)
         return
-    with one_line_errors():
+    with one_line_errors(verbose):
         check_env(env, from_)
         layers = planner.with_downstream(layer) if downstream or all_downstream else [layer]
         run = DeployRun(
@@ -153,32 +158,74 @@ def preview(
     Offline: `invoke synth`.
     """
     layers = [layer_arg(stack)] if stack else planner.deploy_order()
-    with one_line_errors():
+    with one_line_errors(verbose):
         engine_runs.preview_layers(check_env(env, from_), layers, base=from_, verbose=verbose)
 
 
+HELP_YES_DESTROY = "destroy without asking (needed without a terminal, e.g. in CI)"
+HELP_YES_DESTROY_PROD = "also required to destroy prod (long form only, on purpose)"
+
+
+def _destroy(env: str, from_: str, yes: bool, yes_destroy_prod: bool, verbose: bool, **kw) -> None:
+    with one_line_errors(verbose):
+        preflight.confirm_destroy(check_env(env, from_), yes_destroy_prod)
+        engine_runs.destroy_layers(env, base=from_, verbose=verbose, yes=yes, **kw)
+
+
 @task(
+    klass=LongOnlyFlagsTask,
     help={
         "env": HELP_ENV,
         "from_": HELP_FROM,
         "verbose": HELP_VERBOSE,
-        "yes_destroy_prod": "required to destroy prod",
-    }
+        "yes": HELP_YES_DESTROY,
+        "yes_destroy_prod": HELP_YES_DESTROY_PROD,
+    },
 )
 def destroy_all(
     c: Context,
     env: str = "dev",
     from_: str = "",
+    yes: bool = False,
     yes_destroy_prod: bool = False,
     verbose: bool = False,
 ) -> None:
-    """Destroy all layers in reverse dependency order (prod needs --yes-destroy-prod).
+    """Destroy all layers in reverse order, after showing what goes and asking.
 
-    A per-branch env (pr-123) is removed completely: resources, stacks and their config.
+    Without a terminal it needs --yes; prod also needs --yes-destroy-prod. A per-branch
+    env (pr-123) is removed completely: resources, stacks and their config.
     """
-    with one_line_errors():
-        preflight.confirm_destroy(check_env(env, from_), yes_destroy_prod)
-        engine_runs.destroy_layers(env, base=from_, verbose=verbose)
+    _destroy(env, from_, yes, yes_destroy_prod, verbose)
+
+
+@task(
+    klass=LongOnlyFlagsTask,
+    help={
+        "layer": "the layer to destroy (required)",
+        "env": HELP_ENV,
+        "from_": HELP_FROM,
+        "verbose": HELP_VERBOSE,
+        "yes": HELP_YES_DESTROY,
+        "yes_destroy_prod": HELP_YES_DESTROY_PROD,
+        "with_readers": "destroy the layer's deployed readers first (reverse order)",
+    },
+)
+def destroy(
+    c: Context,
+    layer: str = "",
+    env: str = "dev",
+    from_: str = "",
+    yes: bool = False,
+    yes_destroy_prod: bool = False,
+    with_readers: bool = False,
+    verbose: bool = False,
+) -> None:
+    """Destroy one layer, after showing what goes and asking (--with-readers for readers).
+
+    A layer whose readers are deployed is refused alone unless --with-readers.
+    """
+    target = layer_arg(layer)
+    _destroy(env, from_, yes, yes_destroy_prod, verbose, layer=target, with_readers=with_readers)
 
 
 @task(
@@ -200,7 +247,7 @@ def refresh(
 ) -> None:
     """Refresh state from the cloud; with --expect-no-changes it is a drift check."""
     layers = [layer_arg(stack)] if stack else planner.deploy_order()
-    with one_line_errors():
+    with one_line_errors(verbose):
         engine_runs.refresh_layers(
             check_env(env, from_), layers, expect_no_changes, base=from_, verbose=verbose
         )
@@ -273,4 +320,4 @@ def smoke(c: Context, env: str = "dev", url: str = "", list_wait: int = 30) -> N
     print(f"smoke: all {len(checks)} checks passed against {url}")
 
 
-TASKS = (deploy_all, deploy, preview, destroy_all, refresh, outputs, status, smoke)
+TASKS = (deploy_all, deploy, preview, destroy_all, destroy, refresh, outputs, status, smoke)

@@ -28,7 +28,7 @@ def rollback(
     """
     if layer_arg(stack) is not Layer.COMPUTE:
         raise Exit("rollback: only --stack compute has releases (the API function's alias)", 2)
-    with one_line_errors():
+    with one_line_errors(verbose):
         release_runs.rollback_release(check_env(env), to, verbose)
 
 

@@ -210,7 +210,7 @@ def engine(monkeypatch) -> FakeEngine:
 def test_destroy_all_removes_a_branch_env_completely_without_a_prod_flag(engine):
     engine.deploy_everything(lambda layer: {"program": "a1", "config": "c1"})
 
-    tasks.destroy_all(Context(), env="pr-42")
+    tasks.destroy_all(Context(), env="pr-42", yes=True)
 
     destroyed = [layer for op, layer, _ in engine.calls if op == "destroy"]
     assert destroyed == list(reversed(list(Layer)))
@@ -220,10 +220,10 @@ def test_destroy_all_removes_a_branch_env_completely_without_a_prod_flag(engine)
 
 def test_destroy_all_keeps_the_stacks_of_a_fixed_env_and_prod_still_needs_its_flag(engine):
     engine.deploy_everything(lambda layer: {"program": "a1", "config": "c1"})
-    tasks.destroy_all(Context(), env="dev")
+    tasks.destroy_all(Context(), env="dev", yes=True)
     assert engine.removed == []
     with pytest.raises(Exit, match="--yes-destroy-prod"):
-        tasks.destroy_all(Context(), env="prod")
+        tasks.destroy_all(Context(), env="prod", yes=True)
 
 
 def test_unknown_env_is_refused_before_anything_runs(engine):
@@ -250,7 +250,7 @@ def test_prod_destroy_checks_every_layers_protected_resources_before_destroying_
     )
 
     with pytest.raises(Exit, match="nothing was destroyed") as refused:
-        tasks.destroy_all(Context(), env="prod", yes_destroy_prod=True)
+        tasks.destroy_all(Context(), env="prod", yes=True, yes_destroy_prod=True)
 
     assert not [call for call in engine.calls if call[0] == "destroy"]
     assert "data: tracking-table" in str(refused.value)
@@ -260,7 +260,7 @@ def test_prod_destroy_checks_every_layers_protected_resources_before_destroying_
 
 def test_an_env_protecting_nothing_is_destroyed_layer_by_layer(engine):
     engine.deploy_everything(lambda layer: {"program": "a1", "config": "c1"})
-    tasks.destroy_all(Context(), env="prod", yes_destroy_prod=True)
+    tasks.destroy_all(Context(), env="prod", yes=True, yes_destroy_prod=True)
     assert [layer for op, layer, _ in engine.calls if op == "destroy"] == list(
         reversed(list(Layer))
     )
