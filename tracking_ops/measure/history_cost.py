@@ -24,6 +24,7 @@ import time
 from typing import Any
 
 from tracking_ops.local import proxy
+from tracking_ops.measure.raw_requests import raw_status_query
 
 SHORT_HISTORY = 10
 LONG_HISTORY = 4000
@@ -88,7 +89,7 @@ def measure(table_name: str, samples: int, progress=print) -> dict[str, Any]:
                         raise RuntimeError(f"GET /status of {parcel}: {response['statusCode']}")
                     items[parcel] = sum(items_read)
                     started = time.perf_counter()
-                    client.query(**_page_query(table_name, parcel, PAGE))
+                    client.query(**raw_status_query(table_name, PAGE, parcel))
                     raw_spent = time.perf_counter() - started
                     if i >= 5:
                         cpu[parcel].append(spent_cpu)
@@ -112,23 +113,6 @@ def measure(table_name: str, samples: int, progress=print) -> dict[str, Any]:
         "wall_ms": {"short": median_ms(wall[short]), "long": median_ms(wall[long])},
         "stand_in_query_ms": {"short": median_ms(raw[short]), "long": median_ms(raw[long])},
         "goal": HISTORY_GOAL,
-    }
-
-
-def _page_query(table_name: str, tracking_id: str, page: int) -> dict[str, Any]:
-    from tracking_common import table
-
-    return {
-        "TableName": table_name,
-        "ConsistentRead": True,
-        "ScanIndexForward": False,
-        "Limit": page + 1,
-        "KeyConditionExpression": "#pk = :pk AND begins_with(#sk, :prefix)",
-        "ExpressionAttributeNames": {"#pk": table.PARTITION_KEY, "#sk": table.SORT_KEY},
-        "ExpressionAttributeValues": {
-            ":pk": {"S": tracking_id},
-            ":prefix": {"S": table.EVENT_SORT_KEY_PREFIX},
-        },
     }
 
 

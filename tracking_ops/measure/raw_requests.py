@@ -40,7 +40,9 @@ def raw_put(table_name: str, item: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def raw_status_query(table_name: str, page_size: int) -> dict[str, Any]:
+def raw_status_query(
+    table_name: str, page_size: int, tracking_id: str = STATUS_PARCEL
+) -> dict[str, Any]:
     """The Query a client would send for the first page of GET /status: consistent,
     newest first, one item more than the page (to know whether another page exists)."""
     from tracking_common import table
@@ -53,7 +55,7 @@ def raw_status_query(table_name: str, page_size: int) -> dict[str, Any]:
         "KeyConditionExpression": "#pk = :pk AND begins_with(#sk, :prefix)",
         "ExpressionAttributeNames": {"#pk": table.PARTITION_KEY, "#sk": table.SORT_KEY},
         "ExpressionAttributeValues": {
-            ":pk": {"S": STATUS_PARCEL},
+            ":pk": {"S": tracking_id},
             ":prefix": {"S": table.EVENT_SORT_KEY_PREFIX},
         },
     }
