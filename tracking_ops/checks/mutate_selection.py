@@ -41,6 +41,18 @@ def _stack_tests(*names: str, also: tuple[str, ...] = ()) -> tuple[str, ...]:
     return (*(STACK_TESTS + name for name in names), *EVERY_LAYER, *also)
 
 
+API_STACK_TESTS = _stack_tests(
+    "test_api_stack.py",
+    "test_deploy_order.py",
+    "test_gateway_responses.py",
+    "test_local_lambda_failure.py",
+    "test_throttling_capacity.py",
+    "test_release_stack.py",
+)
+MONITORING_STACK_TESTS = _stack_tests(
+    "test_monitoring_stack.py", "test_dlq_alarm.py", "test_release_stack.py"
+)
+
 # The core modules (issue 14) and the tests that exercise each: the unit tier, and
 # the functional tier where the module only runs against storage. A stack program's
 # components get the tests that read its layer's synthesis.
@@ -92,17 +104,12 @@ CORE_MODULES: dict[str, tuple[str, ...]] = {
         "test_monitoring_stack.py",
         also=("tests/functional/test_iam_matches_code.py",),
     ),
-    "stacks/api/components.py": _stack_tests(
-        "test_api_stack.py",
-        "test_deploy_order.py",
-        "test_gateway_responses.py",
-        "test_local_lambda_failure.py",
-        "test_throttling_capacity.py",
-        "test_release_stack.py",
-    ),
-    "stacks/monitoring/components.py": _stack_tests(
-        "test_monitoring_stack.py", "test_dlq_alarm.py", "test_release_stack.py"
-    ),
+    "stacks/api/components.py": API_STACK_TESTS,
+    # The api layer's derivations (snapshot hash, access-log format, gateway-answered
+    # routes), moved out of its components: the same tests judge them.
+    "tracking_stacks/api_gateway.py": API_STACK_TESTS,
+    "stacks/monitoring/components.py": MONITORING_STACK_TESTS,
+    "tracking_stacks/alarms.py": MONITORING_STACK_TESTS,  # the alarm catalogue
 }
 # mutmut names the mutant a forked test process runs under in this variable
 # (``stacks.api.components.xǁApiLayerǁ__init____mutmut_3``: module, then function).

@@ -490,12 +490,11 @@ def test_every_access_log_line_is_json_whatever_the_error_message_holds(each_env
 
 
 def test_the_access_log_format_quotes_only_what_api_gateway_does_not():
-    from tracking_ops.deploy.synth import load_components
+    from tracking_stacks import api_gateway
 
-    components = load_components(Layer.API)
-    planted = {**components.ACCESS_LOG_FIELDS, "error": "$context.error.message"}
+    planted = {**api_gateway.ACCESS_LOG_FIELDS, "error": "$context.error.message"}
     with pytest.raises(json.JSONDecodeError):
-        render_access_log(components.access_log_format(planted), HOSTILE)
+        render_access_log(api_gateway.access_log_format(planted), HOSTILE)
 
 
 def test_the_account_logging_setting_and_its_role_outlive_an_envs_destroy(dev, prod):
