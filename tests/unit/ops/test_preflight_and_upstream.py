@@ -179,7 +179,7 @@ def test_destroy_all_of_prod_without_the_flag_destroys_nothing(fake_engine):
 def test_destroy_all_with_the_flag_destroys_every_layer_in_reverse_order(fake_engine, capsys):
     from invoke import Context
 
-    fake_engine.destroy_all(Context(), env="prod", yes_destroy_prod=True)
+    fake_engine.destroy_all(Context(), env="prod", yes=True, yes_destroy_prod=True)
 
     assert engine_calls() == [
         ("destroy", layer.value)
@@ -188,10 +188,11 @@ def test_destroy_all_with_the_flag_destroys_every_layer_in_reverse_order(fake_en
     assert "[data] destroy succeeded" in capsys.readouterr().out
 
 
-def test_destroy_all_of_dev_needs_no_flag(fake_engine):
+def test_destroy_all_of_dev_needs_no_prod_flag(fake_engine):
+    """Outside prod, the confirmation (--yes without a terminal) is all it takes."""
     from invoke import Context
 
-    fake_engine.destroy_all(Context(), env="dev")
+    fake_engine.destroy_all(Context(), env="dev", yes=True)
 
     assert [layer for _, layer in engine_calls()][0] == "monitoring"
     assert len(engine_calls()) == len(Layer)
