@@ -5,11 +5,14 @@ invokes the stacks call, over the engine's gRPC protocol (the Python SDK's
 Outputs are the inputs plus what AWS would compute, from the same derivation as the
 offline synthesis (``computed_outputs``), so an engine deploy and ``invoke synth``
 agree. An unknown type or invoke is an error naming it. Nothing is stored here: the
-engine's state is the only state.
+engine's state is the only state, unless ``TRACKING_STANDIN_ENDPOINT`` names a moto
+server: then the types ``moto_backed`` lists are created, read (so ``refresh`` sees
+drift), updated and deleted in moto, and their outputs are moto's answers.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping, Sequence
 from types import SimpleNamespace
 from typing import Any
@@ -35,6 +38,7 @@ from pulumi.provider.experimental.provider import (
 )
 
 from tracking_ops.deploy.synth import SynthMocks, computed_outputs
+from tracking_ops.standin_cloud import moto_backed
 from tracking_ops.standin_cloud.replacements import INVOKES, REPLACE_ON_CHANGE
 
 DEFAULT_REGION = "us-east-1"
@@ -102,6 +106,13 @@ def _urn_type(urn: str) -> str:
 class StandinAwsProvider(Provider):
     def __init__(self) -> None:
         self.region = DEFAULT_REGION
+        self.cloud: moto_backed.Cloud | None = None
+
+    def _backend(self, token: str) -> moto_backed.Backend | None:
+        """The moto backend of a type when a moto server is switched on, else None."""
+        if self.cloud is None:
+            return None
+        return moto_backed.backends().get(token)
 
     @staticmethod
     def _known(token: str) -> None:
@@ -120,6 +131,7 @@ class StandinAwsProvider(Provider):
             self.region = region.value
         elif request.variables.get(f"aws:{REGION_KEY}"):
             self.region = request.variables[f"aws:{REGION_KEY}"]
+        self.cloud = moto_backed.cloud_from_environment(self.region)
         return ConfigureResponse(
             accept_secrets=True, supports_preview=True, accept_resources=True, accept_outputs=False
         )
@@ -128,8 +140,11 @@ class StandinAwsProvider(Provider):
         self._known(_urn_type(request.urn))
         return CheckResponse(inputs=request.new_inputs)
 
-    def _outputs(self, urn: str, inputs: dict[str, PropertyValue]) -> dict[str, PropertyValue]:
-        """The inputs as given (secrets stay secret) and what AWS would compute."""
+    def _outputs(
+        self, urn: str, inputs: dict[str, PropertyValue], answered: dict[str, Any] | None = None
+    ) -> dict[str, PropertyValue]:
+        """The inputs as given (secrets stay secret) and what AWS would compute: moto's
+        answer where a moto backend made the resource, else the offline derivation."""
         typ, name = _urn_type(urn), _urn_name(urn)
         plain_inputs = {key: plain(value) for key, value in inputs.items()}
         derived = computed_outputs(typ, name, plain_inputs, self.region)
@@ -139,6 +154,9 @@ class StandinAwsProvider(Provider):
             if key in inputs:
                 continue
             out[key] = PropertyValue(Computed()) if unknown or has_unknown(value) else wire(value)
+        for key, value in (answered or {}).items():
+            if key not in inputs:
+                out[key] = wire(value)
         return out
 
     async def diff(self, request: DiffRequest) -> DiffResponse:
@@ -160,26 +178,67 @@ class StandinAwsProvider(Provider):
         return DiffResponse(changes=bool(changed), replaces=replaces, diffs=changed)
 
     async def create(self, request: CreateRequest) -> CreateResponse:
-        self._known(_urn_type(request.urn))
+        typ = _urn_type(request.urn)
+        self._known(typ)
         name = _urn_name(request.urn)
+        backend = self._backend(typ)
+        if backend is None or request.preview:
+            return CreateResponse(
+                resource_id=f"{name}-id", properties=self._outputs(request.urn, request.properties)
+            )
+        inputs = {key: plain(value) for key, value in request.properties.items()}
+        resource_id, answered = await asyncio.to_thread(backend.create, self.cloud, name, inputs)
         return CreateResponse(
-            resource_id=f"{name}-id", properties=self._outputs(request.urn, request.properties)
+            resource_id=resource_id,
+            properties=self._outputs(request.urn, request.properties, answered),
         )
 
     async def read(self, request: ReadRequest) -> ReadResponse:
-        self._known(_urn_type(request.urn))
-        return ReadResponse(
-            resource_id=request.resource_id,
-            properties=request.properties,
-            inputs=request.inputs,
-        )
+        typ = _urn_type(request.urn)
+        self._known(typ)
+        backend = self._backend(typ)
+        if backend is None:
+            return ReadResponse(
+                resource_id=request.resource_id,
+                properties=request.properties,
+                inputs=request.inputs,
+            )
+        state = {key: plain(value) for key, value in request.properties.items()}
+        current = await asyncio.to_thread(backend.read, self.cloud, request.resource_id, state)
+        if current is None:  # gone: the engine drops it from its state
+            return ReadResponse(resource_id="", properties={}, inputs={})
+        # What moto holds now replaces what the state says (secrets stay as stored when
+        # unchanged), in the outputs and in the inputs, so refresh shows the drift.
+        properties = dict(request.properties)
+        inputs = dict(request.inputs or {})
+        for key, value in current.items():
+            if state.get(key) == value:
+                continue
+            properties[key] = wire(value)
+            if key in inputs:
+                inputs[key] = wire(value)
+        return ReadResponse(resource_id=request.resource_id, properties=properties, inputs=inputs)
 
     async def update(self, request: UpdateRequest) -> UpdateResponse:
-        self._known(_urn_type(request.urn))
-        return UpdateResponse(properties=self._outputs(request.urn, request.news))
+        typ = _urn_type(request.urn)
+        self._known(typ)
+        backend = self._backend(typ)
+        if backend is None or request.preview:
+            return UpdateResponse(properties=self._outputs(request.urn, request.news))
+        olds = {key: plain(value) for key, value in request.olds.items()}
+        news = {key: plain(value) for key, value in request.news.items()}
+        answered = await asyncio.to_thread(
+            backend.update, self.cloud, request.resource_id, olds, news
+        )
+        return UpdateResponse(properties=self._outputs(request.urn, request.news, answered))
 
     async def delete(self, request: DeleteRequest) -> None:
-        self._known(_urn_type(request.urn))
+        typ = _urn_type(request.urn)
+        self._known(typ)
+        backend = self._backend(typ)
+        if backend is not None:
+            state = {key: plain(value) for key, value in request.properties.items()}
+            await asyncio.to_thread(backend.delete, self.cloud, request.resource_id, state)
 
     async def invoke(self, request: InvokeRequest) -> InvokeResponse:
         if request.tok not in INVOKES:

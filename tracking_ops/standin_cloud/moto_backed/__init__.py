@@ -1,0 +1,111 @@
+"""Resource types the stand-in provider backs with real resources in moto's server.
+
+When ``TRACKING_STANDIN_ENDPOINT`` names a moto server on 127.0.0.1 (``invoke
+rehearse`` sets it), the provider's create, read, update and delete of a type listed
+in ``BACKENDS`` call moto through boto3, and the outputs are moto's answers. A type
+not listed (or the switch off) is kept in the engine's state only, as before;
+``STATE_ONLY`` says why for each type moto cannot back.
+
+Each family of services is one module of this package that registers its backends
+with ``@backs(token)``; ``backends()`` imports them all.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import pkgutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any, Protocol
+
+ENDPOINT_ENV = "TRACKING_STANDIN_ENDPOINT"
+LOOPBACK_PREFIXES = ("http://127.0.0.1:", "http://localhost:")
+# moto accepts any key pair; these name no real account and sign nothing real.
+STANDIN_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+
+Properties = dict[str, Any]  # the engine's property names (camelCase), plain data
+
+
+class StandinEndpointError(Exception):
+    """The endpoint switch names something other than a loopback moto server."""
+
+
+@dataclass
+class Cloud:
+    """moto's server at ``endpoint``, in ``region``: one boto3 client per service."""
+
+    endpoint: str
+    region: str
+    _clients: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def client(self, service: str) -> Any:
+        if service not in self._clients:
+            import boto3
+
+            self._clients[service] = boto3.client(
+                service, endpoint_url=self.endpoint, region_name=self.region, **STANDIN_CREDENTIALS
+            )
+        return self._clients[service]
+
+
+class Backend(Protocol):
+    """One resource type in moto. ``inputs``/``state`` are the engine's properties."""
+
+    def create(self, cloud: Cloud, name: str, inputs: Properties) -> tuple[str, Properties]:
+        """Create it; return its physical id (pulumi-aws's id for the type) and the
+        properties moto answers (ARNs, ids, computed attributes)."""
+        ...
+
+    def read(self, cloud: Cloud, resource_id: str, state: Properties) -> Properties | None:
+        """The properties as moto has them now (those it can read back, under the same
+        names as the inputs), or None when the resource is gone."""
+        ...
+
+    def update(
+        self, cloud: Cloud, resource_id: str, olds: Properties, news: Properties
+    ) -> Properties:
+        """Apply ``news`` in place (replacements are create + delete); moto's answer."""
+        ...
+
+    def delete(self, cloud: Cloud, resource_id: str, state: Properties) -> None: ...
+
+
+BACKENDS: dict[str, Backend] = {}
+# token -> why moto cannot back it (kept in the engine's state only); docs/rehearse.md
+# shows this table.
+STATE_ONLY: dict[str, str] = {}
+
+
+def backs(token: str) -> Callable[[type], type]:
+    """Register a class (instantiated without arguments) as the backend of ``token``."""
+
+    def register(cls: type) -> type:
+        if token in BACKENDS:
+            raise ValueError(f"two moto backends for {token}")
+        BACKENDS[token] = cls()
+        return cls
+
+    return register
+
+
+@cache
+def backends() -> dict[str, Backend]:
+    """Every family module imported, so every backend registered."""
+    for module in pkgutil.iter_modules(__path__):
+        importlib.import_module(f"{__name__}.{module.name}")
+    return BACKENDS
+
+
+def cloud_from_environment(region: str) -> Cloud | None:
+    """The moto server the switch names, or None (state only)."""
+    endpoint = os.environ.get(ENDPOINT_ENV, "").rstrip("/")
+    if not endpoint:
+        return None
+    if not endpoint.startswith(LOOPBACK_PREFIXES):
+        raise StandinEndpointError(
+            f"{ENDPOINT_ENV}={endpoint} is not a loopback address: the stand-in provider "
+            "only talks to a moto server on 127.0.0.1"
+        )
+    return Cloud(endpoint, region)
