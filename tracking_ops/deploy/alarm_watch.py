@@ -8,6 +8,22 @@ from typing import Any, Protocol
 from tracking_stacks.definitions import CANARY_ALARMS, alarm_name
 
 ALARM = "ALARM"
+OK = "OK"
+MISSING = "MISSING"  # a watched alarm that does not exist
+
+
+def not_ok(states: dict[str, str], names: Sequence[str]) -> list[str]:
+    """The watched alarms a canary may not promote over: each that is missing, in
+    ALARM, or not evaluated (INSUFFICIENT_DATA): only OK counts as healthy."""
+    return [name for name in names if states.get(name, MISSING) != OK]
+
+
+def describe(states: dict[str, str], names: Sequence[str]) -> str:
+    """``a in ALARM, b INSUFFICIENT_DATA, c MISSING``: why each of ``names`` is not OK."""
+    return ", ".join(
+        f"{name} in ALARM" if states.get(name) == ALARM else f"{name} {states.get(name, MISSING)}"
+        for name in names
+    )
 
 
 class AlarmStates(Protocol):

@@ -7,10 +7,11 @@ applied by the engine, so the stack and the cloud never drift:
    = PERCENT; the deploy publishes the new version and the alias routes PERCENT
    of its traffic to it;
 2. bake: the API function's alarms (errors, p99, throttles) are read every poll
-   interval for the bake time, each poll printed with the alarm states;
-3. promote (no alarm fired): the release keys removed, ``api_previous_version``
+   interval for the bake time, each poll printed with the alarm states; only an
+   alarm that exists and is OK counts as healthy (INSUFFICIENT_DATA cannot judge);
+3. promote (every alarm OK at every poll): the release keys removed, ``api_previous_version``
    recorded; the alias follows the newest version, no routing. Or roll back (an
-   alarm fired): the weight removed, the alias stays on the version live before.
+   alarm not OK): the weight removed, the alias stays on the version live before.
 
 A canary stopped midway leaves its state in the config and in the stack's
 ``api_release`` output. The next canary says so and takes it over (routes and
@@ -25,7 +26,14 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from tracking_ops.deploy.alarm_watch import ALARM, AlarmStates, watched_alarms
+from tracking_ops.deploy.alarm_watch import (
+    ALARM,
+    MISSING,
+    AlarmStates,
+    describe,
+    not_ok,
+    watched_alarms,
+)
 from tracking_ops.deploy.release_routing import (
     COMPUTE,
     CanaryError,
@@ -116,18 +124,15 @@ class Canary:
         if fired:
             after = self.releaser.apply(
                 Release(live_version=stable, previous_version=configured.previous_version),
-                f"step 3/3 roll back: {', '.join(fired)} in ALARM",
+                f"step 3/3 roll back: {fired}",
             )
             self.out(
                 f"rolled back: {after.routing()}; version {routed.canary} gets no traffic. The "
                 f"alias stays on {stable} until the next release; commit {release_config_path(self.env)}"
             )
-            raise RolledBack(
-                f"canary of version {routed.canary} rolled back to {stable}: "
-                f"{', '.join(fired)} in ALARM"
-            )
+            raise RolledBack(f"canary of version {routed.canary} rolled back to {stable}: {fired}")
         after = self.releaser.apply(
-            Release(previous_version=stable), "step 3/3 promote: no alarm fired"
+            Release(previous_version=stable), "step 3/3 promote: every alarm OK for the whole bake"
         )
         self.out(
             f"promoted: {after.routing()} (`invoke rollback --stack compute --env {self.env}` "
@@ -163,7 +168,7 @@ class Canary:
         return self.releaser.deployed()
 
     def _states_line(self, states: Mapping[str, str], names: Sequence[str]) -> str:
-        return ", ".join(f"{name} {states.get(name, 'MISSING')}" for name in names)
+        return ", ".join(f"{name} {states.get(name, MISSING)}" for name in names)
 
     def _check_alarms_before(self, names: Sequence[str]) -> None:
         states = self.alarm_states(names)
@@ -179,10 +184,17 @@ class Canary:
                 f"{', '.join(firing)} already in ALARM before the canary: the new version "
                 "could not be judged; resolve it first"
             )
+        unjudged = not_ok(states, names)
+        if unjudged:
+            raise CanaryError(
+                f"{describe(states, unjudged)} before the canary: not evaluated yet, so it "
+                "could not judge the new version; wait one alarm period and run again"
+            )
         self.out(f"alarms before: {self._states_line(states, names)}")
 
-    def _bake(self, names: Sequence[str], routed: Deployed) -> list[str]:
-        """Poll the alarms for the bake time; the alarms that fired (empty: none)."""
+    def _bake(self, names: Sequence[str], routed: Deployed) -> str:
+        """Poll the alarms for the bake time; why it may not promote ('': every alarm
+        existed and was OK at every poll)."""
         self.out(
             f"step 2/3 bake {_clock(self.bake_seconds)}: watching {len(names)} alarms every "
             f"{self.poll_seconds}s"
@@ -197,9 +209,9 @@ class Canary:
                     f"  [{_clock(elapsed)} of {_clock(self.bake_seconds)}] "
                     f"{self._states_line(states, names)}"
                 )
-                fired = [n for n in names if states.get(n) == ALARM or n not in states]
+                fired = not_ok(states, names)
                 if fired or elapsed >= self.bake_seconds:
-                    return fired
+                    return describe(states, fired)
                 self.sleep(min(self.poll_seconds, max(self.bake_seconds - elapsed, 0)))
         except KeyboardInterrupt:
             self.out(
