@@ -29,7 +29,7 @@ from tracking_ops.checks.mutate_results import NO_TESTS, SURVIVED, VERDICTS, Mod
 from tracking_ops.checks.mutate_selection import (
     MUTANT_VARIABLE,
     MutateError,
-    is_stack_program,
+    forks_from_a_server,
 )
 from tracking_stacks.definitions import REPO_ROOT
 
@@ -104,7 +104,7 @@ def prepare_workspace(module: str, tests: tuple[str, ...]) -> Path:
         # hence mutmut's default rather than a tighter bound.
         "timeout_multiplier = 15.0\n"
     )
-    if is_stack_program(module):
+    if forks_from_a_server(module):
         pyproject += (
             # Each mutant synthesizes anew, in a fixture's setup, which mutmut leaves out
             # of the time it expects the tests to take: a constant allowance for it.

@@ -73,6 +73,11 @@ CORE_MODULES: dict[str, tuple[str, ...]] = {
         "tests/functional/test_reads.py",
     ),
     "functions/tracking/tracking_api/repository.py": API_FUNCTIONAL,
+    # The repository's jobs since its split (issue 21): the same tests judge them.
+    **{
+        f"functions/tracking/tracking_api/{name}.py": API_FUNCTIONAL
+        for name in ("writes", "reads", "store", "idempotency")
+    },
     "functions/tracking/tracking_api/api.py": (
         *API_FUNCTIONAL,
         "tests/functional/test_cold_container.py",
@@ -111,6 +116,76 @@ CORE_MODULES: dict[str, tuple[str, ...]] = {
     "stacks/monitoring/components.py": MONITORING_STACK_TESTS,
     "tracking_stacks/alarms.py": MONITORING_STACK_TESTS,  # the alarm catalogue
 }
+
+# What decides what a deploy does (issue 28): every module of tracking_ops/deploy/,
+# the operations on a deployed env, and the local runtime's reload, gateway checks and
+# supervision, each with the tests that reach it. The deploy modules' tests are the
+# orchestration's unit tests (fakes of the engine) and the canary's and build's
+# functional tests; mutmut runs, per mutant, only the tests that reach its function.
+DEPLOY_TESTS = (
+    *(
+        f"tests/unit/ops/test_{name}.py"
+        for name in (
+            "deploy_flow",
+            "deploy_properties",
+            "deployer",
+            "deployer_automation",
+            "destroy_review",
+            "engine_errors",
+            "engine_tasks_preflight",
+            "fingerprints",
+            "planner_executor",
+            "preflight_and_upstream",
+            "release_config",
+            "tasks_and_affected",
+            "branch_envs",
+            "version_alarms",
+        )
+    ),
+    "tests/functional/test_canary.py",
+    "tests/functional/test_build.py",
+)
+SYNTH_TESTS = (*DEPLOY_TESTS, *EVERY_LAYER, STACK_TESTS + "test_deploy_order.py")
+OPERATIONS_MODULES: dict[str, tuple[str, ...]] = {
+    **{
+        f"tracking_ops/deploy/{name}.py": DEPLOY_TESTS
+        for name in (
+            "affected",
+            "alarm_watch",
+            "build",
+            "canary",
+            "collisions",
+            "deployer",
+            "destroy_guard",
+            "destroy_review",
+            "engine_errors",
+            "engine_runs",
+            "fingerprints",
+            "flow",
+            "preflight",
+            "redeploy",
+            "release_routing",
+            "release_runs",
+            "review",
+            "status",
+            "upstream",
+            "version_alarms",
+        )
+    },
+    "tracking_ops/deploy/synth.py": SYNTH_TESTS,
+    "tracking_ops/deploy/synth_output.py": SYNTH_TESTS,
+    "tracking_ops/operate/dlq.py": ("tests/functional/test_replay_dlq.py",),
+    "tracking_ops/local/watch.py": ("tests/unit/ops/test_watch.py",),
+    "tracking_ops/local/gateway.py": (
+        "tests/unit/ops/test_invoke_payload.py",
+        STACK_TESTS + "test_gateway_responses.py",
+        STACK_TESTS + "test_local_lambda_failure.py",
+        "tests/unit/functions/test_hostile_input.py",
+    ),
+    "tracking_ops/local/workers.py": ("tests/unit/ops/test_workers.py",),
+    "tracking_ops/local/child_processes.py": ("tests/unit/ops/test_workers.py",),
+}
+CORE_MODULES.update(OPERATIONS_MODULES)
 # mutmut names the mutant a forked test process runs under in this variable
 # (``stacks.api.components.xǁApiLayerǁ__init____mutmut_3``: module, then function).
 MUTANT_VARIABLE = "MUTANT_UNDER_TEST"
@@ -121,6 +196,13 @@ FORCED_FAIL = "fail"
 def is_stack_program(module: str) -> bool:
     """A stack program's module (``stacks/<layer>/components.py``), by path."""
     return module.startswith(STACKS_DIR.name + "/")
+
+
+def forks_from_a_server(module: str) -> bool:
+    """Whether ``module``'s mutants must fork from a server that has only collected the
+    tests: a stack program's, and the operations modules', whose tests synthesize (a
+    process forked after a synthesis hangs in its next one)."""
+    return is_stack_program(module) or module in OPERATIONS_MODULES
 
 
 def stack_program_mutant() -> str:
