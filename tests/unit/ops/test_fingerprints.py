@@ -114,3 +114,49 @@ def test_decisions_say_why():
     assert not decide(Layer.DATA, state, lambda _: None, parts).run
     changed = decide(Layer.DATA, state, lambda _: None, {"program": "ab", "config": "ce"})
     assert changed.run and changed.reason == "config changed since its last deploy"
+
+
+def test_a_branch_envs_config_part_is_that_of_the_env_it_was_made_from():
+    from_prod = source_parts(Layer.COMPUTE, "pr-7", base="prod")["config"]
+    from_dev = source_parts(Layer.COMPUTE, "pr-7")["config"]
+    assert from_prod != from_dev  # prod's settings (capped for a branch) are not dev's
+    assert from_prod == fingerprints.output_fingerprint(
+        fingerprints.stack_config(Layer.COMPUTE, "pr-7", "prod")
+    )
+
+
+def test_a_fingerprint_is_sixteen_hex_digits():
+    for part in source_parts(Layer.COMPUTE, "dev", assets={"api": "1"}).values():
+        assert len(part) == 16 and set(part) <= set("0123456789abcdef")
+    assert len(fingerprints.program_fingerprint(Layer.DATA)) == 16
+
+
+def test_each_reason_names_what_changed_in_plain_words():
+    parts = {"program": "ab", "config": "cd", "assets": "ef"}
+    deployed = LayerState(outputs={}, last_result="succeeded", last_message=deploy_message(parts))
+    both = decide(
+        Layer.DATA, deployed, lambda _: None, {**parts, "program": "a1", "config": "c1"}
+    )
+    assert both.reason == "config, program changed since its last deploy"
+    unchanged = decide(Layer.DATA, deployed, lambda _: None, parts)
+    assert unchanged.run is False and unchanged.reason == "unchanged since its last deploy"
+    by_hand = LayerState(outputs={}, last_result="succeeded", last_message="fixed by hand")
+    assert decide(Layer.DATA, by_hand, lambda _: None, parts).reason == (
+        "its last update was not made by invoke (no fingerprint)"
+    )
+
+
+def test_with_only_reads_counting_a_reader_with_unchanged_reads_is_skipped(synthesized):
+    def outputs_of(layer):
+        return synthesized[layer].outputs
+
+    recorded = synthesized[Layer.API].outputs
+    state = LayerState(outputs=recorded, last_result="succeeded")
+    decision = decide(Layer.API, state, outputs_of, None)
+    assert decision.run is False
+    assert decision.reason == "up to date (what it reads is unchanged)"
+    stale = decide(Layer.API, state, lambda layer: None, None)
+    assert stale.reason == (
+        "reads compute.api_function_name, compute.api_alias_name, "
+        "compute.api_alias_invoke_arn, changed since its last deploy"
+    )
