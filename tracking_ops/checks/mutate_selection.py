@@ -128,6 +128,7 @@ DEPLOY_TESTS = (
         for name in (
             "deploy_flow",
             "deploy_properties",
+            "review",
             "deployer",
             "deployer_automation",
             "destroy_review",
