@@ -129,6 +129,7 @@ DEPLOY_TESTS = (
             "deploy_flow",
             "deploy_properties",
             "review",
+            "canary_steps",
             "deployer",
             "deployer_automation",
             "destroy_review",
