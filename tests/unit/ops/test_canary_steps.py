@@ -229,3 +229,27 @@ def test_the_last_sleep_is_what_is_left_of_the_bake_even_under_a_second():
     canary(releaser, states=states, bake=41, poll=20, clock=clock).run()
     assert clock.sleeps[:2] == [20, 20]
     assert clock.sleeps[2] == pytest.approx(0.4)
+
+
+def test_alarm_states_ask_cloudwatch_for_exactly_the_watched_metric_alarms():
+    from tracking_ops.deploy.alarm_watch import cloudwatch_alarm_states
+
+    class CloudWatch:
+        def __init__(self) -> None:
+            self.calls: list[dict] = []
+
+        def describe_alarms(self, **kwargs):
+            self.calls.append(kwargs)
+            return {"MetricAlarms": [{"AlarmName": "a", "StateValue": "OK"}]}
+
+    client = CloudWatch()
+    assert cloudwatch_alarm_states(client)(("a", "b")) == {"a": "OK"}
+    # composite alarms are other things; names filter server-side (no paging through all)
+    assert client.calls == [{"AlarmNames": ["a", "b"], "AlarmTypes": ["MetricAlarm"]}]
+
+
+def test_a_missing_alarm_is_described_as_missing_and_one_in_alarm_as_in_alarm():
+    from tracking_ops.deploy.alarm_watch import describe
+
+    states = {"a": "ALARM", "b": "INSUFFICIENT_DATA"}
+    assert describe(states, ["a", "b", "c"]) == "a in ALARM, b INSUFFICIENT_DATA, c MISSING"
