@@ -148,3 +148,36 @@ def test_synth_diff_lists_the_real_differences_between_envs():
     assert "reservedConcurrentExecutions: -1.0 (dev) -> 500.0 (prod)" in text
     assert ".tags:" not in text and ".code:" not in text  # env names and assets are not noise
     assert diff_envs(synth_all("dev"), synth_all("dev")) == []
+
+
+def test_changed_paths_lists_committed_uncommitted_and_untracked_changes(tmp_path, monkeypatch):
+    import subprocess
+
+    from tracking_ops.deploy import affected
+
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid", *args],
+            cwd=tmp_path,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+
+    git("init", "-q")
+    (tmp_path / "stacks").mkdir()
+    (tmp_path / "stacks" / "data.py").write_text("a = 1\n")
+    (tmp_path / ".gitignore").write_text("ignored.txt\n")
+    git("add", "-A")
+    git("commit", "-qm", "first")
+    base = git("rev-parse", "HEAD")
+    (tmp_path / "committed.py").write_text("")
+    git("add", "committed.py")
+    git("commit", "-qm", "second")
+    (tmp_path / "stacks" / "data.py").write_text("a = 2\n")  # changed, not committed
+    (tmp_path / "new.py").write_text("")  # untracked
+    (tmp_path / "ignored.txt").write_text("")  # ignored: not a change
+    monkeypatch.setattr(affected, "REPO_ROOT", tmp_path)
+    assert affected.changed_paths(base) == ["committed.py", "stacks/data.py", "new.py"]
+    with pytest.raises(ValueError, match=r"^git diff no-such-ref failed: fatal: "):
+        affected.changed_paths("no-such-ref")
