@@ -488,3 +488,95 @@ def test_removing_a_route_deploys_the_api_a_second_time_with_a_new_generation(en
 def test_an_api_update_without_removals_deploys_once(engine):
     tasks.deploy_all(Context(), env="dev", yes=True)
     assert [op for op, layer, _ in engine.calls if layer is Layer.API and op == "up"] == ["up"]
+
+
+# --- what each apply records and asks (mutation tests of flow.py) ----------------------
+
+
+def test_every_applied_layer_records_its_source_fingerprints_in_the_update_message(engine, sources):
+    from tracking_ops.deploy.fingerprints import deploy_message
+
+    tasks.deploy_all(Context(), yes=True)
+    for layer in Layer:
+        assert engine.stacks[layer].last_message == deploy_message(sources[layer]), layer
+
+
+def test_a_stale_reader_names_every_read_that_changed(engine, capsys):
+    engine.deploy_everything(lambda layer: {"program": "a0", "config": "c1"})
+    engine.version[Layer.DATA] = 2
+    engine.changed_outputs[Layer.DATA] = {Output.DLQ_NAME, Output.TABLE_NAME}
+    engine.changed_outputs[Layer.CONFIG] = set()  # config's own outputs do not change
+    tasks.deploy(Context(), stack="data", downstream=True, yes=True)
+    out = capsys.readouterr().out
+    assert (
+        "[monitoring] now stale: reads data.table_name, data.dlq_name, changed during this deploy"
+    ) in out
+
+
+def test_a_reviewed_layer_with_nothing_to_change_says_so_without_asking(engine, sources, capsys):
+    engine.deploy_everything(lambda layer: sources[layer])
+    sources[Layer.DATA] = {"program": "a2", "config": "c1"}
+    engine.next_preview[Layer.DATA] = LayerPreview(Layer.DATA)  # no resource changes
+    tasks.deploy(Context(), stack="data")  # no terminal, no --yes: nothing to confirm
+    assert "No resource changes; the deploys only record what they read." in (
+        capsys.readouterr().out.splitlines()
+    )
+
+
+def test_a_deployed_layer_waiting_for_its_upstream_shows_no_offline_count(engine, capsys):
+    engine.deploy_everything(lambda layer: {"program": "a0", "config": "c1"})
+    del engine.stacks[Layer.DATA]  # data gone (destroyed alone), config still deployed
+    tasks.deploy_all(Context(), yes=True)
+    out = capsys.readouterr().out
+    assert (
+        "config: not previewed yet: tracking-data/dev is not deployed (the engine previews "
+        "it after that, before it is applied)"
+    ) in out
+
+
+def _replacement_after_the_review(engine) -> str:
+    """config's re-preview (data changed what it reads) shows a replacement the
+    review did not."""
+    engine.deploy_everything(lambda layer: {"program": "a0", "config": "c1"})
+    engine.version[Layer.DATA] = 2
+    engine.changed_outputs[Layer.DATA] = {Output.TABLE_NAME}
+    engine.next_preview[Layer.DATA] = LayerPreview(Layer.DATA, counts={"update": 1})
+    parameter = urn(Layer.CONFIG, "aws:ssm/parameter:Parameter", "db-endpoint")
+    engine.next_preview[Layer.CONFIG] = LayerPreview(
+        Layer.CONFIG,
+        counts={"replace": 1},
+        steps=[Step("replace", parameter, "aws:ssm/parameter:Parameter")],
+    )
+    return parameter
+
+
+def test_an_unreviewed_replacement_is_asked_for_on_the_terminal_by_name(engine, answer):
+    _replacement_after_the_review(engine)
+    asked = answer("y")
+    tasks.deploy(Context(), stack="data", downstream=True)
+    assert asked == [
+        "Apply these changes to dev? [y/N] ",
+        "Apply config's changes shown above (not in the first review)? [y/N] ",
+    ]
+    assert Layer.CONFIG in engine.ups()
+
+
+def test_an_unreviewed_replacement_in_prod_applies_with_the_stateful_flag(engine):
+    _replacement_after_the_review(engine)
+    tasks.deploy(
+        Context(), stack="data", downstream=True, env="prod", yes=True, allow_stateful_changes=True
+    )
+    assert Layer.CONFIG in engine.ups()
+
+
+def test_a_replacement_already_in_the_review_is_not_asked_for_again(engine, sources, answer):
+    _replacement_after_the_review(engine)
+    # config runs in the review too (its program changed), so the replacement is shown
+    # there; data then changes what config reads, and its re-preview shows it again
+    sources[Layer.DATA] = {"program": "a2", "config": "c1"}
+    sources[Layer.CONFIG] = {"program": "a2", "config": "c1"}
+    asked = answer("y")
+    tasks.deploy_all(Context())
+    assert engine.previews().count(Layer.CONFIG) == 2  # reviewed, then previewed again
+    assert asked == ["Apply these changes to dev? [y/N] "]
+    assert Layer.CONFIG in engine.ups()
