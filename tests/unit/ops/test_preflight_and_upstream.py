@@ -196,3 +196,117 @@ def test_destroy_all_of_dev_needs_no_prod_flag(fake_engine):
 
     assert [layer for _, layer in engine_calls()][0] == "monitoring"
     assert len(engine_calls()) == len(Layer)
+
+
+# --- word for word (mutation tests of preflight.py) -------------------------------------
+
+OFFLINE_STAGING = (
+    "Meanwhile `invoke synth --env staging` checks every stack offline, without either."
+)
+
+
+def test_the_oldest_supported_cli_passes(monkeypatch, tmp_path):
+    monkeypatch.setenv("PATH", str(fake_pulumi(tmp_path, "v3.61.0")))
+    assert preflight.check_cli("dev").endswith("pulumi")
+
+
+def test_the_version_is_asked_once_bounded_and_checked(monkeypatch):
+    calls = []
+
+    def run(args, **kwargs):
+        calls.append((args, kwargs))
+        return subprocess.CompletedProcess(args, 0, stdout="v3.100.2\n")
+
+    monkeypatch.setattr(preflight.subprocess, "run", run)
+    assert preflight.pulumi_version("/bin/pulumi") == (3, 100, 2)
+    assert calls == [
+        (
+            ["/bin/pulumi", "version"],
+            {"capture_output": True, "text": True, "timeout": 30, "check": True},
+        )
+    ]
+
+
+def test_a_failing_or_unreadable_version_is_one_exact_line(monkeypatch, tmp_path):
+    binary = tmp_path / "pulumi"
+    binary.write_text("#!/bin/sh\nexit 3\n")
+    binary.chmod(binary.stat().st_mode | stat.S_IEXEC)
+    with pytest.raises(preflight.PreflightError) as failed:
+        preflight.pulumi_version(str(binary))
+    assert str(failed.value) == (
+        f"`{binary} version` failed (Command '['{binary}', 'version']' returned non-zero exit "
+        f"status 3.). {preflight.INSTALL_HINT}"
+    )
+    binary.write_text("#!/bin/sh\necho 'pulumi dev build'\n")
+    with pytest.raises(preflight.PreflightError) as unreadable:
+        preflight.pulumi_version(str(binary))
+    assert str(unreadable.value) == "cannot read the Pulumi CLI version from 'pulumi dev build'."
+
+
+def test_cli_messages_name_the_env_to_synthesize(monkeypatch, tmp_path):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(preflight.PreflightError) as missing:
+        preflight.check_cli("staging")
+    assert str(missing.value).endswith(f"{preflight.INSTALL_HINT} {OFFLINE_STAGING}")
+    monkeypatch.setenv("PATH", str(fake_pulumi(tmp_path, "v3.60.9")))
+    with pytest.raises(preflight.PreflightError) as old:
+        preflight.check_cli("staging")
+    assert str(old.value) == (
+        "Pulumi CLI 3.60.9 is older than 3.61 (the file backend's 'organization' stack names "
+        f"need 3.61). {preflight.INSTALL_HINT} {OFFLINE_STAGING}"
+    )
+
+
+def test_credentials_that_resolve_pass_and_a_resolver_failure_is_one_line(monkeypatch):
+    import boto3
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    preflight.check_aws_credentials("staging")
+
+    class Broken:
+        def get_credentials(self):
+            raise RuntimeError("the SSO token expired")
+
+    monkeypatch.setattr(boto3, "Session", Broken)
+    with pytest.raises(preflight.PreflightError) as failed:
+        preflight.check_aws_credentials("staging")
+    assert str(failed.value) == (
+        f"AWS credentials could not be loaded: the SSO token expired. {OFFLINE_STAGING}"
+    )
+
+
+def test_no_credentials_names_every_way_to_give_them(monkeypatch):
+    import boto3
+
+    class Empty:
+        def get_credentials(self):
+            return None
+
+    monkeypatch.setattr(boto3, "Session", Empty)
+    with pytest.raises(preflight.PreflightError) as missing:
+        preflight.check_aws_credentials("staging")
+    assert str(missing.value) == (
+        "No AWS credentials found. Run `aws configure` or `aws sso login`, or set AWS_PROFILE, "
+        f"or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY. {OFFLINE_STAGING}"
+    )
+
+
+def test_a_shared_secrets_setting_for_other_envs_is_named_exactly(monkeypatch):
+    for name in (preflight.PASSPHRASE, preflight.PASSPHRASE_FILE, preflight.SECRETS_PROVIDER):
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(preflight.PreflightError) as missing:
+        preflight.secrets_settings("staging")
+    assert str(missing.value) == (
+        "Stacks of 'staging' need a secrets provider shared by all five layers: set "
+        "PULUMI_CONFIG_PASSPHRASE (the same value for every layer) or TRACKING_SECRETS_PROVIDER "
+        "(e.g. awskms://alias/tracking-staging)."
+    )
+    monkeypatch.setenv(preflight.PASSPHRASE_FILE, "/run/secrets/passphrase")
+    assert preflight.secrets_settings("staging") == ("passphrase", {})
+    with pytest.raises(preflight.PreflightError) as prod:
+        preflight.confirm_destroy("prod", allow_prod=False)
+    assert str(prod.value) == (
+        "Refusing to destroy prod without --yes-destroy-prod (its table, DLQ and KMS keys are "
+        "also protected)."
+    )
