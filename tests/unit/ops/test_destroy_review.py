@@ -111,3 +111,32 @@ def test_an_unknown_or_missing_layer_lists_the_layers(engine):
         with pytest.raises(Exit, match="layers: data, config, compute, api, monitoring"):
             tasks.destroy(Context(), layer=name, env="dev", yes=True)
     assert destroyed(engine) == []
+
+
+def test_a_refused_destroy_names_every_protected_resource_of_every_layer():
+    from tracking_ops.deploy.destroy_guard import DestroyRefused, refuse_if_protected
+    from tracking_ops.deploy.fingerprints import LayerState
+
+    base = "urn:pulumi:prod::tracking-{}::{}::{}"
+    states = {
+        Layer.DATA: LayerState(
+            outputs={},
+            protected=frozenset(
+                {
+                    base.format("data", "aws:dynamodb/table:Table", "tracking-table"),
+                    base.format("data", "aws:sqs/queue:Queue", "tracking-dlq"),
+                }
+            ),
+        ),
+        Layer.CONFIG: LayerState(
+            outputs={}, protected=frozenset({base.format("config", "aws:kms/key:Key", "key")})
+        ),
+    }
+    with pytest.raises(DestroyRefused) as refused:
+        refuse_if_protected("prod", [Layer.MONITORING, Layer.CONFIG, Layer.DATA], states.get)
+    assert str(refused.value) == (
+        "refusing to destroy prod: nothing was destroyed, because these resources are "
+        "protected (config: key; data: tracking-table, tracking-dlq); unprotect them on "
+        "purpose first (e.g. `pulumi state unprotect --all --stack prod` in stacks/config for "
+        "tracking-config), then destroy again"
+    )

@@ -134,9 +134,7 @@ def test_a_fingerprint_is_sixteen_hex_digits():
 def test_each_reason_names_what_changed_in_plain_words():
     parts = {"program": "ab", "config": "cd", "assets": "ef"}
     deployed = LayerState(outputs={}, last_result="succeeded", last_message=deploy_message(parts))
-    both = decide(
-        Layer.DATA, deployed, lambda _: None, {**parts, "program": "a1", "config": "c1"}
-    )
+    both = decide(Layer.DATA, deployed, lambda _: None, {**parts, "program": "a1", "config": "c1"})
     assert both.reason == "config, program changed since its last deploy"
     unchanged = decide(Layer.DATA, deployed, lambda _: None, parts)
     assert unchanged.run is False and unchanged.reason == "unchanged since its last deploy"

@@ -310,3 +310,47 @@ def test_a_shared_secrets_setting_for_other_envs_is_named_exactly(monkeypatch):
         "Refusing to destroy prod without --yes-destroy-prod (its table, DLQ and KMS keys are "
         "also protected)."
     )
+
+
+def test_every_missing_export_is_named(monkeypatch):
+    outputs = {"table_name": "t"}  # compute also reads table_arn, table_stream_arn, dlq_arn
+    with pytest.raises(UpstreamNotReady) as missing:
+        check_upstream(Layer.COMPUTE, "dev", lambda layer: outputs)
+    assert str(missing.value).startswith(
+        "tracking-data/dev does not export table_arn, table_stream_arn, dlq_arn that "
+        "tracking-compute requires"
+    )
+
+
+def test_run_all_checks_cli_credentials_and_secrets_for_the_env(monkeypatch):
+    calls = []
+    monkeypatch.delenv(preflight.sandbox.SANDBOX_ENV, raising=False)
+    for name in ("check_cli", "check_aws_credentials", "secrets_settings"):
+        monkeypatch.setattr(preflight, name, lambda env, name=name: calls.append((name, env)))
+    preflight.run_all("staging")
+    assert calls == [
+        ("check_cli", "staging"),
+        ("check_aws_credentials", "staging"),
+        ("secrets_settings", "staging"),
+    ]
+    calls.clear()
+    preflight.run_all("staging", need_credentials=False)
+    assert calls == [("check_cli", "staging"), ("secrets_settings", "staging")]
+
+
+def test_in_the_sandbox_run_all_needs_the_engine_not_a_cli_or_credentials(monkeypatch, tmp_path):
+    calls = []
+    monkeypatch.setenv(preflight.sandbox.SANDBOX_ENV, str(tmp_path))
+    for name in ("check_cli", "check_aws_credentials", "secrets_settings"):
+        monkeypatch.setattr(preflight, name, lambda env, name=name: calls.append((name, env)))
+
+    def no_engine():
+        raise preflight.sandbox.SandboxError("no engine is built: run `invoke engine`")
+
+    monkeypatch.setattr(preflight.sandbox, "locate_cli", no_engine)
+    with pytest.raises(preflight.PreflightError) as missing:
+        preflight.run_all("dev")
+    assert str(missing.value) == "no engine is built: run `invoke engine`"
+    monkeypatch.setattr(preflight.sandbox, "locate_cli", lambda: tmp_path / "pulumi")
+    preflight.run_all("dev")
+    assert calls == [("secrets_settings", "dev")]
