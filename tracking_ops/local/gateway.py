@@ -11,6 +11,7 @@ from typing import Any
 import jsonschema
 
 from tracking_api import messages
+from tracking_api.errors import InvalidJson
 from tracking_api.schema_export import ROUTES, request_models
 from tracking_stacks.definitions import UNKNOWN_ROUTE_RESPONSE
 
@@ -76,7 +77,11 @@ def check_request(
     if model is None or content_type.split(";")[0].strip().lower() != JSON_TYPE:
         return None  # no model for this media type: the function answers (415)
     try:
-        payload = json.loads(body or b"null")
+        text = body.decode("utf-8")  # strictly: json.loads(bytes) would take UTF-16 too
+    except UnicodeDecodeError:
+        return GatewayRejection(InvalidJson.status, InvalidJson.code, messages.NOT_UTF8)
+    try:
+        payload = json.loads(text or "null")
     except (ValueError, RecursionError):  # RecursionError: nested past the parser's depth
         # API Gateway rejects this with its own 400; the contract's code for it is
         # invalid_json, which the function gives (see README, "Local runtime").
