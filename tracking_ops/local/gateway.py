@@ -50,7 +50,7 @@ def unknown_route() -> GatewayRejection:
 
 
 def check_request(
-    method: str, path: str, query: dict[str, list[str]], content_type: str, body: bytes
+    method: str, path: str, query: dict[str, list[str]], content_type: str, body: bytes | str
 ) -> GatewayRejection | None:
     """None when API Gateway would pass the request on to the function."""
     if len(body) > API_GATEWAY_MAX_BODY:
@@ -76,8 +76,8 @@ def check_request(
     model = route["body"]
     if model is None or content_type.split(";")[0].strip().lower() != JSON_TYPE:
         return None  # no model for this media type: the function answers (415)
-    try:
-        text = body.decode("utf-8")  # strictly: json.loads(bytes) would take UTF-16 too
+    try:  # strictly: json.loads(bytes) would take UTF-16 too
+        text = body if isinstance(body, str) else body.decode("utf-8")
     except UnicodeDecodeError:
         return GatewayRejection(InvalidJson.status, InvalidJson.code, messages.NOT_UTF8)
     try:
