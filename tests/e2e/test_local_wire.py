@@ -97,3 +97,27 @@ def test_a_repeated_header_reads_its_last_value_in_gateway_and_function(local_ap
         assert status == 415, body
         conn.sendall(HEALTH)
         assert read_reply(conn, pending)[0] == 200
+
+
+NOT_UTF8_BODIES = [
+    b'{"tracking_id": "\xff\xfe", "status": "pending", "location": {"lat": 1, "lng": 2}}',
+    '{"tracking_id": "PKG-1"}'.encode("utf-16"),  # json.loads(bytes) would take it
+    b'{"tracking_id": "PKG-1", "status": "pending", "location": {"lat": 1, "lng": 2},'
+    b' "metadata": {"note": "\xed\xb3\xbf"}}',  # an encoded surrogate: not UTF-8
+]
+
+
+@pytest.mark.parametrize("body", NOT_UTF8_BODIES, ids=["ff-fe", "utf-16", "surrogate"])
+def test_a_body_that_is_not_utf8_is_invalid_json_at_the_local_gateway(local_api, body):
+    from tracking_api.messages import NOT_UTF8
+
+    with connect(local_api) as conn:
+        pending = bytearray()
+        conn.sendall(post("/track", body))
+        status, _, answer = read_reply(conn, pending)
+        assert (status, json.loads(answer)["error"]) == (
+            400,
+            {"code": "invalid_json", "message": NOT_UTF8},
+        )
+        conn.sendall(HEALTH)  # the connection is still usable
+        assert read_reply(conn, pending)[0] == 200

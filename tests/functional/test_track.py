@@ -410,3 +410,19 @@ def test_replies_are_compact_json(api):
     refused = api.request("POST", "/track", raw="{")
     for reply in (created, refused):
         assert reply.raw == json.dumps(reply.body, separators=(",", ":")).encode()
+
+
+def test_a_text_body_with_a_lone_surrogate_is_invalid_json_not_a_server_error(api):
+    """An event's JSON may carry "\\udcff" (the Lambda runtime's parser keeps it): its
+    body is then not UTF-8, which the contract answers 400 invalid_json."""
+    from tests.conftest import Reply
+    from tracking_api.messages import NOT_UTF8
+    from tracking_ops.local import proxy
+
+    event = proxy.proxy_event("POST", "/track", headers={"Content-Type": "application/json"})
+    event["body"] = json.dumps(update(metadata={"note": "\udcff"}), ensure_ascii=False)
+    reply = Reply(*proxy.decode_response(api.handler(event, proxy.LambdaContext())))
+    assert (reply.status, reply.body["error"]) == (
+        400,
+        {"code": "invalid_json", "message": NOT_UTF8},
+    )

@@ -46,6 +46,10 @@ class StartupFailed(Exception):
     """A child could not import or warm its code; the message is its traceback's tail."""
 
 
+class StartupCancelled(StartupFailed):
+    """The start was called off (a stop signal came while children were starting)."""
+
+
 # ---- code generations ------------------------------------------------------------
 
 
@@ -116,7 +120,7 @@ def await_ready(conn: Connection, process, cancelled: Callable[[], bool]) -> Non
     """Wait for the child's ("ready", pid), or raise StartupFailed with its reason."""
     for _ in range(int(STARTUP_SECONDS / 0.1)):
         if cancelled():
-            raise StartupFailed("stopping")
+            raise StartupCancelled("stopping")
         try:
             if conn.poll(0.1):
                 kind, detail = conn.recv()

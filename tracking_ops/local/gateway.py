@@ -11,6 +11,7 @@ from typing import Any
 import jsonschema
 
 from tracking_api import messages
+from tracking_api.errors import InvalidJson
 from tracking_api.schema_export import ROUTES, request_models
 from tracking_stacks.definitions import UNKNOWN_ROUTE_RESPONSE
 
@@ -49,7 +50,7 @@ def unknown_route() -> GatewayRejection:
 
 
 def check_request(
-    method: str, path: str, query: dict[str, list[str]], content_type: str, body: bytes
+    method: str, path: str, query: dict[str, list[str]], content_type: str, body: bytes | str
 ) -> GatewayRejection | None:
     """None when API Gateway would pass the request on to the function."""
     if len(body) > API_GATEWAY_MAX_BODY:
@@ -75,8 +76,12 @@ def check_request(
     model = route["body"]
     if model is None or content_type.split(";")[0].strip().lower() != JSON_TYPE:
         return None  # no model for this media type: the function answers (415)
+    try:  # strictly: json.loads(bytes) would take UTF-16 too
+        text = body if isinstance(body, str) else body.decode("utf-8")
+    except UnicodeDecodeError:
+        return GatewayRejection(InvalidJson.status, InvalidJson.code, messages.NOT_UTF8)
     try:
-        payload = json.loads(body or b"null")
+        payload = json.loads(text or "null")
     except (ValueError, RecursionError):  # RecursionError: nested past the parser's depth
         # API Gateway rejects this with its own 400; the contract's code for it is
         # invalid_json, which the function gives (see README, "Local runtime").

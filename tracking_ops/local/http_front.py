@@ -4,9 +4,10 @@ reply (or API Gateway's 502 when the invocation fails) written back."""
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -14,6 +15,18 @@ from tracking_api.routing import Request
 from tracking_ops.local import child_processes, docs, gateway, proxy, workers
 
 JSON_HEADERS = {"Content-Type": "application/json"}
+
+
+class LoopbackServer(ThreadingHTTPServer):
+    """A threading HTTP server whose clients may go away at any moment (a worker killed
+    mid-request, a stop): a connection they drop is theirs to lose, not a traceback."""
+
+    daemon_threads = True
+
+    def handle_error(self, request, client_address) -> None:
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
 
 
 def call_function(pool: workers.WorkerPool, event: dict[str, Any], log) -> tuple:

@@ -16,13 +16,14 @@ import contextlib
 import json
 import threading
 from collections.abc import Iterator, Mapping
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from tracking_common.runtime_config import PARAMETERS_EXTENSION
+from tracking_ops.local.http_front import LoopbackServer
 
 ENDPOINT_VARIABLES = ("AWS_ENDPOINT_URL_SSM", "AWS_ENDPOINT_URL")
 
@@ -96,8 +97,7 @@ def serve(environment: Mapping[str, str]) -> Iterator[dict[str, str]]:
     that point a function at it."""
     from tracking_ops.local import standin
 
-    server = ThreadingHTTPServer((standin.LOOPBACK, 0), _handler(environment))
-    server.daemon_threads = True
+    server = LoopbackServer((standin.LOOPBACK, 0), _handler(environment))
     thread = threading.Thread(target=server.serve_forever, name="parameters-extension")
     thread.daemon = True
     thread.start()

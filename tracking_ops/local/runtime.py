@@ -47,7 +47,7 @@ from tracking_ops.local import (
     stream_feeder,
     workers,
 )
-from tracking_ops.local.child_processes import StartupFailed, failure_summary
+from tracking_ops.local.child_processes import StartupCancelled, StartupFailed, failure_summary
 from tracking_ops.local.watch import CodeWatcher
 from tracking_stacks import definitions as defs
 from tracking_stacks.naming import validate_env
@@ -118,10 +118,12 @@ class LocalRuntime:
 
     def _start(self) -> LocalRuntime:
         endpoint = self._stack.enter_context(standin.moto_server())
+        self._check_cancelled()
         self.instance = standin.StandIn(endpoint, self.env)
         self.instance.apply_to(os.environ)
         standin.provision(self.instance)
         self._observe_events()
+        self._check_cancelled()
         self._environment = {
             **self.instance.aws_environment(),
             **self.instance.function_environment(),
@@ -132,6 +134,7 @@ class LocalRuntime:
                 parameters_extension.serve(collections.ChainMap(self._environment, os.environ))
             )
         )
+        self._check_cancelled()
         self._stack.callback(self._remove_code)
         self.pool = workers.WorkerPool(
             workers.WorkerSpec(
@@ -152,18 +155,17 @@ class LocalRuntime:
         code = self._snapshot()
         generation = self.pool.start_generation(code)
         feeder = self._start_feeder(code)
-        generation.wait(self.workers)
+        generation.wait(self.workers, self._stopping.is_set)
         feeder.wait_ready(self._stopping.is_set)
         self.pool.switch(generation)
         feeder.go(None)
         self._feeder = feeder
         document: list[bytes] = []  # known once the server has its port
-        self.httpd = ThreadingHTTPServer(
+        self.httpd = http_front.LoopbackServer(
             (standin.LOOPBACK, self.port),
             http_front.make_request_handler(self.pool, lambda: document[0], self.log),
         )
         document.append(json.dumps(self._openapi()).encode())
-        self.httpd.daemon_threads = True
         thread = threading.Thread(
             target=self.httpd.serve_forever, args=(HTTP_POLL_SECONDS,), name="http", daemon=True
         )
@@ -171,6 +173,15 @@ class LocalRuntime:
         self._stack.callback(self.httpd.server_close)
         self._stack.callback(self.httpd.shutdown)
         return self
+
+    def cancel(self) -> None:
+        """Call off a start under way (safe from a signal handler: it only sets a flag);
+        start() notices it at its next step and unwinds, raising StartupCancelled."""
+        self._stopping.set()
+
+    def _check_cancelled(self) -> None:
+        if self._stopping.is_set():
+            raise child_processes.StartupCancelled("stopping")
 
     def _snapshot(self) -> child_processes.CodeVersion:
         code = child_processes.snapshot_code(
@@ -284,10 +295,6 @@ class LocalRuntime:
         self._stack.close()
 
 
-class _Interrupted(BaseException):
-    """A stop signal while the runtime is still starting: unwinds start()."""
-
-
 def serve_forever(
     env: str,
     port: int,
@@ -298,13 +305,15 @@ def serve_forever(
 ) -> int:
     """Run until SIGINT/SIGTERM (to this process or its group); returns the exit code."""
     stop = threading.Event()
-    status = {"starting": True, "code": 0}
+    status = {"code": 0}
+    runtime: LocalRuntime | None = None
 
     def on_signal(signum: int, frame: Any) -> None:
+        # Only flags: an exception raised here would land wherever the main thread
+        # happens to be (in the middle of a child's spawn, say) and leave that half done.
         stop.set()
-        if status["starting"]:
-            status["starting"] = False
-            raise _Interrupted()
+        if runtime is not None:
+            runtime.cancel()
 
     def on_fatal(message: str) -> None:
         print(f"error: {message}; stopping", flush=True)
@@ -323,9 +332,10 @@ def serve_forever(
         on_fatal=on_fatal,
     )
     watcher = None
+    if stop.is_set():  # a signal came before the runtime existed
+        runtime.cancel()
     try:
         runtime.start()
-        status["starting"] = False
         host, bound = runtime.httpd.server_address[:2]
         print(BANNER.format(host=host, port=bound), flush=True)
         print(IAM_NOTE, flush=True)
@@ -343,7 +353,7 @@ def serve_forever(
         # thread, and Python runs its handler only when this thread runs bytecode again.
         while not stop.wait(SIGNAL_POLL_SECONDS):
             pass
-    except _Interrupted:
+    except StartupCancelled:
         pass
     except StartupFailed as failure:
         print(
@@ -352,7 +362,6 @@ def serve_forever(
         )
         status["code"] = 1
     finally:
-        status["starting"] = False
         print("stopping...", flush=True)
         stopping = time.monotonic()
         runtime.stop()

@@ -22,6 +22,7 @@ from typing import Any
 from tracking_ops.local.child_processes import (
     STOP_GRACE_SECONDS,
     CodeVersion,
+    StartupCancelled,
     StartupFailed,
     await_ready,
     exit_now,
@@ -124,15 +125,19 @@ class Generation:
     state: str = "pending"  # pending -> current | abandoned
     changed: threading.Condition = field(default_factory=threading.Condition)
 
-    def wait(self, count: int) -> None:
-        """Until ``count`` workers are ready; StartupFailed at the first failure."""
+    def wait(self, count: int, cancelled: Callable[[], bool] = lambda: False) -> None:
+        """Until ``count`` workers are ready; StartupFailed at the first failure,
+        StartupCancelled once ``cancelled()``."""
         with self.changed:
             # In slices: the main thread waits here at start, and must keep running
             # bytecode for a signal's handler to run (see local.serve_forever).
             while not self.changed.wait_for(
                 lambda: len(self.ready) >= count or self.errors, timeout=0.1
             ):
-                pass
+                if cancelled():
+                    raise StartupCancelled("stopping")
+            if cancelled():
+                raise StartupCancelled("stopping")
             if self.errors and len(self.ready) < count:
                 raise StartupFailed(self.errors[0])
 
@@ -216,7 +221,7 @@ class WorkerPool:
         try:
             with self._lock:
                 if self._closed.is_set():
-                    raise StartupFailed("stopping")
+                    raise StartupCancelled("stopping")
                 process, conn = start_child(
                     _worker_main, (self.spec, generation.code), f"worker-{number}"
                 )

@@ -13,7 +13,7 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
-from tracking_api import domain, jsonvalues
+from tracking_api import domain, jsonvalues, messages
 from tracking_api.errors import (
     ApiError,
     FeatureDisabled,
@@ -85,7 +85,7 @@ def read_json_body(request: Request, limit: int) -> Any:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
-        raise domain.InvalidJson("The request body is not UTF-8 encoded JSON.") from None
+        raise domain.InvalidJson(messages.NOT_UTF8) from None
     if not text.strip():
         raise domain.InvalidJson("The request body is empty; a JSON object is required.")
     return domain.parse_json(text)

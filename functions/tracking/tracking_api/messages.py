@@ -11,6 +11,8 @@ import re
 
 from tracking_api.contract import MAX_METADATA_BYTES, STATUSES
 
+# A body that is not UTF-8 (400 invalid_json), from the function and the local gateway.
+NOT_UTF8 = "The request body is not UTF-8 encoded JSON."
 MAX_BATCH_ITEMS = 25  # models.MAX_BATCH_SIZE (pydantic-free here; a unit test ties them)
 _UPDATE_FIELDS = ("tracking_id", "status", "location", "metadata", "timestamp")
 RULES = {

@@ -87,7 +87,13 @@ class Request:
 
     def body_bytes(self) -> bytes:
         raw = self.body or ""
-        return base64.b64decode(raw) if self.is_base64_encoded else raw.encode()
+        # surrogatepass: an event's JSON can carry a lone surrogate ("\udcff"); its
+        # bytes are then not UTF-8, which the strict decode of the body reports (400).
+        return (
+            base64.b64decode(raw)
+            if self.is_base64_encoded
+            else raw.encode("utf-8", "surrogatepass")
+        )
 
 
 @dataclass(frozen=True)
