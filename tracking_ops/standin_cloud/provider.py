@@ -214,9 +214,12 @@ class StandinAwsProvider(Provider):
         for key, value in current.items():
             if state.get(key) == value:
                 continue
-            properties[key] = wire(value)
+            # A secret read back stays a secret (an SSM SecureString's value).
+            held = request.properties.get(key)
+            fresh = wire(value).with_secret(bool(held and held.contains_secret()))
+            properties[key] = fresh
             if key in inputs:
-                inputs[key] = wire(value)
+                inputs[key] = fresh.with_secret(fresh.is_secret or inputs[key].contains_secret())
         return ReadResponse(resource_id=request.resource_id, properties=properties, inputs=inputs)
 
     async def update(self, request: UpdateRequest) -> UpdateResponse:
