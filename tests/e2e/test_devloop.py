@@ -149,6 +149,9 @@ def test_edited_handler_is_served_and_a_syntax_error_keeps_the_last_good_code(fu
         module.write_text(module.read_text() + "\ndef broken(:\n")
         wait_for_log(api, r"reload failed .*still serving the last good code")
         wait_for_log(api, r"SyntaxError")
+        # ... pointing at the user's file and line, not at the runtime's copy of it
+        wait_for_log(api, rf'File "{re.escape(str(module))}", line \d+')
+        assert not any("tracking-local-code" in line for line in api.log), "".join(api.log)
         assert health(api) == {"status": "ok", "edited": tag}
         assert api.request("POST", "/track", update(str(uuid.uuid4())[:12])).status == 201
 
@@ -333,3 +336,26 @@ def test_docs_serves_only_its_own_assets(local_api):
     for path in ("/docs/../pyproject.toml", "/docs/index.j2", "/docs/%2e%2e/README.md"):
         reply = local_api.request("GET", path)
         assert reply.status == 404 and reply.error_code == "not_found", path
+
+
+# A request the function refuses: its EMF metric (ValidationFailures) is printed then.
+REFUSED_BY_THE_FUNCTION = "/status?tracking_id=b!d"
+REQUEST_LINE = r"^GET /status 400 [\d.]+ms$"
+
+
+@pytest.mark.parametrize("verbose", [False, True], ids=["quiet", "verbose"])
+def test_the_console_has_one_line_per_request_and_metrics_only_when_verbose(
+    functions_copy, verbose
+):
+    api = launch(functions_copy, "--no-reload", *(["--verbose"] if verbose else []))
+    try:
+        assert api.request("GET", REFUSED_BY_THE_FUNCTION).status == 400
+        wait_for_log(api, REQUEST_LINE)
+        if verbose:
+            wait_for_log(api, r'^\{"_aws":')
+        else:
+            api.request("GET", "/health")  # the metric, if printed, comes before this line
+            wait_for_log(api, r"^GET /health 200 ")
+            assert not any('"_aws"' in line for line in api.log), "".join(api.log)
+    finally:
+        stop_and_check(api, signal.SIGTERM, group=False, case="console")

@@ -73,6 +73,15 @@ def test_a_start_then_ctrl_c_prints_no_traceback_and_leaves_no_process():
     assert "Traceback" not in output, output
     assert "Parameters unavailable" not in output, output
     assert "stopped in" in output
+    # The banner lists every route of the API (its one list) and the local pages.
+    from tracking_api.schema_export import ROUTES
+    from tracking_ops.local.docs import LOCAL_PAGES
+
+    routes = next(line for line in output.splitlines() if line.startswith("routes: "))
+    assert routes.removeprefix("routes: ").split(", ") == [
+        f"{route['method']} {route['path']}" for route in ROUTES
+    ]
+    assert all(f"GET {page}" in output for page in LOCAL_PAGES), output
 
 
 def test_ctrl_c_during_start_up_stops_cleanly():

@@ -35,6 +35,8 @@ from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any
 
+from tracking_ops.local import console
+
 SPAWN = multiprocessing.get_context("spawn")
 STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
 STARTUP_SECONDS = 90  # a cold worker on a busy 2-core machine: imports, SSM, clients
@@ -60,6 +62,15 @@ class CodeVersion:
     generation: int
     root: str
     paths: tuple[str, ...]
+    source: str = ""  # the user's functions/ tree it was copied from
+
+    @property
+    def replacements(self) -> tuple[tuple[str, str], ...]:
+        """(snapshot path, user's path): what a traceback shows for the snapshot's files."""
+        return ((str(Path(self.root) / "functions"), self.source),) if self.source else ()
+
+    def user_paths(self, text: str) -> str:
+        return console.user_paths(text, self.replacements)
 
 
 def snapshot_code(source: Path, subdirs: tuple[str, ...], generation: int) -> CodeVersion:
@@ -67,7 +78,10 @@ def snapshot_code(source: Path, subdirs: tuple[str, ...], generation: int) -> Co
     root = Path(tempfile.mkdtemp(prefix=f"tracking-local-code-{generation}-"))
     shutil.copytree(source, root / "functions", ignore=_COPY_IGNORE)
     return CodeVersion(
-        generation, str(root), tuple(str(root / "functions" / sub) for sub in subdirs)
+        generation,
+        str(root),
+        tuple(str(root / "functions" / sub) for sub in subdirs),
+        str(source),
     )
 
 
@@ -97,6 +111,9 @@ def prepare_child(code: CodeVersion, environment: dict[str, str]) -> None:
     sys.path[:0] = code.paths
     importlib.invalidate_caches()
     os.environ.update(environment)
+    console.install(
+        code.replacements, environment.get(console.VERBOSE_VARIABLE) == console.VERBOSE_ON
+    )
     from tracking_ops.local.standin import PROFILE_VARIABLES
 
     for name in PROFILE_VARIABLES:  # the stand-in's credentials, never a profile's

@@ -11,6 +11,8 @@ import html
 import json
 
 DOCS_PATH = "/docs"
+OPENAPI_PATH = "/openapi.json"
+LOCAL_PAGES = (DOCS_PATH, OPENAPI_PATH)  # served by the local runtime, not the API
 ASSET_PREFIX = DOCS_PATH + "/"
 # The files the page uses (and their types); nothing else of the package is served.
 ASSETS = {

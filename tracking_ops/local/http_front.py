@@ -122,7 +122,7 @@ def make_request_handler(pool: workers.WorkerPool, openapi: Callable[[], bytes],
             return self._route(url, started, body)
 
         def _route(self, url, started: float, body: bytes) -> None:
-            if url.path == "/openapi.json" and self.command == "GET":
+            if url.path == docs.OPENAPI_PATH and self.command == "GET":
                 return self._reply(url, started, 200, JSON_HEADERS, openapi())
             if url.path.startswith(docs.DOCS_PATH) and self.command == "GET":
                 return self._reply(url, started, *self._docs(url.path))
@@ -170,7 +170,7 @@ def make_request_handler(pool: workers.WorkerPool, openapi: Callable[[], bytes],
 
         def _docs(self, path: str) -> tuple[int, dict[str, str], bytes]:
             if path in (docs.DOCS_PATH, docs.ASSET_PREFIX):
-                page = docs.page("Logistics tracking API", "/openapi.json")
+                page = docs.page("Logistics tracking API", docs.OPENAPI_PATH)
                 return 200, {"Content-Type": "text/html; charset=utf-8"}, page
             found = docs.asset(path)
             if found is None:

@@ -38,9 +38,11 @@ from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from tracking_common.runtime_config import EVENT_SOURCE
+from tracking_api.schema_export import ROUTES
 from tracking_ops.local import (
     child_processes,
+    console,
+    docs,
     http_front,
     parameters_extension,
     standin,
@@ -57,8 +59,7 @@ IAM_NOTE = (
     "note: IAM authorization (AWS_IAM) is not enforced locally; "
     "every request is accepted as signed."
 )
-OBSERVER_QUEUE = "events-observer"  # local only: a queue subscribed to the bus
-OBSERVER_RULE = "observe-status-changes"
+OBSERVER_QUEUE = standin.OBSERVER_QUEUE  # where the tests read the bus's events
 DEFAULT_WORKERS = 4
 API_HANDLER = "tracking_api.api:handler"  # what app.handler re-exports
 API_WARM = "tracking_ops.local.warmup:api"
@@ -85,6 +86,7 @@ class LocalRuntime:
         functions_dir: Path | str | None = None,
         function_timeout: float | None = None,
         on_fatal: Callable[[str], None] | None = None,
+        verbose: bool = False,
     ):
         self.env = env
         self.port = port
@@ -93,6 +95,7 @@ class LocalRuntime:
         self.functions_dir = Path(functions_dir or FUNCTIONS_DIR).resolve()
         self.function_timeout = function_timeout or defs.API_FUNCTION.timeout_s
         self.on_fatal = on_fatal
+        self.verbose = verbose
         self._stack = ExitStack()
         self._stopping = threading.Event()
         self._reloading = threading.Lock()
@@ -122,11 +125,12 @@ class LocalRuntime:
         self.instance = standin.StandIn(endpoint, self.env)
         self.instance.apply_to(os.environ)
         standin.provision(self.instance)
-        self._observe_events()
+        standin.observe_events(self.instance)
         self._check_cancelled()
         self._environment = {
             **self.instance.aws_environment(),
             **self.instance.function_environment(),
+            **console.child_environment(self.verbose),
         }
         # The API function reads SSM through the Parameters and Secrets extension.
         self._environment.update(
@@ -270,26 +274,6 @@ class LocalRuntime:
 
         return openapi_document(server_url=self.url)
 
-    def _observe_events(self) -> None:
-        """A local queue that receives every event put on the bus, so they can be seen."""
-        sqs = self.instance.client("sqs")
-        events = self.instance.client("events")
-        queue_url = sqs.create_queue(QueueName=defs.physical_name(OBSERVER_QUEUE, self.env))[
-            "QueueUrl"
-        ]
-        queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
-            "Attributes"
-        ]["QueueArn"]
-        bus = defs.event_bus_name(self.env)
-        events.put_rule(
-            Name=OBSERVER_RULE,
-            EventBusName=bus,
-            EventPattern=json.dumps({"source": [EVENT_SOURCE]}),
-        )
-        events.put_targets(
-            Rule=OBSERVER_RULE, EventBusName=bus, Targets=[{"Id": "observer", "Arn": queue_arn}]
-        )
-
     def stop(self) -> None:
         self._stopping.set()
         self._stack.close()
@@ -302,6 +286,7 @@ def serve_forever(
     reload: bool = True,
     functions_dir: Path | str | None = None,
     function_timeout: float | None = None,
+    verbose: bool = False,
 ) -> int:
     """Run until SIGINT/SIGTERM (to this process or its group); returns the exit code."""
     stop = threading.Event()
@@ -330,6 +315,7 @@ def serve_forever(
         functions_dir=functions_dir,
         function_timeout=function_timeout,
         on_fatal=on_fatal,
+        verbose=verbose,
     )
     watcher = None
     if stop.is_set():  # a signal came before the runtime existed
@@ -339,12 +325,15 @@ def serve_forever(
         host, bound = runtime.httpd.server_address[:2]
         print(BANNER.format(host=host, port=bound), flush=True)
         print(IAM_NOTE, flush=True)
+        for line in console.route_lines(ROUTES, docs.LOCAL_PAGES):
+            print(line, flush=True)
         if reload:
             watcher = CodeWatcher(runtime.functions_dir, runtime.reload).start()
         print(
             f"env {env}: AWS stand-in (moto) at {runtime.instance.endpoint}, {workers} workers,"
-            f" ready in {time.monotonic() - started:.1f}s; docs at /docs, OpenAPI at"
-            f" /openapi.json; {'reloads on edits under ' + str(runtime.functions_dir) if reload else 'no reload'};"
+            f" ready in {time.monotonic() - started:.1f}s;"
+            f" {'verbose (metrics and debug output shown)' if verbose else 'one line per request (--verbose for metrics and debug output)'};"
+            f" {'reloads on edits under ' + str(runtime.functions_dir) if reload else 'no reload'};"
             " Ctrl-C stops everything",
             flush=True,
         )
@@ -385,6 +374,9 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help=f"the API function's timeout in seconds (default {defs.API_FUNCTION.timeout_s})",
     )
+    parser.add_argument(
+        "--verbose", action="store_true", help="also print the functions' metrics and debug output"
+    )
     args = parser.parse_args(argv)
     return serve_forever(
         args.env,
@@ -393,6 +385,7 @@ def main(argv: list[str] | None = None) -> int:
         reload=not args.no_reload,
         functions_dir=args.functions,
         function_timeout=args.function_timeout,
+        verbose=args.verbose,
     )
 
 

@@ -175,7 +175,7 @@ def run_feeder_process(
     try:
         feeder.setup()
     except BaseException:  # noqa: BLE001 - whatever stops the import is the report
-        conn.send(("failed", traceback.format_exc()))
+        conn.send(("failed", code.user_paths(traceback.format_exc())))
         child_processes.exit_now(1)
     conn.send(("ready", os.getpid()))
     try:

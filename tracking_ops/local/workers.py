@@ -74,7 +74,7 @@ def _worker_main(conn: Connection, spec: WorkerSpec, code: CodeVersion) -> None:
         if spec.warm:
             _resolve(spec.warm)()
     except BaseException:  # noqa: BLE001 - whatever stops the import is the report
-        conn.send(("failed", traceback.format_exc()))
+        conn.send(("failed", code.user_paths(traceback.format_exc())))
         exit_now(1)
     from tracking_ops.local.proxy import LambdaContext
 
@@ -94,7 +94,7 @@ def _worker_main(conn: Connection, spec: WorkerSpec, code: CodeVersion) -> None:
         try:
             reply = ("ok", handler(event, context))
         except Exception:  # noqa: BLE001 - an unhandled error is the invocation's result
-            reply = ("error", traceback.format_exc())
+            reply = ("error", code.user_paths(traceback.format_exc()))
         try:
             conn.send(reply)
         except (OSError, ValueError):

@@ -59,6 +59,8 @@ def test(c: Context, stack: str = "", tier: str = "", lint: bool = True) -> None
         "functions": "serve and watch this copy of the functions/ tree instead",
         "function_timeout": "the API function's timeout in seconds (default: the deployed"
         " value); an invocation past it gets 502 and its worker is replaced",
+        "verbose": "also print the functions' EMF metric lines and debug logs (default:"
+        " one line per request, warnings and errors)",
     }
 )
 def local(
@@ -69,6 +71,7 @@ def local(
     workers: int = 4,
     functions: str = "",
     function_timeout: int = 0,
+    verbose: bool = False,
 ) -> None:
     """Run the whole API on this machine, moto standing in for AWS (no account, no Docker)."""
     from tracking_ops.local.child_processes import exit_now
@@ -81,6 +84,7 @@ def local(
         reload=reload,
         functions_dir=functions or None,
         function_timeout=function_timeout or None,
+        verbose=verbose,
     )
     # Everything it started is stopped by now; skipping the interpreter's teardown of
     # the modules moto and the functions imported saves seconds on a busy machine.
