@@ -50,7 +50,7 @@ def present(values: Properties) -> Properties:
     return {key: value for key, value in values.items() if value is not None}
 
 
-EMPTY = (None, "", {}, [])
+EMPTY = (None, False, "", {}, [])
 
 
 def reported(current: Properties, state: Properties) -> Properties:
