@@ -6,6 +6,7 @@ made them) and ends with one line (Interrupted: exit 130)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -179,10 +180,8 @@ class Rehearsal:
             except subprocess.TimeoutExpired:
                 continue
         # the engine and the provider it started are in the child's group
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(child.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
 
     def _stop_started(self) -> str:
         """Stop what this run started; the one line that says so."""

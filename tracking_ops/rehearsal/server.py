@@ -3,6 +3,7 @@ outlives `invoke rehearse` until `invoke rehearse --down`."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -83,10 +84,8 @@ def stop(pid: int, wait: Callable[[float], None] = time.sleep) -> None:
     """SIGTERM to the server's process group, SIGKILL after STOP_WAIT_S; returns once
     it is gone (reaped, when it is our child)."""
     for signum in (signal.SIGTERM, signal.SIGKILL):
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(pid, signum)
-        except ProcessLookupError:
-            pass
         deadline = time.monotonic() + STOP_WAIT_S
         while time.monotonic() < deadline:
             _reap(pid)
@@ -96,7 +95,5 @@ def stop(pid: int, wait: Callable[[float], None] = time.sleep) -> None:
 
 
 def _reap(pid: int) -> None:
-    try:
+    with contextlib.suppress(ChildProcessError):
         os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        pass
