@@ -34,8 +34,9 @@ def urn(typ: str, name: str) -> str:
     return f"urn:pulumi:{ENV}::tracking::{typ}::{name}"
 
 
-def wired(properties: dict[str, Any]) -> dict[str, Any]:
-    return {key: wire(value) for key, value in properties.items()}
+def wired(properties: dict[str, Any], secrets: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Plain inputs on the wire, ``secrets`` as the engine sends a secret."""
+    return {key: wire(value).with_secret(key in secrets) for key, value in properties.items()}
 
 
 def unwired(properties: dict[str, Any]) -> dict[str, Any]:
@@ -45,18 +46,31 @@ def unwired(properties: dict[str, Any]) -> dict[str, Any]:
 class Resource:
     """One resource through the provider: its id, inputs and outputs (plain data)."""
 
-    def __init__(self, provider: StandinAwsProvider, typ: str, name: str, inputs: dict):
+    def __init__(
+        self,
+        provider: StandinAwsProvider,
+        typ: str,
+        name: str,
+        inputs: dict,
+        secrets: tuple[str, ...] = (),
+    ):
         self.provider, self.urn, self.inputs = provider, urn(typ, name), dict(inputs)
-        created = run(provider.create(CreateRequest(self.urn, wired(inputs), 60, False)))
+        self.secrets = secrets
+        created = run(provider.create(CreateRequest(self.urn, self._wired(inputs), 60, False)))
         self.id = created.resource_id
         self.wire_outputs = created.properties
         self.outputs = unwired(created.properties)
+
+    def _wired(self, properties: dict[str, Any]) -> dict[str, Any]:
+        return wired(properties, self.secrets)
 
     def update(self, **changes: Any) -> dict[str, Any]:
         news = {**self.inputs, **changes}
         updated = run(
             self.provider.update(
-                UpdateRequest(self.urn, self.id, self.wire_outputs, wired(news), 60, [], False)
+                UpdateRequest(
+                    self.urn, self.id, self.wire_outputs, self._wired(news), 60, [], False
+                )
             )
         )
         self.inputs, self.wire_outputs = news, updated.properties
@@ -67,7 +81,7 @@ class Resource:
         """What refresh would store: the outputs as moto has them, or None when gone."""
         found = run(
             self.provider.read(
-                ReadRequest(self.urn, self.id, self.wire_outputs, wired(self.inputs))
+                ReadRequest(self.urn, self.id, self.wire_outputs, self._wired(self.inputs))
             )
         )
         if not found.resource_id:
@@ -77,7 +91,7 @@ class Resource:
     def read_wire(self) -> Any:
         return run(
             self.provider.read(
-                ReadRequest(self.urn, self.id, self.wire_outputs, wired(self.inputs))
+                ReadRequest(self.urn, self.id, self.wire_outputs, self._wired(self.inputs))
             )
         )
 

@@ -47,3 +47,17 @@ def number(value: Any) -> Any:
     if isinstance(value, float) and value.is_integer():
         return int(value)
     return value
+
+
+def as_declared(declared: Any, found: Any) -> Any:
+    """A JSON document moto holds, as the state spells it when they mean the same (AWS
+    reformats policies and bodies; that is no drift)."""
+    import json
+
+    if isinstance(declared, str) and isinstance(found, str):
+        try:
+            if json.loads(declared) == json.loads(found):
+                return declared
+        except ValueError:
+            pass
+    return found
