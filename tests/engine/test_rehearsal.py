@@ -78,7 +78,11 @@ def rehearse(folder: Path, *args: str, check: bool = True) -> subprocess.Complet
 @pytest.fixture(scope="module")
 def rehearsal(tmp_path_factory: pytest.TempPathFactory, engine_cli: Path):
     folder = tmp_path_factory.mktemp("rehearsal") / "dev"
-    done = rehearse(folder, "--env", "dev")
+    try:
+        done = rehearse(folder, "--env", "dev")
+    except BaseException:
+        rehearse(folder, "--down", check=False)  # a failed deploy keeps its server
+        raise
     tasks = Tasks(folder, switch=SWITCH_ENV)
     tasks.deploy_log = done.stdout
     tasks.record = Record.load(folder)

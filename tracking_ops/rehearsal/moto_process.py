@@ -15,6 +15,7 @@ from pathlib import Path
 from tracking_ops.local.standin import moto_server
 
 ENDPOINT_FILE = "endpoint"
+FOLDER_CHECK_S = 2.0
 
 
 def serve(folder: Path) -> None:
@@ -25,7 +26,9 @@ def serve(folder: Path) -> None:
         partial = folder / f".{ENDPOINT_FILE}.part"
         partial.write_text(endpoint + "\n")
         partial.replace(folder / ENDPOINT_FILE)  # whole or absent
-        stop.wait()
+        # A folder removed under it (a temporary directory cleaned up) ends it too.
+        while not stop.wait(FOLDER_CHECK_S) and folder.is_dir():
+            pass
 
 
 if __name__ == "__main__":
