@@ -24,11 +24,12 @@ class Tasks:
     """Runs `invoke <task>` as a user would, with TRACKING_SANDBOX set."""
 
     root: Path
+    switch: str = sandbox.SANDBOX_ENV  # or TRACKING_REHEARSAL (tests/engine/test_rehearsal.py)
 
     def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         env = {
             **os.environ,
-            sandbox.SANDBOX_ENV: str(self.root),
+            self.switch: str(self.root),
             "PULUMI_CONFIG_PASSPHRASE": "",  # what dev's committed stack files are encrypted with
         }
         done = subprocess.run(

@@ -36,6 +36,7 @@ from pulumi.provider.experimental.provider import (
     UpdateRequest,
     UpdateResponse,
 )
+from pulumi.runtime import rpc
 
 from tracking_ops.deploy.synth import SynthMocks, computed_outputs
 from tracking_ops.standin_cloud import moto_backed
@@ -55,6 +56,9 @@ class UnknownType(Exception):
 
 
 UNKNOWN = object()  # an input the engine does not know yet (a preview)
+# An output not known before the apply, as the wire carries it (the SDK's marshal of
+# Computed() raises: the engine's unknown sentinel string is what it stands for).
+UNKNOWN_OUTPUT = PropertyValue(rpc.UNKNOWN)
 
 
 def plain(value: PropertyValue) -> Any:
@@ -142,19 +146,25 @@ class StandinAwsProvider(Provider):
         return CheckResponse(inputs=request.new_inputs)
 
     def _outputs(
-        self, urn: str, inputs: dict[str, PropertyValue], answered: dict[str, Any] | None = None
+        self,
+        urn: str,
+        inputs: dict[str, PropertyValue],
+        answered: dict[str, Any] | None = None,
+        moto_answers: bool = False,
     ) -> dict[str, PropertyValue]:
         """The inputs as given (secrets stay secret) and what AWS would compute: moto's
         answer where a moto backend made the resource, else the offline derivation."""
         typ, name = _urn_type(urn), _urn_name(urn)
         plain_inputs = {key: plain(value) for key, value in inputs.items()}
         derived = computed_outputs(typ, name, plain_inputs, self.region)
-        unknown = has_unknown(plain_inputs)
+        # A preview of what moto will answer: unknown, as the engine's update plan then
+        # accepts moto's real ids and ARNs (the offline ones would violate it).
+        unknown = moto_answers or has_unknown(plain_inputs)
         out = dict(inputs)
         for key, value in derived.items():
             if key in inputs:
                 continue
-            out[key] = PropertyValue(Computed()) if unknown or has_unknown(value) else wire(value)
+            out[key] = UNKNOWN_OUTPUT if unknown or has_unknown(value) else wire(value)
         for key, value in (answered or {}).items():
             if key not in inputs:
                 out[key] = wire(value)
@@ -185,7 +195,10 @@ class StandinAwsProvider(Provider):
         backend = self._backend(typ)
         if backend is None or request.preview:
             return CreateResponse(
-                resource_id=f"{name}-id", properties=self._outputs(request.urn, request.properties)
+                resource_id=f"{name}-id",
+                properties=self._outputs(
+                    request.urn, request.properties, moto_answers=backend is not None
+                ),
             )
         inputs = {key: plain(value) for key, value in request.properties.items()}
         resource_id, answered = await asyncio.to_thread(backend.create, self.cloud, name, inputs)
@@ -227,8 +240,11 @@ class StandinAwsProvider(Provider):
         typ = _urn_type(request.urn)
         self._known(typ)
         backend = self._backend(typ)
-        if backend is None or request.preview:
+        if backend is None:
             return UpdateResponse(properties=self._outputs(request.urn, request.news))
+        if request.preview:  # what moto answered before stays (the plan expects it)
+            kept = {k: plain(v) for k, v in request.olds.items() if k not in request.news}
+            return UpdateResponse(properties=self._outputs(request.urn, request.news, kept))
         olds = {key: plain(value) for key, value in request.olds.items()}
         news = {key: plain(value) for key, value in request.news.items()}
         answered = await asyncio.to_thread(

@@ -8,6 +8,7 @@ from invoke import Context, Exit, task
 
 from tracking_ops.deploy.preflight import PreflightError, check_aws_credentials
 from tracking_ops.operate import dlq
+from tracking_ops.rehearsal import switch
 from tracking_ops.tasks.common import check_env
 from tracking_ops.tasks.help import HELP_ENV
 from tracking_stacks import definitions as defs
@@ -45,7 +46,8 @@ def _clients(env: str, endpoint: str):
     help={
         "env": HELP_ENV,
         "endpoint": "an AWS stand-in (e.g. the moto URL `invoke local` prints): the notifier "
-        "then runs in this process; default: the deployed env (AWS credentials)",
+        "then runs in this process; default: the rehearsal's (TRACKING_REHEARSAL), else the "
+        "deployed env (AWS credentials)",
         "max_messages": "read at most this many DLQ messages (default 1000)",
     }
 )
@@ -58,7 +60,8 @@ def replay_dlq(c: Context, env: str = "dev", endpoint: str = "", max_messages: i
     env = check_env(env)
     if max_messages < 1:
         raise Exit("error: --max-messages must be at least 1", code=2)
-    sqs, streams, deliver = _clients(env, endpoint)
+    # Under TRACKING_REHEARSAL the rehearsal's moto is the stand-in (no Lambda runs there).
+    sqs, streams, deliver = _clients(env, endpoint or switch.endpoint_of(os.environ))
     queue_url = sqs.get_queue_url(QueueName=defs.dlq_name(env))["QueueUrl"]
     print(f"replaying {defs.dlq_name(env)}", flush=True)
     report = dlq.replay(
