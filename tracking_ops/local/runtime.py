@@ -38,9 +38,9 @@ from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from tracking_common.runtime_config import EVENT_SOURCE
 from tracking_ops.local import (
     child_processes,
+    function_logs,
     http_front,
     parameters_extension,
     standin,
@@ -48,6 +48,7 @@ from tracking_ops.local import (
     workers,
 )
 from tracking_ops.local.child_processes import StartupFailed, failure_summary
+from tracking_ops.local.standin import OBSERVER_QUEUE  # noqa: F401 - tests read it here
 from tracking_ops.local.watch import CodeWatcher
 from tracking_stacks import definitions as defs
 from tracking_stacks.naming import validate_env
@@ -57,8 +58,6 @@ IAM_NOTE = (
     "note: IAM authorization (AWS_IAM) is not enforced locally; "
     "every request is accepted as signed."
 )
-OBSERVER_QUEUE = "events-observer"  # local only: a queue subscribed to the bus
-OBSERVER_RULE = "observe-status-changes"
 DEFAULT_WORKERS = 4
 API_HANDLER = "tracking_api.api:handler"  # what app.handler re-exports
 API_WARM = "tracking_ops.local.warmup:api"
@@ -85,9 +84,13 @@ class LocalRuntime:
         functions_dir: Path | str | None = None,
         function_timeout: float | None = None,
         on_fatal: Callable[[str], None] | None = None,
+        host: str = standin.LOOPBACK,
+        log_dir: Path | None = None,
     ):
         self.env = env
         self.port = port
+        self.host = host
+        self.log_dir = log_dir or defs.LOCAL_LOG_DIR  # each function's output (invoke logs)
         self.workers = workers
         self.log = log or (lambda line: print(line, flush=True))
         self.functions_dir = Path(functions_dir or FUNCTIONS_DIR).resolve()
@@ -121,7 +124,7 @@ class LocalRuntime:
         self.instance = standin.StandIn(endpoint, self.env)
         self.instance.apply_to(os.environ)
         standin.provision(self.instance)
-        self._observe_events()
+        standin.observe_events(self.instance)
         self._environment = {
             **self.instance.aws_environment(),
             **self.instance.function_environment(),
@@ -133,6 +136,7 @@ class LocalRuntime:
             )
         )
         self._stack.callback(self._remove_code)
+        self._notifier_log = function_logs.start_log(self.log_dir, defs.NOTIFIER_FUNCTION.what)
         self.pool = workers.WorkerPool(
             workers.WorkerSpec(
                 handler=API_HANDLER,
@@ -140,6 +144,7 @@ class LocalRuntime:
                 environment=self._environment,
                 function_name=defs.API_FUNCTION.what,
                 timeout_s=self.function_timeout,
+                log_file=str(function_logs.start_log(self.log_dir, defs.API_FUNCTION.what)),
             ),
             self.workers,
             self.log,
@@ -159,7 +164,7 @@ class LocalRuntime:
         self._feeder = feeder
         document: list[bytes] = []  # known once the server has its port
         self.httpd = ThreadingHTTPServer(
-            (standin.LOOPBACK, self.port),
+            (self.host, self.port),
             http_front.make_request_handler(self.pool, lambda: document[0], self.log),
         )
         document.append(json.dumps(self._openapi()).encode())
@@ -186,7 +191,7 @@ class LocalRuntime:
     def _start_feeder(self, code: child_processes.CodeVersion) -> child_processes.StandbyChild:
         feeder = child_processes.StandbyChild(
             stream_feeder.run_feeder_process,
-            (code, self.instance, self._environment),
+            (code, self.instance, self._environment, str(self._notifier_log)),
             "stream-feeder",
         )
         self._feeders.add(feeder)
@@ -259,26 +264,6 @@ class LocalRuntime:
 
         return openapi_document(server_url=self.url)
 
-    def _observe_events(self) -> None:
-        """A local queue that receives every event put on the bus, so they can be seen."""
-        sqs = self.instance.client("sqs")
-        events = self.instance.client("events")
-        queue_url = sqs.create_queue(QueueName=defs.physical_name(OBSERVER_QUEUE, self.env))[
-            "QueueUrl"
-        ]
-        queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
-            "Attributes"
-        ]["QueueArn"]
-        bus = defs.event_bus_name(self.env)
-        events.put_rule(
-            Name=OBSERVER_RULE,
-            EventBusName=bus,
-            EventPattern=json.dumps({"source": [EVENT_SOURCE]}),
-        )
-        events.put_targets(
-            Rule=OBSERVER_RULE, EventBusName=bus, Targets=[{"Id": "observer", "Arn": queue_arn}]
-        )
-
     def stop(self) -> None:
         self._stopping.set()
         self._stack.close()
@@ -295,8 +280,12 @@ def serve_forever(
     reload: bool = True,
     functions_dir: Path | str | None = None,
     function_timeout: float | None = None,
+    host: str = standin.LOOPBACK,
 ) -> int:
     """Run until SIGINT/SIGTERM (to this process or its group); returns the exit code."""
+    warning = http_front.exposure_warning(host)
+    if warning:
+        print(warning, flush=True)
     stop = threading.Event()
     status = {"starting": True, "code": 0}
 
@@ -321,6 +310,7 @@ def serve_forever(
         functions_dir=functions_dir,
         function_timeout=function_timeout,
         on_fatal=on_fatal,
+        host=host,
     )
     watcher = None
     try:
@@ -367,6 +357,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Run the tracking API locally on moto.")
     parser.add_argument("--env", default="dev", type=validate_env)  # fixed or per-branch
     parser.add_argument("--port", type=int, default=8787)
+    parser.add_argument("--host", default=standin.LOOPBACK, help="the address to listen on")
     parser.add_argument("--workers", type=int, default=DEFAULT_WORKERS)
     parser.add_argument("--no-reload", action="store_true", help="do not watch the code")
     parser.add_argument("--functions", default=None, help="the functions tree to serve and watch")
@@ -384,6 +375,7 @@ def main(argv: list[str] | None = None) -> int:
         reload=not args.no_reload,
         functions_dir=args.functions,
         function_timeout=args.function_timeout,
+        host=args.host,
     )
 
 

@@ -18,6 +18,7 @@ from tracking_common.runtime_config import (
     ENV_EVENT_BUS_NAME,
     ENV_FEATURE_FLAGS_PARAM,
     ENV_TABLE_NAME,
+    EVENT_SOURCE,
 )
 from tracking_stacks import definitions as defs
 
@@ -31,6 +32,8 @@ DUMMY_CREDENTIALS = {
     "AWS_SESSION_TOKEN": "standin",
 }
 PROFILE_VARIABLES = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE")
+OBSERVER_QUEUE = "events-observer"  # local only: a queue subscribed to the bus
+OBSERVER_RULE = "observe-status-changes"
 
 
 @dataclass(frozen=True)
@@ -194,6 +197,26 @@ def provision(standin: StandIn) -> None:
             Description=spec.description,
         )
     standin.client("events").create_event_bus(Name=defs.event_bus_name(env))
+
+
+def observe_events(standin: StandIn) -> None:
+    """A local queue that receives every event put on the bus, so they can be seen."""
+    import json
+
+    sqs, events = standin.client("sqs"), standin.client("events")
+    queue_url = sqs.create_queue(QueueName=defs.physical_name(OBSERVER_QUEUE, standin.env))[
+        "QueueUrl"
+    ]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
+        "Attributes"
+    ]["QueueArn"]
+    bus = defs.event_bus_name(standin.env)
+    events.put_rule(
+        Name=OBSERVER_RULE, EventBusName=bus, EventPattern=json.dumps({"source": [EVENT_SOURCE]})
+    )
+    events.put_targets(
+        Rule=OBSERVER_RULE, EventBusName=bus, Targets=[{"Id": "observer", "Arn": queue_arn}]
+    )
 
 
 def reset(endpoint: str) -> None:
