@@ -281,6 +281,7 @@ def serve_forever(
     functions_dir: Path | str | None = None,
     function_timeout: float | None = None,
     host: str = standin.LOOPBACK,
+    log_dir: Path | None = None,
 ) -> int:
     """Run until SIGINT/SIGTERM (to this process or its group); returns the exit code."""
     warning = http_front.exposure_warning(host)
@@ -311,6 +312,7 @@ def serve_forever(
         function_timeout=function_timeout,
         on_fatal=on_fatal,
         host=host,
+        log_dir=log_dir,
     )
     watcher = None
     try:
@@ -358,6 +360,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--env", default="dev", type=validate_env)  # fixed or per-branch
     parser.add_argument("--port", type=int, default=8787)
     parser.add_argument("--host", default=standin.LOOPBACK, help="the address to listen on")
+    parser.add_argument("--log-dir", type=Path, default=None, help="the functions' log files")
     parser.add_argument("--workers", type=int, default=DEFAULT_WORKERS)
     parser.add_argument("--no-reload", action="store_true", help="do not watch the code")
     parser.add_argument("--functions", default=None, help="the functions tree to serve and watch")
@@ -376,6 +379,7 @@ def main(argv: list[str] | None = None) -> int:
         functions_dir=args.functions,
         function_timeout=args.function_timeout,
         host=args.host,
+        log_dir=args.log_dir,
     )
 
 
