@@ -94,3 +94,14 @@ def test_every_sample_event_is_exercised():
     assert {path.name for path in EVENTS_DIR.glob("*.json")} <= {
         name for name in (p.name for p in EVENTS_DIR.iterdir()) if name in tested
     }
+
+
+def test_what_the_function_writes_goes_to_stderr_not_into_the_result(tmp_path):
+    event = json.loads((EVENTS_DIR / "api-post-track.json").read_text())
+    event["body"] = json.dumps({"tracking_id": 5})  # a 400: the function records a metric
+    path = tmp_path / "invalid.json"
+    path.write_text(json.dumps(event))
+    done = invoke_function("api", "--event", str(path))
+    reply = result_of(done)
+    assert reply["statusCode"] == 400
+    assert "ValidationFailures" in done.stderr  # the metric line, on stderr

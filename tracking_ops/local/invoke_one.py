@@ -19,11 +19,13 @@ from typing import Any
 
 from tracking_ops.lambda_context import LambdaContext
 from tracking_ops.local import parameters_extension, standin
-from tracking_ops.local.runtime import API_HANDLER, CODE_SUBDIRS, FUNCTIONS_DIR
+from tracking_ops.local.runtime import API_HANDLER, API_WARM, CODE_SUBDIRS, FUNCTIONS_DIR
 from tracking_stacks import definitions as defs
 
 NOTIFIER_HANDLER = "tracking_notifier.handler:handler"  # what the notifier's app.handler is
 HANDLERS = {defs.API_FUNCTION.what: API_HANDLER, defs.NOTIFIER_FUNCTION.what: NOTIFIER_HANDLER}
+# What a new container does before its first request, as the workers of `invoke local` do.
+WARM_UPS = {defs.API_FUNCTION.what: API_WARM}
 SPECS = {spec.what: spec for spec in defs.FUNCTIONS}
 LOG_LEVEL = "INFO"  # as deployed (the compute stack's POWERTOOLS_LOG_LEVEL): logs to stderr
 QUIET_WARNING = "No application metrics to publish"  # Powertools, on every invocation locally
@@ -99,6 +101,8 @@ def invoke(name: str, event_path: str, env: str = "dev") -> Any:
     with local_standin(env), contextlib.redirect_stdout(sys.stderr), warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=QUIET_WARNING)
         handler = _resolve(HANDLERS[spec.what])
+        if spec.what in WARM_UPS:
+            _resolve(WARM_UPS[spec.what])()
         try:
             return handler(event, LambdaContext.of(spec))
         except Exception as exc:  # noqa: BLE001 - the invocation's result, as Lambda reports it
