@@ -9,7 +9,16 @@ import sys
 from invoke import Collection
 
 from tracking_ops.rehearsal import switch
-from tracking_ops.tasks import deploy, develop, inspect, maintain, recover, rehearse, release
+from tracking_ops.tasks import (
+    deploy,
+    develop,
+    inspect,
+    maintain,
+    observe,
+    recover,
+    rehearse,
+    release,
+)
 
 try:  # TRACKING_REHEARSAL=<folder>: every task runs against that rehearsal
     switch.apply(os.environ)
@@ -17,6 +26,6 @@ except switch.RehearsalError as exc:
     sys.exit(f"error: {exc}")
 
 ns = Collection()
-for module in (deploy, release, inspect, develop, recover, maintain, rehearse):
+for module in (deploy, release, inspect, develop, observe, recover, maintain, rehearse):
     for task in module.TASKS:
         ns.add_task(task)

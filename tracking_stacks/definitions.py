@@ -92,6 +92,7 @@ def event_bus_name(env: str) -> str:
 LAMBDA_RUNTIME = "python3.13"  # supported until 2029; the build targets the same version
 LAMBDA_ARCHITECTURE = "arm64"
 BUILD_DIR = REPO_ROOT / ".build"
+LOCAL_LOG_DIR = REPO_ROOT / ".local-logs"  # the local runtime's function output
 SHARED_FUNCTION_CODE = REPO_ROOT / "functions" / "common"
 
 
@@ -117,6 +118,10 @@ class FunctionSpec:
 
     def log_group_name(self, env: str) -> str:
         return f"/aws/lambda/{self.function_name(env)}"
+
+    def local_log_file(self, log_dir: Path | None = None) -> Path:
+        """Where `invoke local` writes this function's output (`invoke logs --env local`)."""
+        return (log_dir or LOCAL_LOG_DIR) / f"{self.what}.log"
 
 
 API_FUNCTION = FunctionSpec(

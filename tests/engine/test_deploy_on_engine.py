@@ -122,3 +122,14 @@ def test_a_sandbox_deploy_leaves_the_committed_stack_files_as_they_are(deployed_
     ).stdout
     assert changed == ""
     assert (deployed_dev.root / "projects" / "data" / "Pulumi.dev.yaml").is_file()
+
+
+def test_diff_previews_every_layer_and_fail_exits_0_on_an_unchanged_layer(deployed_dev):
+    done = deployed_dev.run("diff", "--env", "dev")  # without --fail: 0 whatever it finds
+    lines = done.stdout.splitlines()
+    for layer in LAYERS:
+        assert any(line.startswith(f"{layer}: ") for line in lines), done.stdout
+    assert lines[-1].startswith("diff: "), done.stdout
+    one = deployed_dev.run("diff", "--env", "dev", "--layer", "data", "--fail", check=False)
+    assert one.returncode == 0, one.stdout[-3000:] + one.stderr[-3000:]
+    assert one.stdout.splitlines()[-2:] == ["data: no changes", "diff: no changes"]

@@ -18,7 +18,7 @@ from tracking_ops.deploy.executor import DONE, Reporter, Unchanged, execute
 from tracking_ops.deploy.fingerprints import source_parts
 from tracking_ops.deploy.flow import Console, DeployFlow, DeployRequest
 from tracking_ops.deploy.release_routing import refuse_if_in_progress
-from tracking_ops.deploy.review import summary_lines
+from tracking_ops.deploy.review import LayerPreview, summary_lines
 from tracking_ops.deploy.synth import SynthError, synth_all
 from tracking_stacks.definitions import FUNCTIONS
 from tracking_stacks.naming import is_branch_env
@@ -149,9 +149,12 @@ def deploy_layers(run: DeployRun, console: Console | None = None) -> None:
         run_layers(run.layers, flow.apply, "deploy")
 
 
-def preview_layers(env: str, layers: list[Layer], base: str = "", verbose: bool = False) -> None:
+def preview_layers(
+    env: str, layers: list[Layer], base: str = "", verbose: bool = False
+) -> list[LayerPreview]:
     """Preview ``layers`` (policy pack included) and print the combined summary; a layer
-    whose producers are not deployed yet is not previewed (the engine cannot read them)."""
+    whose producers are not deployed yet is not previewed (the engine cannot read them).
+    Returns the previews made, in ``layers``' order (a layer not previewed has none)."""
     deployer = open_deployer(env, verbose, base=base)
     build_assets(layers)
     previews = []
@@ -171,8 +174,10 @@ def preview_layers(env: str, layers: list[Layer], base: str = "", verbose: bool 
         run_layers(layers, action, "preview")
     finally:
         order = {layer: i for i, layer in enumerate(layers)}
-        for line in summary_lines(sorted(previews, key=lambda p: order[p.layer])):
+        previews.sort(key=lambda p: order[p.layer])
+        for line in summary_lines(previews):
             print(line)
+    return previews
 
 
 def destroy_layers(

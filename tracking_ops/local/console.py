@@ -19,6 +19,11 @@ VERBOSE_ON = "1"
 QUIET_LOG_LEVEL = "WARNING"  # the functions' Powertools logger: warnings and errors
 VERBOSE_LOG_LEVEL = "DEBUG"
 EMF_KEY = "_aws"  # CloudWatch embedded metric format: the metadata key of a metric line
+BANNER = "Tracking API listening on http://{host}:{port}"
+IAM_NOTE = (
+    "note: IAM authorization (AWS_IAM) is not enforced locally; "
+    "every request is accepted as signed."
+)
 
 
 def child_environment(verbose: bool) -> dict[str, str]:
@@ -87,6 +92,13 @@ def install(replacements: tuple[tuple[str, str], ...], verbose: bool) -> None:
     """In a child: wrap its standard streams (before the functions create their loggers)."""
     sys.stdout = ChildOutput(sys.stdout, replacements, verbose)
     sys.stderr = ChildOutput(sys.stderr, replacements, verbose)
+
+
+def banner_lines(
+    host: str, port: int, routes: Iterable[dict], local_paths: Iterable[str]
+) -> list[str]:
+    """What `invoke local` prints once it listens: where, the IAM note, the routes."""
+    return [BANNER.format(host=host, port=port), IAM_NOTE, *route_lines(routes, local_paths)]
 
 
 def route_lines(routes: Iterable[dict], local_paths: Iterable[str]) -> list[str]:

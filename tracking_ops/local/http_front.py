@@ -15,6 +15,25 @@ from tracking_api.routing import Request
 from tracking_ops.local import child_processes, docs, gateway, proxy, workers
 
 JSON_HEADERS = {"Content-Type": "application/json"}
+LOOPBACK_NAMES = frozenset({"localhost"})
+EXPOSED = (
+    "warning: listening on {host}, not on loopback: anyone who can reach this machine "
+    "can use the local API, which has no authentication (IAM is not enforced locally)"
+)
+
+
+def exposure_warning(host: str) -> str | None:
+    """One line when ``host`` is not a loopback address: the local API is unauthenticated."""
+    import ipaddress
+
+    if host.lower() in LOOPBACK_NAMES:
+        return None
+    try:
+        if ipaddress.ip_address(host).is_loopback:
+            return None
+    except ValueError:
+        pass  # a host name other than localhost: it may resolve to anything
+    return EXPOSED.format(host=host)
 
 
 class LoopbackServer(ThreadingHTTPServer):

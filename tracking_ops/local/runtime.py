@@ -1,25 +1,21 @@
 """`invoke local`: the tracking API on this machine, moto standing in for AWS.
 
-- moto's server in a thread on 127.0.0.1 (a free port), provisioned from the
-  stacks' own definitions (table, DLQ, SSM parameters for the chosen env, bus);
-- a pool of worker processes, each one "Lambda container" that imports the
-  real ``app.handler`` once and handles one request at a time (the Powertools
-  resolver keeps per-request state, exactly as in Lambda); one that runs past the
+- moto's server in a thread on 127.0.0.1 (a free port), provisioned from the stacks'
+  own definitions (table, DLQ, SSM parameters for the chosen env, bus);
+- a pool of worker processes, each one "Lambda container" that imports the real
+  ``app.handler`` once and handles one request at a time; one that runs past the
   function's timeout is killed and replaced, as Lambda does (workers.py);
-- an HTTP server on 127.0.0.1 that applies API Gateway's checks (gateway.py),
-  turns each request into a REST proxy event and writes the response back
-  (http_front.py);
-- a stream feeder (stream_feeder.py), in a process of its own, that feeds the notifier from moto's
-  DynamoDB stream, retries failed records and sends what still fails to the
-  DLQ, as the event source mapping does; a local queue receives the events the
+- an HTTP server that applies API Gateway's checks (gateway.py), turns each request
+  into a REST proxy event and writes the response back (http_front.py);
+- a stream feeder (stream_feeder.py), a process of its own, that feeds the notifier
+  from moto's DynamoDB stream, retries failed records and sends what still fails to
+  the DLQ, as the event source mapping does; a local queue receives the events the
   notifier publishes, so they can be seen;
-- a watcher of functions/ that, on an edit, starts workers and a feeder on a
-  snapshot of the new code and swaps them in once they import (hot reload).
+- a watcher of functions/ that, on an edit, starts workers and a feeder on a snapshot
+  of the new code and swaps them in once they import (hot reload).
 
 Every child process is owned by this one: see child_processes.py for how SIGINT/SIGTERM
-to the process group stop everything within seconds.
-
-IAM authorization is not enforced locally.
+to the process group stop everything within seconds. IAM is not enforced locally.
 """
 
 from __future__ import annotations
@@ -43,6 +39,7 @@ from tracking_ops.local import (
     child_processes,
     console,
     docs,
+    function_logs,
     http_front,
     parameters_extension,
     standin,
@@ -54,11 +51,6 @@ from tracking_ops.local.watch import CodeWatcher
 from tracking_stacks import definitions as defs
 from tracking_stacks.naming import validate_env
 
-BANNER = "Tracking API listening on http://{host}:{port}"
-IAM_NOTE = (
-    "note: IAM authorization (AWS_IAM) is not enforced locally; "
-    "every request is accepted as signed."
-)
 OBSERVER_QUEUE = standin.OBSERVER_QUEUE  # where the tests read the bus's events
 DEFAULT_WORKERS = 4
 API_HANDLER = "tracking_api.api:handler"  # what app.handler re-exports
@@ -87,9 +79,13 @@ class LocalRuntime:
         function_timeout: float | None = None,
         on_fatal: Callable[[str], None] | None = None,
         verbose: bool = False,
+        host: str = standin.LOOPBACK,
+        log_dir: Path | None = None,
     ):
         self.env = env
         self.port = port
+        self.host = host
+        self.log_dir = log_dir or defs.LOCAL_LOG_DIR  # each function's output (invoke logs)
         self.workers = workers
         self.log = log or (lambda line: print(line, flush=True))
         self.functions_dir = Path(functions_dir or FUNCTIONS_DIR).resolve()
@@ -140,6 +136,7 @@ class LocalRuntime:
         )
         self._check_cancelled()
         self._stack.callback(self._remove_code)
+        self._notifier_log = function_logs.start_log(self.log_dir, defs.NOTIFIER_FUNCTION.what)
         self.pool = workers.WorkerPool(
             workers.WorkerSpec(
                 handler=API_HANDLER,
@@ -147,6 +144,7 @@ class LocalRuntime:
                 environment=self._environment,
                 function_name=defs.API_FUNCTION.what,
                 timeout_s=self.function_timeout,
+                log_file=str(function_logs.start_log(self.log_dir, defs.API_FUNCTION.what)),
             ),
             self.workers,
             self.log,
@@ -166,7 +164,7 @@ class LocalRuntime:
         self._feeder = feeder
         document: list[bytes] = []  # known once the server has its port
         self.httpd = http_front.LoopbackServer(
-            (standin.LOOPBACK, self.port),
+            (self.host, self.port),
             http_front.make_request_handler(self.pool, lambda: document[0], self.log),
         )
         document.append(json.dumps(self._openapi()).encode())
@@ -201,7 +199,7 @@ class LocalRuntime:
     def _start_feeder(self, code: child_processes.CodeVersion) -> child_processes.StandbyChild:
         feeder = child_processes.StandbyChild(
             stream_feeder.run_feeder_process,
-            (code, self.instance, self._environment),
+            (code, self.instance, self._environment, str(self._notifier_log)),
             "stream-feeder",
         )
         self._feeders.add(feeder)
@@ -287,8 +285,13 @@ def serve_forever(
     functions_dir: Path | str | None = None,
     function_timeout: float | None = None,
     verbose: bool = False,
+    host: str = standin.LOOPBACK,
+    log_dir: Path | None = None,
 ) -> int:
     """Run until SIGINT/SIGTERM (to this process or its group); returns the exit code."""
+    warning = http_front.exposure_warning(host)
+    if warning:
+        print(warning, flush=True)
     stop = threading.Event()
     status = {"code": 0}
     runtime: LocalRuntime | None = None
@@ -316,6 +319,8 @@ def serve_forever(
         function_timeout=function_timeout,
         on_fatal=on_fatal,
         verbose=verbose,
+        host=host,
+        log_dir=log_dir,
     )
     watcher = None
     if stop.is_set():  # a signal came before the runtime existed
@@ -323,9 +328,7 @@ def serve_forever(
     try:
         runtime.start()
         host, bound = runtime.httpd.server_address[:2]
-        print(BANNER.format(host=host, port=bound), flush=True)
-        print(IAM_NOTE, flush=True)
-        for line in console.route_lines(ROUTES, docs.LOCAL_PAGES):
+        for line in console.banner_lines(host, bound, ROUTES, docs.LOCAL_PAGES):
             print(line, flush=True)
         if reload:
             watcher = CodeWatcher(runtime.functions_dir, runtime.reload).start()
@@ -365,6 +368,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Run the tracking API locally on moto.")
     parser.add_argument("--env", default="dev", type=validate_env)  # fixed or per-branch
     parser.add_argument("--port", type=int, default=8787)
+    parser.add_argument("--host", default=standin.LOOPBACK, help="the address to listen on")
+    parser.add_argument("--log-dir", type=Path, default=None, help="the functions' log files")
     parser.add_argument("--workers", type=int, default=DEFAULT_WORKERS)
     parser.add_argument("--no-reload", action="store_true", help="do not watch the code")
     parser.add_argument("--functions", default=None, help="the functions tree to serve and watch")
@@ -386,6 +391,8 @@ def main(argv: list[str] | None = None) -> int:
         functions_dir=args.functions,
         function_timeout=args.function_timeout,
         verbose=args.verbose,
+        host=args.host,
+        log_dir=args.log_dir,
     )
 
 

@@ -13,7 +13,7 @@ import traceback
 import warnings
 from typing import Any
 
-from tracking_ops.local import child_processes, proxy, standin
+from tracking_ops.local import child_processes, function_logs, proxy, standin
 from tracking_ops.operate import dlq
 from tracking_stacks import definitions as defs
 
@@ -166,11 +166,17 @@ class StreamFeeder:
 
 
 def run_feeder_process(
-    conn, code: child_processes.CodeVersion, instance: standin.StandIn, environment
+    conn,
+    code: child_processes.CodeVersion,
+    instance: standin.StandIn,
+    environment,
+    log_file: str | None = None,
 ) -> None:
     """The stream feeder's process: set up on ``code``, then poll from the position the
-    previous feeder handed over until the parent says stop; hand the position back."""
+    previous feeder handed over until the parent says stop; hand the position back.
+    What the notifier writes also goes to ``log_file`` (function_logs.py)."""
     child_processes.prepare_child(code, environment)
+    function_logs.tee_output(log_file, "feeder")
     feeder = StreamFeeder(instance)
     try:
         feeder.setup()

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
+from tracking_ops.local import function_logs
 from tracking_ops.local.child_processes import (
     STOP_GRACE_SECONDS,
     CodeVersion,
@@ -57,6 +58,7 @@ class WorkerSpec:
     function_name: str
     timeout_s: float
     warm: str | None = None
+    log_file: str | None = None  # the function's local log file (function_logs.py)
 
 
 def _resolve(reference: str) -> Callable[..., Any]:
@@ -66,6 +68,7 @@ def _resolve(reference: str) -> Callable[..., Any]:
 
 def _worker_main(conn: Connection, spec: WorkerSpec, code: CodeVersion) -> None:
     prepare_child(code, spec.environment)
+    function_logs.tee_output(spec.log_file, "worker")
     try:
         import warnings
 

@@ -35,8 +35,8 @@ EXPECTED_FAILURES = (
 )
 
 
-# Flags that must be typed out: no short form (a typed -y never destroys prod).
-LONG_ONLY_FLAGS = frozenset({"yes_destroy_prod"})
+# Flags that must be typed out: no short form (a typed -y never destroys prod; -h is help).
+LONG_ONLY_FLAGS = frozenset({"yes_destroy_prod", "host"})
 
 
 class LongOnlyFlagsTask(Task):

@@ -7,7 +7,7 @@ import sys
 
 from invoke import Context, task
 
-from tracking_ops.tasks.common import check_env, layer_arg
+from tracking_ops.tasks.common import LongOnlyFlagsTask, check_env, layer_arg
 from tracking_ops.tasks.help import HELP_ENV
 
 TIERS = ("unit", "functional", "e2e", "engine")
@@ -50,9 +50,12 @@ def test(c: Context, stack: str = "", tier: str = "", lint: bool = True) -> None
 
 
 @task(
+    klass=LongOnlyFlagsTask,
     help={
         "env": "whose config values the local SSM parameters get " + HELP_ENV[11:],
-        "port": "port on 127.0.0.1 (default 8787; 0 picks a free one)",
+        "port": "port to listen on (default 8787; 0 picks a free one)",
+        "host": "address to listen on (default 127.0.0.1; another one warns: the local API"
+        " has no authentication)",
         "reload": "watch functions/ and serve edited code without a restart (default on;"
         " --no-reload turns it off)",
         "workers": "worker processes, one request at a time each (default 4)",
@@ -61,7 +64,7 @@ def test(c: Context, stack: str = "", tier: str = "", lint: bool = True) -> None
         " value); an invocation past it gets 502 and its worker is replaced",
         "verbose": "also print the functions' EMF metric lines and debug logs (default:"
         " one line per request, warnings and errors)",
-    }
+    },
 )
 def local(
     c: Context,
@@ -72,10 +75,12 @@ def local(
     functions: str = "",
     function_timeout: int = 0,
     verbose: bool = False,
+    host: str = "",
 ) -> None:
     """Run the whole API on this machine, moto standing in for AWS (no account, no Docker)."""
     from tracking_ops.local.child_processes import exit_now
     from tracking_ops.local.runtime import serve_forever
+    from tracking_ops.local.standin import LOOPBACK
 
     code = serve_forever(
         check_env(env),
@@ -85,6 +90,7 @@ def local(
         functions_dir=functions or None,
         function_timeout=function_timeout or None,
         verbose=verbose,
+        host=host or LOOPBACK,
     )
     # Everything it started is stopped by now; skipping the interpreter's teardown of
     # the modules moto and the functions imported saves seconds on a busy machine.
