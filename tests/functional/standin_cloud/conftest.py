@@ -36,8 +36,8 @@ def provider(cloud: moto_backed.Cloud, monkeypatch: pytest.MonkeyPatch) -> Stand
 
 def run(coroutine: Coroutine[Any, Any, Any]) -> Any:
     """One provider call (the provider's methods are coroutines), on a loop of its own:
-    not asyncio.run, which leaves the main thread without a current loop, and Pulumi's
-    mocks (the synthesis other tests run in this process) ask for it."""
+    asyncio.run would unset the thread's current loop, which Pulumi's mocks in later
+    tests (every in-process synth) use."""
     loop = asyncio.new_event_loop()
     try:
         return loop.run_until_complete(coroutine)
