@@ -98,6 +98,7 @@ class LocalRuntime:
         self.verbose = verbose
         self._stack = ExitStack()
         self._stopping = threading.Event()
+        self._cancel_requested = False  # a plain flag: set from a signal handler, no lock
         self._reloading = threading.Lock()
         self._generations = itertools.count(1)
         self._codes: list[child_processes.CodeVersion] = []
@@ -159,8 +160,8 @@ class LocalRuntime:
         code = self._snapshot()
         generation = self.pool.start_generation(code)
         feeder = self._start_feeder(code)
-        generation.wait(self.workers, self._stopping.is_set)
-        feeder.wait_ready(self._stopping.is_set)
+        generation.wait(self.workers, self._cancelled)
+        feeder.wait_ready(self._cancelled)
         self.pool.switch(generation)
         feeder.go(None)
         self._feeder = feeder
@@ -180,11 +181,14 @@ class LocalRuntime:
 
     def cancel(self) -> None:
         """Call off a start under way (safe from a signal handler: it only sets a flag);
-        start() notices it at its next step and unwinds, raising StartupCancelled."""
-        self._stopping.set()
+        start() notices it at its next step and unwinds (StartupCancelled). No lock."""
+        self._cancel_requested = True
+
+    def _cancelled(self) -> bool:
+        return self._cancel_requested or self._stopping.is_set()
 
     def _check_cancelled(self) -> None:
-        if self._stopping.is_set():
+        if self._cancelled():
             raise child_processes.StartupCancelled("stopping")
 
     def _snapshot(self) -> child_processes.CodeVersion:
@@ -289,14 +293,15 @@ def serve_forever(
     verbose: bool = False,
 ) -> int:
     """Run until SIGINT/SIGTERM (to this process or its group); returns the exit code."""
-    stop = threading.Event()
+    stop = threading.Event()  # set by on_fatal (another thread), never by a signal handler
+    signalled: list[int] = []  # what the handler sets: an append takes no lock
     status = {"code": 0}
     runtime: LocalRuntime | None = None
 
     def on_signal(signum: int, frame: Any) -> None:
-        # Only flags: an exception raised here would land wherever the main thread
-        # happens to be (in the middle of a child's spawn, say) and leave that half done.
-        stop.set()
+        # Only flags: an exception raised here lands wherever the main thread is (in a
+        # spawn, say); a lock (stop.set()) may be the one the interrupted wait holds.
+        signalled.append(signum)
         if runtime is not None:
             runtime.cancel()
 
@@ -318,7 +323,7 @@ def serve_forever(
         verbose=verbose,
     )
     watcher = None
-    if stop.is_set():  # a signal came before the runtime existed
+    if signalled:  # a signal came before the runtime existed
         runtime.cancel()
     try:
         runtime.start()
@@ -340,7 +345,7 @@ def serve_forever(
         print(f"pids: main {os.getpid()}, workers {runtime.pool.pids()}", flush=True)
         # Never an unbounded wait here: a signal to the process may be taken by another
         # thread, and Python runs its handler only when this thread runs bytecode again.
-        while not stop.wait(SIGNAL_POLL_SECONDS):
+        while not signalled and not stop.wait(SIGNAL_POLL_SECONDS):
             pass
     except StartupCancelled:
         pass
