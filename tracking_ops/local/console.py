@@ -101,6 +101,23 @@ def banner_lines(
     return [BANNER.format(host=host, port=port), IAM_NOTE, *route_lines(routes, local_paths)]
 
 
+def ready_line(
+    env: str, endpoint: str, workers: int, seconds: float, verbose: bool, watched: object
+) -> str:
+    """The line that says `invoke local` is ready: where moto is, how it prints, what it
+    reloads (``watched``: the folder, or None without reload)."""
+    shown = (
+        "verbose (metrics and debug output shown)"
+        if verbose
+        else "one line per request (--verbose for metrics and debug output)"
+    )
+    reloads = f"reloads on edits under {watched}" if watched else "no reload"
+    return (
+        f"env {env}: AWS stand-in (moto) at {endpoint}, {workers} workers, ready in "
+        f"{seconds:.1f}s; {shown}; {reloads}; Ctrl-C stops everything"
+    )
+
+
 def route_lines(routes: Iterable[dict], local_paths: Iterable[str]) -> list[str]:
     """The banner's routes: the API's (from its one list, schema_export.ROUTES) and the
     local runtime's own pages."""

@@ -94,6 +94,7 @@ class LocalRuntime:
         self.verbose = verbose
         self._stack = ExitStack()
         self._stopping = threading.Event()
+        self._cancel_requested = False  # a plain flag: set from a signal handler, no lock
         self._reloading = threading.Lock()
         self._generations = itertools.count(1)
         self._codes: list[child_processes.CodeVersion] = []
@@ -157,8 +158,8 @@ class LocalRuntime:
         code = self._snapshot()
         generation = self.pool.start_generation(code)
         feeder = self._start_feeder(code)
-        generation.wait(self.workers, self._stopping.is_set)
-        feeder.wait_ready(self._stopping.is_set)
+        generation.wait(self.workers, self._cancelled)
+        feeder.wait_ready(self._cancelled)
         self.pool.switch(generation)
         feeder.go(None)
         self._feeder = feeder
@@ -178,11 +179,14 @@ class LocalRuntime:
 
     def cancel(self) -> None:
         """Call off a start under way (safe from a signal handler: it only sets a flag);
-        start() notices it at its next step and unwinds, raising StartupCancelled."""
-        self._stopping.set()
+        start() notices it at its next step and unwinds (StartupCancelled). No lock."""
+        self._cancel_requested = True
+
+    def _cancelled(self) -> bool:
+        return self._cancel_requested or self._stopping.is_set()
 
     def _check_cancelled(self) -> None:
-        if self._stopping.is_set():
+        if self._cancelled():
             raise child_processes.StartupCancelled("stopping")
 
     def _snapshot(self) -> child_processes.CodeVersion:
@@ -289,17 +293,17 @@ def serve_forever(
     log_dir: Path | None = None,
 ) -> int:
     """Run until SIGINT/SIGTERM (to this process or its group); returns the exit code."""
-    warning = http_front.exposure_warning(host)
-    if warning:
+    if warning := http_front.exposure_warning(host):
         print(warning, flush=True)
-    stop = threading.Event()
+    stop = threading.Event()  # set by on_fatal (another thread), never by a signal handler
+    signalled: list[int] = []  # what the handler sets: an append takes no lock
     status = {"code": 0}
     runtime: LocalRuntime | None = None
 
     def on_signal(signum: int, frame: Any) -> None:
-        # Only flags: an exception raised here would land wherever the main thread
-        # happens to be (in the middle of a child's spawn, say) and leave that half done.
-        stop.set()
+        # Only flags: an exception raised here lands wherever the main thread is (in a
+        # spawn, say); a lock (stop.set()) may be the one the interrupted wait holds.
+        signalled.append(signum)
         if runtime is not None:
             runtime.cancel()
 
@@ -323,7 +327,7 @@ def serve_forever(
         log_dir=log_dir,
     )
     watcher = None
-    if stop.is_set():  # a signal came before the runtime existed
+    if signalled:  # a signal came before the runtime existed
         runtime.cancel()
     try:
         runtime.start()
@@ -332,26 +336,21 @@ def serve_forever(
             print(line, flush=True)
         if reload:
             watcher = CodeWatcher(runtime.functions_dir, runtime.reload).start()
-        print(
-            f"env {env}: AWS stand-in (moto) at {runtime.instance.endpoint}, {workers} workers,"
-            f" ready in {time.monotonic() - started:.1f}s;"
-            f" {'verbose (metrics and debug output shown)' if verbose else 'one line per request (--verbose for metrics and debug output)'};"
-            f" {'reloads on edits under ' + str(runtime.functions_dir) if reload else 'no reload'};"
-            " Ctrl-C stops everything",
-            flush=True,
+        ready_in = time.monotonic() - started
+        watched = runtime.functions_dir if reload else None
+        line = console.ready_line(
+            env, runtime.instance.endpoint, workers, ready_in, verbose, watched
         )
+        print(line, flush=True)
         print(f"pids: main {os.getpid()}, workers {runtime.pool.pids()}", flush=True)
         # Never an unbounded wait here: a signal to the process may be taken by another
         # thread, and Python runs its handler only when this thread runs bytecode again.
-        while not stop.wait(SIGNAL_POLL_SECONDS):
+        while not signalled and not stop.wait(SIGNAL_POLL_SECONDS):
             pass
     except StartupCancelled:
         pass
     except StartupFailed as failure:
-        print(
-            f"error: the functions do not start:\n{failure_summary(str(failure))}",
-            flush=True,
-        )
+        print(f"error: the functions do not start:\n{failure_summary(str(failure))}", flush=True)
         status["code"] = 1
     finally:
         print("stopping...", flush=True)
