@@ -16,7 +16,6 @@ from tracking_ops.tasks import (
     maintain,
     observe,
     recover,
-    rehearse,
     release,
 )
 
@@ -26,6 +25,6 @@ except switch.RehearsalError as exc:
     sys.exit(f"error: {exc}")
 
 ns = Collection()
-for module in (deploy, release, inspect, develop, observe, recover, maintain, rehearse):
+for module in (deploy, release, inspect, develop, observe, recover, maintain):
     for task in module.TASKS:
         ns.add_task(task)

@@ -24,7 +24,7 @@ class Tasks:
     """Runs `invoke <task>` as a user would, with TRACKING_SANDBOX set."""
 
     root: Path
-    switch: str = sandbox.SANDBOX_ENV  # or TRACKING_REHEARSAL (tests/engine/test_rehearsal.py)
+    switch: str = sandbox.SANDBOX_ENV  # or TRACKING_REHEARSAL (a rehearsal folder)
 
     def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         env = {
