@@ -5,9 +5,9 @@ from __future__ import annotations
 import os
 import sys
 
-from invoke import Context, task
+from invoke import Context
 
-from tracking_ops.tasks.common import check_env, layer_arg
+from tracking_ops.tasks.common import check_env, layer_arg, task
 from tracking_ops.tasks.help import HELP_ENV
 
 TIERS = ("unit", "functional", "e2e", "engine")

@@ -6,14 +6,14 @@ import json
 import time
 from pathlib import Path
 
-from invoke import Context, Exit, task
+from invoke import Context, Exit
 
 from tracking_ops.deploy import planner
 from tracking_ops.deploy.affected import changed_paths, layers_for_paths
 from tracking_ops.deploy.build import BuildError, build_function
 from tracking_ops.deploy.synth import synth_all
 from tracking_ops.deploy.synth_output import diff_envs, synth_document
-from tracking_ops.tasks.common import check_env, one_line_errors
+from tracking_ops.tasks.common import check_env, one_line_errors, task
 from tracking_ops.tasks.help import HELP_ENV, HELP_FROM
 from tracking_stacks.definitions import FUNCTIONS
 
