@@ -164,3 +164,64 @@ def test_every_task_is_one_that_turns_ctrl_c_into_one_line():
 
     plain = [name for name, t in tasks.ns.tasks.items() if not isinstance(t, ProjectTask)]
     assert plain == [], "use tracking_ops.tasks.common.task for these"
+
+
+def test_deploy_all_stopped_by_ctrl_c_names_the_finished_layers_and_that_a_rerun_skips_them():
+    from tracking_ops.deploy import engine_runs, planner
+    from tracking_stacks.registry import Layer
+
+    def action(layer):
+        if layer is Layer.CONFIG:
+            raise KeyboardInterrupt
+        return {"same": 3}
+
+    with pytest.raises(Interrupted) as stopped:
+        engine_runs.run_layers(planner.deploy_order(), action, "deploy")
+
+    line = stopped.value.line()
+    assert line.startswith("interrupted: deploy; finished: data; not finished: config, ")
+    assert line.endswith("; a re-run skips the finished layers (unchanged since their deploy)")
+
+
+def test_on_a_real_terminal_synth_draws_one_bar_below_its_result_lines():
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    from tracking_stacks.definitions import REPO_ROOT
+
+    leader, follower = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "invoke", "synth"],
+        cwd=REPO_ROOT,
+        stdin=follower,
+        stdout=follower,
+        stderr=follower,
+    )
+    os.close(follower)
+    seen = b""
+    while chunk := _read(leader):
+        seen += chunk
+    os.close(leader)
+    assert process.wait(timeout=300) == 0
+    text = seen.decode()
+
+    lines = text.replace("\r\n", "\n").split("\n")
+    assert "[1/5] synth" not in text  # no line per step: a bar
+    bars = [part for part in text.split("\r") if part.startswith("synth [")]
+    assert bars[0].startswith("synth [####----------------] 1/5 data")
+    assert bars[-1].startswith("synth [####################] 5/5 monitoring took ")
+    # Each result line is printed on a line the bar was cleared from, then the bar again.
+    for layer in ("data", "config", "compute", "api", "monitoring"):
+        assert f"\r{progress.CLEAR_TO_END}[{layer}] " in text
+    assert text.endswith("\r\n") and "synthesized 5 stacks" in lines[-2]
+
+
+def _read(fd: int) -> bytes:
+    import os
+
+    try:
+        return os.read(fd, 4096)
+    except OSError:  # the other side closed
+        return b""
