@@ -23,9 +23,16 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
-from tracking_ops.checks.mutate_results import NO_TESTS, SURVIVED, VERDICTS, ModuleResult
+from tracking_ops.checks.mutate_results import (
+    NO_TESTS,
+    NOT_CHECKED,
+    SURVIVED,
+    VERDICTS,
+    ModuleResult,
+)
 from tracking_ops.checks.mutate_selection import (
     MUTANT_VARIABLE,
     MutateError,
@@ -51,6 +58,10 @@ COPIED = (
     "tasks.py",
     "README.md",  # the configuration table test reads it
 )
+
+POLL_SECONDS = 5.0  # how often a run's verdicts so far are read (progress)
+# Called with every mutant's verdict so far, as the run goes (None: not watched).
+Watch = Callable[[dict[str, str]], None] | None
 
 # The pytest plugin every run loads (see mutate_plugin.py).
 PLUGIN = "tracking_ops.checks.mutate_plugin"
@@ -133,10 +144,11 @@ def _environment() -> dict[str, str]:
 
 
 def run_module(
-    module: str, tests: tuple[str, ...], max_seconds: float, children: int
+    module: str, tests: tuple[str, ...], max_seconds: float, children: int, watch: Watch = None
 ) -> ModuleResult:
     """Mutate one module for at most ``max_seconds``; verdicts of what ran by then."""
-    return _run_mutmut(module, prepare_workspace(module, tests), (), max_seconds, children)
+    workspace = prepare_workspace(module, tests)
+    return _run_mutmut(module, workspace, (), max_seconds, children, watch)
 
 
 def _earlier_run(module: str, tests: tuple[str, ...]) -> Path:
@@ -157,19 +169,28 @@ def _earlier_run(module: str, tests: tuple[str, ...]) -> Path:
     return workspace
 
 
-def resume(module: str, tests: tuple[str, ...], max_seconds: float, children: int) -> ModuleResult:
+def resume(
+    module: str, tests: tuple[str, ...], max_seconds: float, children: int, watch: Watch = None
+) -> ModuleResult:
     """Go on with a run that its time bound (or a stop) cut short: the mutants it had
-    not run yet, against the same tests; the verdicts it reached stand."""
-    return _run_mutmut(module, _earlier_run(module, tests), (), max_seconds, children)
+    not run yet, against the same tests; the verdicts it reached stand. A run that
+    left none unrun stands as it is; a module never run (a stop came first) runs in full."""
+    if not (workspace_of(module) / "mutants").is_dir():
+        return run_module(module, tests, max_seconds, children, watch=watch)
+    workspace = _earlier_run(module, tests)
+    if NOT_CHECKED not in _verdicts(workspace).values():
+        return _outcome(module, workspace, ModuleResult(module))
+    return _run_mutmut(module, workspace, (), max_seconds, children, watch)
 
 
 def rerun_survivors(
-    module: str, tests: tuple[str, ...], max_seconds: float, children: int
+    module: str, tests: tuple[str, ...], max_seconds: float, children: int, watch: Watch = None
 ) -> ModuleResult:
     """Run the mutants that the module's last run left undetected again, against the
     tests as they are now (after tests were added for them); every other verdict of
     that run stands. The workspace gets the repository as it is now (tests and what
-    they use); the module itself must be unchanged since that run."""
+    they use); the module itself must be unchanged since that run. Not watched: the
+    verdicts read during the run are those of the last one until mutmut replaces them."""
     workspace = _earlier_run(module, tests)
     undetected = sorted(
         name for name, verdict in _verdicts(workspace).items() if verdict in (SURVIVED, NO_TESTS)
@@ -181,10 +202,16 @@ def rerun_survivors(
 
 
 def _run_mutmut(
-    module: str, workspace: Path, mutants: tuple[str, ...], max_seconds: float, children: int
+    module: str,
+    workspace: Path,
+    mutants: tuple[str, ...],
+    max_seconds: float,
+    children: int,
+    watch: Watch = None,
 ) -> ModuleResult:
     """mutmut over the workspace (all mutants, or only ``mutants``), for at most
-    ``max_seconds``; the verdicts of every mutant of the module by then."""
+    ``max_seconds``; the verdicts of every mutant of the module by then. ``watch`` gets
+    the verdicts so far every POLL_SECONDS (mutmut writes each one as it comes)."""
     result = ModuleResult(module)
     started = time.monotonic()
     log = workspace / "mutmut-run.log"
@@ -202,10 +229,9 @@ def _run_mutmut(
         # either stops the group before this process ends.
         previous = signal.signal(signal.SIGTERM, _interrupt)
         try:
-            process.wait(timeout=max_seconds)
-        except subprocess.TimeoutExpired:
-            result.timed_out = True
-            _stop_group(process)
+            result.timed_out = not _wait(process, workspace, started + max_seconds, watch)
+            if result.timed_out:
+                _stop_group(process)
         except KeyboardInterrupt:
             _stop_group(process)
             raise
@@ -219,6 +245,20 @@ def _run_mutmut(
             f"mutmut could not test {module} (see {log}): {(lines or ['no output'])[-1]}"
         )
     return _outcome(module, workspace, result)
+
+
+def _wait(process: subprocess.Popen, workspace: Path, deadline: float, watch: Watch) -> bool:
+    """Wait for mutmut until ``deadline`` (False if it came first), watching the verdicts."""
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return False
+        try:
+            process.wait(timeout=min(left, POLL_SECONDS))
+            return True
+        except subprocess.TimeoutExpired:
+            if watch is not None:
+                watch(_verdicts(workspace))
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -248,7 +288,10 @@ def _verdicts(workspace: Path) -> dict[str, str]:
     """mutant -> verdict, from the results mutmut keeps beside each mutated file."""
     verdicts: dict[str, str] = {}
     for meta in (workspace / "mutants").rglob("*.meta"):
-        data = json.loads(meta.read_text())
+        try:
+            data = json.loads(meta.read_text())
+        except json.JSONDecodeError:  # being written as the run goes: read it next time
+            continue
         for name, code in data.get("exit_code_by_key", {}).items():
             verdicts[name] = VERDICTS.get(code, "suspicious")
     return verdicts

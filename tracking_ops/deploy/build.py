@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from tracking_ops.progress import Progress, on_interrupt
 from tracking_stacks.definitions import (
     BUILD_DIR,
     LAMBDA_RUNTIME,
@@ -137,3 +138,33 @@ def build_function(
         write_reproducible_zip(entries, destination)
     data = destination.read_bytes()
     return Artifact(spec.what, destination, hashlib.sha256(data).hexdigest(), len(data))
+
+
+def build_functions(
+    specs: list[FunctionSpec],
+    describe=lambda artifact, seconds: "",
+    progress: Progress | None = None,
+) -> list[Artifact]:
+    """Each function's asset in turn, counted (with an estimate) as it is built; the line
+    ``describe`` gives for each goes above the count. A Ctrl-C names those built."""
+    import time
+
+    shown = progress or Progress("build", len(specs))
+    built: list[Artifact] = []
+
+    def so_far() -> str:
+        return f"built: {', '.join(a.function for a in built)}" if built else "none built"
+
+    with shown, on_interrupt("build", so_far, lambda: "a re-run builds them all again"):
+        for spec in specs:
+            started = time.monotonic()
+            try:
+                artifact = build_function(spec)
+            except BuildError as exc:
+                raise BuildError(f"{spec.what}: {exc}") from exc
+            built.append(artifact)
+            shown.advance(note=spec.what)
+            line = describe(artifact, time.monotonic() - started)
+            if line:
+                shown.print(line)
+    return built

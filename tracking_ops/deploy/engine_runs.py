@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tracking_ops.deploy import destroy_guard, preflight
-from tracking_ops.deploy.build import build_function
+from tracking_ops.deploy.build import build_functions
 from tracking_ops.deploy.deployer import PulumiDeployer
 from tracking_ops.deploy.destroy_review import destroy_targets, review_destroy
 from tracking_ops.deploy.executor import DONE, Reporter, Unchanged, execute
@@ -20,9 +20,16 @@ from tracking_ops.deploy.flow import Console, DeployFlow, DeployRequest
 from tracking_ops.deploy.release_routing import refuse_if_in_progress
 from tracking_ops.deploy.review import LayerPreview, summary_lines
 from tracking_ops.deploy.synth import SynthError, synth_all
+from tracking_ops.progress import Progress
 from tracking_stacks.definitions import FUNCTIONS
 from tracking_stacks.naming import is_branch_env
 from tracking_stacks.registry import REGISTRY, Layer, downstream_of
+
+# What a run again does with the layers a Ctrl-C let finish.
+RERUN_HINTS = {
+    "deploy": "a re-run skips the finished layers (unchanged since their deploy)",
+    "destroy": "a re-run destroys the rest",
+}
 
 
 class RunIncomplete(Exception):
@@ -51,10 +58,13 @@ def build_assets(layers: list[Layer]) -> dict[str, str]:
     """Build the function assets when compute is among ``layers``: what -> sha256."""
     built: dict[str, str] = {}
     if Layer.COMPUTE in layers:
-        for spec in FUNCTIONS:
-            artifact = build_function(spec)
-            built[spec.what] = artifact.sha256
-            print(f"built {spec.what}: {artifact.path.name} sha256 {artifact.sha256[:12]}")
+        for artifact in build_functions(
+            list(FUNCTIONS),
+            lambda built, _: (
+                f"built {built.function}: {built.path.name} sha256 {built.sha256[:12]}"
+            ),
+        ):
+            built[artifact.function] = artifact.sha256
     return built
 
 
@@ -76,6 +86,8 @@ def run_layers(
         depends_on,
         lambda name: action(Layer(name)),
         Reporter(verb=verb),
+        progress=Progress(verb, len(layers)),
+        rerun_hint=RERUN_HINTS.get(verb, ""),
     )
     failed = [o.name for o in outcomes if o.status not in DONE]
     if failed:

@@ -1,7 +1,9 @@
 """Run an action per layer over the layer DAG: each layer starts as soon as the
 layers it depends on have succeeded, so independent layers run concurrently;
 a failure skips everything that depends on it; a line per layer as it starts
-and ends, and a summary table at the end."""
+and ends (with the count done and an estimate on stderr, when given a Progress), and a
+summary table at the end. A Ctrl-C starts nothing more, waits for what is running, and
+says which finished (Interrupted)."""
 
 from __future__ import annotations
 
@@ -12,6 +14,8 @@ from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import TextIO
+
+from tracking_ops.progress import Interrupted, Progress
 
 SUCCEEDED, FAILED, SKIPPED = "succeeded", "failed", "skipped"
 # The action found nothing to do (it raised Unchanged); dependants go ahead.
@@ -43,11 +47,15 @@ class Reporter:
     def __init__(self, out: TextIO | None = None, verb: str = "deploy"):
         self.out = out or sys.stdout
         self.verb = verb
+        self.shown: Progress | None = None  # the count done, drawn below these lines
         self._lock = threading.Lock()
 
     def line(self, text: str) -> None:
         with self._lock:
-            print(text, file=self.out, flush=True)
+            if self.shown is not None:
+                self.shown.print(text, file=self.out)
+            else:
+                print(text, file=self.out, flush=True)
 
     def started(self, name: str) -> None:
         self.line(f"[{name}] {self.verb} started")
@@ -85,57 +93,84 @@ def execute(
     action: Callable[[str], Mapping[str, int] | None],
     reporter: Reporter,
     max_workers: int = 4,
+    progress: Progress | None = None,
+    rerun_hint: str = "",
 ) -> list[Outcome]:
     """Run ``action`` on every name once all its dependencies (among ``names``) succeeded.
 
     ``action`` returns the resource changes it made, or raises to fail. Returns
-    the outcomes in the order of ``names``.
+    the outcomes in the order of ``names``. ``progress`` counts the outcomes; a Ctrl-C
+    raises Interrupted naming those that succeeded, with ``rerun_hint``.
     """
     order = list(names)
     selected = set(order)
     deps = {n: [d for d in depends_on(n) if d in selected] for n in order}
     outcomes: dict[str, Outcome] = {}
     running: dict[Future, tuple[str, float]] = {}
+    reporter.shown = progress
 
     def run(name: str) -> Mapping[str, int]:
         return action(name) or {}
 
+    def record(outcome: Outcome) -> None:
+        outcomes[outcome.name] = outcome
+        reporter.finished(outcome)
+        if progress is not None:
+            progress.advance(note=f"{outcome.name} {outcome.status}")
+
+    def collect(done: Iterable[Future]) -> None:
+        for future in done:
+            name, started = running.pop(future)
+            seconds = time.monotonic() - started
+            try:
+                outcome = Outcome(name, SUCCEEDED, seconds, dict(future.result()))
+            except Unchanged as exc:
+                outcome = Outcome(name, UNCHANGED, seconds, message=str(exc))
+            except Exception as exc:  # noqa: BLE001 - reported per layer, never a traceback
+                outcome = Outcome(name, FAILED, seconds, message=_one_line(exc))
+            record(outcome)
+
     with ThreadPoolExecutor(max_workers=max_workers) as pool:
-        while len(outcomes) < len(order):
-            progressed = False
-            for name in order:
-                if name in outcomes or any(name == n for n, _ in running.values()):
+        try:
+            while len(outcomes) < len(order):
+                progressed = False
+                for name in order:
+                    if name in outcomes or any(name == n for n, _ in running.values()):
+                        continue
+                    blocked = [
+                        d for d in deps[name] if d in outcomes and outcomes[d].status not in DONE
+                    ]
+                    if blocked:
+                        record(Outcome(name, SKIPPED, message=f"{blocked[0]} did not succeed"))
+                        progressed = True
+                    elif all(d in outcomes for d in deps[name]):
+                        reporter.started(name)
+                        running[pool.submit(run, name)] = (name, time.monotonic())
+                        progressed = True
+                if not running:
+                    if not progressed:
+                        left = sorted(set(order) - set(outcomes))
+                        raise ValueError(f"dependency cycle among {left}")
                     continue
-                blocked = [
-                    d for d in deps[name] if d in outcomes and outcomes[d].status not in DONE
-                ]
-                if blocked:
-                    outcomes[name] = Outcome(name, SKIPPED, message=f"{blocked[0]} did not succeed")
-                    reporter.finished(outcomes[name])
-                    progressed = True
-                elif all(d in outcomes for d in deps[name]):
-                    reporter.started(name)
-                    running[pool.submit(run, name)] = (name, time.monotonic())
-                    progressed = True
-            if not running:
-                if not progressed:
-                    raise ValueError(f"dependency cycle among {sorted(set(order) - set(outcomes))}")
-                continue
-            done, _ = wait(running, return_when=FIRST_COMPLETED)
-            for future in done:
-                name, started = running.pop(future)
-                seconds = time.monotonic() - started
-                try:
-                    outcome = Outcome(name, SUCCEEDED, seconds, dict(future.result()))
-                except Unchanged as exc:
-                    outcome = Outcome(name, UNCHANGED, seconds, message=str(exc))
-                except Exception as exc:  # noqa: BLE001 - reported per layer, never a traceback
-                    outcome = Outcome(name, FAILED, seconds, message=_one_line(exc))
-                outcomes[name] = outcome
-                reporter.finished(outcome)
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                collect(done)
+        except KeyboardInterrupt:
+            collect(wait(running).done)  # what runs ends as it does (the engine stops it)
+            if progress is not None:
+                progress.close()
+            raise Interrupted(reporter.verb, _so_far(order, outcomes), rerun_hint) from None
+    if progress is not None:
+        progress.close()
     result = [outcomes[name] for name in order]
     reporter.summary(result)
     return result
+
+
+def _so_far(order: list[str], outcomes: dict[str, Outcome]) -> str:
+    finished = [name for name in order if name in outcomes and outcomes[name].status in DONE]
+    rest = [name for name in order if name not in finished]
+    parts = [f"finished: {', '.join(finished)}" if finished else "none finished"]
+    return "; ".join(parts + ([f"not finished: {', '.join(rest)}"] if rest else []))
 
 
 def _one_line(exc: BaseException) -> str:

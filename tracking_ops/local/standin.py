@@ -148,6 +148,9 @@ def moto_server_process() -> Iterator[str]:
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
+        # Out of the terminal's Ctrl-C (it would print a traceback): it stops when this
+        # process closes its stdin, or ends.
+        start_new_session=True,
     )
     try:
         endpoint = process.stdout.readline().strip()

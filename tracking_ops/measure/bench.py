@@ -38,10 +38,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from tracking_ops.deploy.planner import deploy_order
 from tracking_ops.local import proxy, standin
-from tracking_ops.measure import cold_start, history_cost
+from tracking_ops.measure import bench_report, cold_start, history_cost
+from tracking_ops.measure.bench_report import COLD_STATUS, COLD_TRACK, WARM, summary
 from tracking_ops.measure.cold_start import STATUS_PARCEL
 from tracking_ops.measure.raw_requests import raw_put, raw_status_query, sample_event_item
+from tracking_ops.progress import Progress, on_interrupt
 
 COLD_PAIRS = 12
 WARMUP = 20
@@ -54,19 +57,6 @@ GOALS = {
     "calls_per_track": 1,
     "calls_per_status": 2,  # one page of updates and the state item (milestones)
 }
-
-
-def _percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
-
-
-def _summary(values: list[float]) -> dict[str, float]:
-    return {
-        "median_ms": round(statistics.median(values) * 1000, 3),
-        "p99_ms": round(_percentile(values, 0.99) * 1000, 3),
-        "samples": len(values),
-    }
 
 
 def _track_event(i: int) -> dict[str, Any]:
@@ -94,14 +84,6 @@ def _raw_item(i: int) -> dict[str, Any]:
     return sample_event_item(f"RAW-{i % 50}", "in_transit", now, f"{i:026d}")
 
 
-def _cold_figures(runs: list[dict[str, float]]) -> dict[str, Any]:
-    return {
-        **_summary([run["seconds"] for run in runs]),
-        "import_median_ms": round(statistics.median(run["import_ms"] for run in runs), 3),
-        "first_request_median_ms": round(statistics.median(run["first_ms"] for run in runs), 3),
-    }
-
-
 def interleaved_orders(series: list[str], rounds: int, seed: int = 0) -> list[list[str]]:
     """One order per round, each a shuffle (seeded: runs are repeatable), so each series
     is preceded by each series equally often in expectation. A rotation does not do
@@ -117,7 +99,7 @@ def interleaved_orders(series: list[str], rounds: int, seed: int = 0) -> list[li
     return orders
 
 
-def warm(instance: standin.StandIn, samples: int) -> dict[str, Any]:
+def warm(instance: standin.StandIn, samples: int, step=lambda: None) -> dict[str, Any]:
     """Two pairs of series interleaved request by request: the handler on POST /track
     and a raw put_item; the handler on GET /status and the raw Query of its page.
     Each round runs the four in a fresh order (``interleaved_orders``): a request right
@@ -159,9 +141,10 @@ def warm(instance: standin.StandIn, samples: int) -> dict[str, Any]:
                 calls[name](inputs[name])
                 if i >= WARMUP:
                     times[name].append(time.perf_counter() - started)
+            step()
     median = {name: statistics.median(values) for name, values in times.items()}
     return {
-        **{name: _summary(values) for name, values in times.items()},
+        **{name: summary(values) for name, values in times.items()},
         "track_ratio": median["track"] / median["raw_put_item"],
         "status_ratio": median["status"] / median["raw_query"],
     }
@@ -187,7 +170,10 @@ def _counted_calls() -> Iterator[list[str]]:
         BaseClient._make_api_call = original
 
 
-def aws_calls() -> dict[str, list[str]]:
+AWS_CALL_REQUESTS = 6  # the requests aws_calls counts the calls of
+
+
+def aws_calls(step=lambda: None) -> dict[str, list[str]]:
     """The calls of a cold and a warm POST /track and GET /status, and of a replay."""
     from tracking_api import api, repository
 
@@ -202,6 +188,7 @@ def aws_calls() -> dict[str, list[str]]:
             _counted_calls() as calls,
         ):
             api.handler(event, proxy.LambdaContext())
+        step()
         return calls
 
     headers = {"Content-Type": "application/json", "Idempotency-Key": "bench-replay"}
@@ -219,11 +206,11 @@ def aws_calls() -> dict[str, list[str]]:
     }
 
 
-def synth_seconds() -> float:
+def synth_seconds(progress=lambda layer, result: None) -> float:
     from tracking_ops.deploy.synth import synth_all
 
     started = time.perf_counter()
-    synth_all("dev")
+    synth_all("dev", progress=progress)
     return time.perf_counter() - started
 
 
@@ -251,20 +238,49 @@ def _seed_status_parcel(client: Any, table_name: str) -> None:
         )
 
 
+PHASES = ("stand-in", "cold POST /track", "cold GET /status", "warm requests", "AWS calls")
+PHASES += ("history", "synth")
+
+
 def run_bench(
-    out: str | None,
-    samples: int = 200,
-    env: str = "dev",
-    pairs: int = COLD_PAIRS,
-    progress=print,
+    out: str | None, samples: int = 200, env: str = "dev", pairs: int = COLD_PAIRS
 ) -> dict:
+    """The bench, each phase with its progress (stderr); a Ctrl-C prints the rows
+    measured by then and stops it (Interrupted)."""
+    measured: dict[str, Any] = {}
+    current: list[Progress] = []
+
+    def phase(name: str, total: int | None, part: str = "", interval: float = 0.0) -> Progress:
+        what = f"{name} ({part})" if part else name
+        label = f"bench {PHASES.index(name) + 1}/{len(PHASES)} {what}"
+        current[:] = [Progress(label, total, interval=interval)]
+        return current[0]
+
+    def stopped_in() -> str:
+        return f"{current[0].label} at {current[0].counts()}" if current else "start-up"
+
+    with on_interrupt("bench", lambda: bench_report.partial(measured, stopped_in())):
+        result = _measure(measured, samples, env, pairs, phase)
+    print("\n".join(bench_report.table_lines(result, measured)))
+    print(history_cost.line(result["status_history"]))
+    if out:
+        Path(out).write_text(json.dumps(result, indent=2) + "\n")
+        print(f"wrote {out}")
+    return result
+
+
+def _measure(measured: dict[str, Any], samples: int, env: str, pairs: int, phase) -> dict:
     load_before = os.getloadavg()
-    with standin.moto_server_process() as endpoint:
+    with phase(PHASES[0], 3) as shown, standin.moto_server_process() as endpoint:
+        shown.advance(note="moto server up")
         instance = standin.StandIn(endpoint, env)
         standin.provision(instance)
         table_name = instance.function_environment()["TABLE_NAME"]
         _seed_status_parcel(instance.client("dynamodb"), table_name)
+        shown.advance(note="provisioned")
         with cold_start.lambda_environment(instance) as environment:
+            shown.advance(note="the function's environment")
+            shown.close()
             for name in standin.PROFILE_VARIABLES:
                 os.environ.pop(name, None)
             os.environ.update(environment)  # this process is the warm container
@@ -272,20 +288,52 @@ def run_bench(
 
             page = api.settings_loader().get().api.default_page_size
             query = json.dumps(raw_status_query(table_name, page))
-            progress(f"cold starts: {pairs} interleaved pairs for POST /track...")
             put = json.dumps(raw_put(table_name, _raw_item(0)))
-            cold_track = cold_start.cold(
-                environment, cold_start.COLD_TRACK, (cold_start.COLD_PUT, put), pairs
-            )
-            progress(f"cold starts: {pairs} interleaved pairs for GET /status...")
-            cold_status = cold_start.cold(
-                environment, cold_start.COLD_STATUS, (cold_start.COLD_QUERY, query), pairs
-            )
-            progress(f"warm: {samples} interleaved requests of each kind...")
-            warm_figures = warm(instance, samples)
-            calls = aws_calls()
-            history = history_cost.measure(table_name, min(samples, 100), progress)
-    progress("synth...")
+            for key, name, scripts in (
+                (COLD_TRACK, PHASES[1], (cold_start.COLD_TRACK, (cold_start.COLD_PUT, put))),
+                (COLD_STATUS, PHASES[2], (cold_start.COLD_STATUS, (cold_start.COLD_QUERY, query))),
+            ):
+                with phase(name, 2 * pairs) as shown:
+                    measured[key] = cold_start.cold(environment, *scripts, pairs, shown.advance)
+            with phase(PHASES[3], WARMUP + samples, interval=1.0) as shown:
+                measured[WARM] = warm(instance, samples, shown.advance)
+            with phase(PHASES[4], AWS_CALL_REQUESTS) as shown:
+                calls = aws_calls(shown.advance)
+            history_samples = min(samples, 100)
+            writes = history_cost.SHORT_HISTORY + history_cost.LONG_HISTORY
+            reading: list[Progress] = []  # once the updates are written
+            with phase(PHASES[5], writes, "writing updates", interval=1.0) as written:
+
+                def seeded() -> None:
+                    written.advance()
+                    if written.done == writes:
+                        written.close()
+                        reading.append(
+                            phase(PHASES[5], history_cost.ROUNDS + history_samples, "reading")
+                        )
+
+                try:
+                    history = history_cost.measure(
+                        table_name,
+                        history_samples,
+                        written.print,
+                        lambda: reading[0].advance(),
+                        seeded,
+                    )
+                finally:
+                    for shown in reading:
+                        shown.close()
+    with phase(PHASES[6], len(deploy_order())) as shown:
+        synthesized = synth_seconds(lambda layer, result: shown.advance(note=layer.value))
+    return _result(measured, calls, history, synthesized, load_before)
+
+
+def _result(measured, calls, history, synthesized: float, load_before) -> dict[str, Any]:
+    cold_track, cold_status, warm_figures = (
+        measured[COLD_TRACK],
+        measured[COLD_STATUS],
+        measured[WARM],
+    )
     cold_seconds = {
         name: statistics.median(run["seconds"] for run in runs)
         for name, runs in (
@@ -295,7 +343,7 @@ def run_bench(
             ("query", cold_status["baseline"]),
         )
     }
-    result = {
+    return {
         "cold_start_ratio": round(cold_seconds["track"] / cold_seconds["put"], 3),
         "status_cold_start_ratio": round(cold_seconds["status"] / cold_seconds["query"], 3),
         "warm_overhead_ratio": round(warm_figures["track_ratio"], 3),
@@ -307,12 +355,12 @@ def run_bench(
         "status_history": history,
         "warm": {k: v for k, v in warm_figures.items() if not k.endswith("ratio")},
         "cold": {
-            "first_track": _cold_figures(cold_track["handler"]),
-            "raw_put_item": _cold_figures(cold_track["baseline"]),
-            "first_status": _cold_figures(cold_status["handler"]),
-            "raw_query": _cold_figures(cold_status["baseline"]),
+            "first_track": bench_report.cold_figures(cold_track["handler"]),
+            "raw_put_item": bench_report.cold_figures(cold_track["baseline"]),
+            "first_status": bench_report.cold_figures(cold_status["handler"]),
+            "raw_query": bench_report.cold_figures(cold_status["baseline"]),
         },
-        "synth_seconds": round(synth_seconds(), 3),
+        "synth_seconds": round(synthesized, 3),
         "load_average": {
             "before": [round(x, 2) for x in load_before],
             "after": [round(x, 2) for x in os.getloadavg()],
@@ -322,45 +370,3 @@ def run_bench(
         "are interleaved in one run on one moto server. import/first-request times are "
         "the child's own; the rest of a cold start is the interpreter starting.",
     }
-    _print_table(result)
-    print(history_cost.line(history))
-    if out:
-        Path(out).write_text(json.dumps(result, indent=2) + "\n")
-        print(f"wrote {out}")
-    return result
-
-
-def _print_table(result: dict[str, Any]) -> None:
-    warm_figures, cold_figures = result["warm"], result["cold"]
-    rows = [
-        ("warm POST /track (handler)", warm_figures["track"]),
-        ("warm raw put_item", warm_figures["raw_put_item"]),
-        ("warm GET /status (handler)", warm_figures["status"]),
-        ("warm raw query (same page)", warm_figures["raw_query"]),
-        ("cold start -> first POST /track", cold_figures["first_track"]),
-        ("cold start -> one raw put_item", cold_figures["raw_put_item"]),
-        ("cold start -> first GET /status", cold_figures["first_status"]),
-        ("cold start -> one raw query", cold_figures["raw_query"]),
-    ]
-    print(
-        f"{'measure':<34} {'median ms':>10} {'p99 ms':>9} {'n':>5} {'import ms':>10} "
-        f"{'1st req ms':>10}"
-    )
-    for name, figures in rows:
-        cold_parts = (
-            f" {figures['import_median_ms']:>10.1f} {figures['first_request_median_ms']:>10.1f}"
-            if "import_median_ms" in figures
-            else ""
-        )
-        print(
-            f"{name:<34} {figures['median_ms']:>10.2f} {figures['p99_ms']:>9.2f} "
-            f"{figures['samples']:>5}{cold_parts}"
-        )
-    for key, goal in result["goals"].items():
-        print(
-            f"{key:<28} {result[key]:>8} (goal {'=' if key.startswith('calls') else '<='} {goal})"
-        )
-    calls = result["calls"]
-    for name in ("cold_track", "warm_track", "cold_status", "warm_status", "idempotent_replay"):
-        print(f"AWS calls, {name.replace('_', ' ')}: {', '.join(calls[name]) or 'none'}")
-    print(f"synth_seconds {result['synth_seconds']}; load average {result['load_average']}")

@@ -146,19 +146,28 @@ def cold_start(environment: dict[str, str], script: str, *args: str) -> dict[str
         text=True,
     )
     timings = None
-    for line in process.stdout:
-        if line.startswith(READY):
-            elapsed = time.perf_counter() - started
-            timings = json.loads(line[len(READY) :])
-            break
-    _, errors = process.communicate()
+    try:
+        for line in process.stdout:
+            if line.startswith(READY):
+                elapsed = time.perf_counter() - started
+                timings = json.loads(line[len(READY) :])
+                break
+        _, errors = process.communicate()
+    except BaseException:  # a Ctrl-C: the process goes with the bench
+        process.kill()
+        process.wait()
+        raise
     if timings is None or process.returncode != 0:
         raise RuntimeError(f"cold process failed: {errors.strip().splitlines()[-1:]}")
     return {"seconds": elapsed, **timings}
 
 
 def cold(
-    environment: dict[str, str], handler_script: str, baseline: tuple[str, ...], pairs: int
+    environment: dict[str, str],
+    handler_script: str,
+    baseline: tuple[str, ...],
+    pairs: int,
+    step=lambda: None,
 ) -> dict:
     """``pairs`` interleaved pairs (handler process, baseline process); the order
     within a pair alternates so neither always runs on a warmer machine."""
@@ -168,4 +177,5 @@ def cold(
         for name in order:
             script = (handler_script,) if name == "handler" else baseline
             runs[name].append(cold_start(environment, *script))
+            step()
     return runs

@@ -30,10 +30,11 @@ SHORT_HISTORY = 10
 LONG_HISTORY = 4000
 HISTORY_GOAL = 1.5
 PAGE = 5  # one limit for both parcels, below SHORT_HISTORY: the same page either way
+ROUNDS = 5  # of warm-up, before the samples
 STATUS_ORDER = ("pending", "in_transit", "in_transit", "delivered")
 
 
-def _seed(table_name: str, tracking_id: str, updates: int) -> None:
+def _seed(table_name: str, tracking_id: str, updates: int, seeded=lambda: None) -> None:
     from tracking_api import domain
     from tracking_api.repository import TrackingRepository
 
@@ -44,17 +45,21 @@ def _seed(table_name: str, tracking_id: str, updates: int) -> None:
         at = now - (updates - i) * 100
         update = domain.Update(tracking_id, status, domain.Point(52.5, 13.4), None, at)
         repository.record(domain.Event.from_update(update, now))
+        seeded()
 
 
-def measure(table_name: str, samples: int, progress=print) -> dict[str, Any]:
+def measure(
+    table_name: str, samples: int, progress=print, step=lambda: None, seeded=lambda: None
+) -> dict[str, Any]:
     """The warm GET /status (first page, milestones on) of a parcel with SHORT_HISTORY
-    and one with LONG_HISTORY updates; the handler runs in this process."""
+    and one with LONG_HISTORY updates; the handler runs in this process. ``seeded`` is
+    called per update written, ``step`` per round of reads."""
     from tracking_api import api
 
     short, long = f"HISTORY-{SHORT_HISTORY}", f"HISTORY-{LONG_HISTORY}"
     progress(f"history: writing {SHORT_HISTORY} and {LONG_HISTORY} updates of two parcels...")
-    _seed(table_name, short, SHORT_HISTORY)
-    _seed(table_name, long, LONG_HISTORY)
+    _seed(table_name, short, SHORT_HISTORY, seeded)
+    _seed(table_name, long, LONG_HISTORY, seeded)
     if not api.settings_loader().get().flags.enhanced_tracking:
         raise RuntimeError("the history bench needs enhanced_tracking on (milestones)")
     events = {
@@ -75,7 +80,7 @@ def measure(table_name: str, samples: int, progress=print) -> dict[str, Any]:
     client.meta.events.register("after-call.dynamodb", count_items)
     try:
         with open(os.devnull, "w") as devnull, contextlib.redirect_stdout(devnull):
-            for i in range(5 + samples):  # five rounds of warm-up
+            for i in range(ROUNDS + samples):
                 order = (short, long) if i % 2 else (long, short)
                 for parcel in order:
                     items_read.clear()
@@ -91,10 +96,11 @@ def measure(table_name: str, samples: int, progress=print) -> dict[str, Any]:
                     started = time.perf_counter()
                     client.query(**raw_status_query(table_name, PAGE, parcel))
                     raw_spent = time.perf_counter() - started
-                    if i >= 5:
+                    if i >= ROUNDS:
                         cpu[parcel].append(spent_cpu)
                         wall[parcel].append(spent)
                         raw[parcel].append(raw_spent)
+                step()
     finally:
         client.meta.events.unregister("after-call.dynamodb", count_items)
 

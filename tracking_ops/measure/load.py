@@ -19,9 +19,12 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from tracking_ops.progress import Interrupted, Progress
+
 RACE_EVERY = 5
 STATUSES = ("pending", "in_transit", "delivered", "failed")
 IN_PROGRESS_RETRIES = 20
+PROGRESS_INTERVAL = 1.0  # seconds between progress lines
 
 
 @dataclass
@@ -52,6 +55,17 @@ class LoadResult:
             "accepted_updates": len(self.accepted),
             "consistency_problems": self.problems,
         }
+
+    def partial_line(self, updates: int, verified: bool) -> str:
+        """The figures of a run a Ctrl-C stopped, on one line."""
+        figures = self.summary()
+        statuses = ", ".join(f"{code}: {n}" for code, n in sorted(self.statuses.items()))
+        return (
+            f"{updates} of {self.clients * self.per_client} updates in {figures['seconds']}s: "
+            f"{figures['requests']} requests, {figures['requests_per_second']} requests/s, "
+            f"p50 {figures['p50_ms']} ms, p99 {figures['p99_ms']} ms, statuses {{{statuses}}}"
+            + ("; stopped in the consistency check" if verified else "; consistency not checked")
+        )
 
 
 class _Client:
@@ -99,16 +113,25 @@ def run_load(
     per_client: int = 500,
     parcels: int = 4,
     prefix: str | None = None,
+    progress: Progress | None = None,
 ) -> LoadResult:
     prefix = prefix or f"LOAD-{int(time.time() * 1000)}"
     parcel_ids = [f"{prefix}-{i}" for i in range(parcels)]
     base_ms = int(time.time() * 1000) - 60_000
     result = LoadResult(clients, per_client)
-    lock = threading.Lock()
+    lock, stop = threading.Lock(), threading.Event()
+    shown = progress or Progress("load", clients * per_client, interval=PROGRESS_INTERVAL)
+    started = time.perf_counter()
+
+    def update_done() -> None:
+        rate = result.requests / max(time.perf_counter() - started, 1e-9)
+        shown.advance(note=f"{rate:.0f} requests/s")
 
     def work(client: int) -> None:
         connection = _Client(base_url)
         for key, body in _plan(client, per_client, parcel_ids, base_ms):
+            if stop.is_set():
+                return
             for _ in range(IN_PROGRESS_RETRIES):
                 status, reply, seconds = connection.request(
                     "POST", "/track", body, {"Idempotency-Key": key}
@@ -126,15 +149,27 @@ def run_load(
                         result.problems.append(f"key {key} answered two event ids")
                 else:
                     result.problems.append(f"key {key} ended with {status}: {reply}")
+                update_done()
 
     threads = [threading.Thread(target=work, args=(c,)) for c in range(clients)]
-    started = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    result.elapsed = time.perf_counter() - started
-    result.problems += verify(base_url, parcel_ids, result)
+    verifying = False
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        result.elapsed = time.perf_counter() - started
+        shown.close()
+        verifying = True
+        result.problems += verify(base_url, parcel_ids, result)
+    except KeyboardInterrupt:
+        stop.set()  # each client ends after the request it has in flight
+        for thread in threads:
+            if thread.is_alive():
+                thread.join()
+        result.elapsed = result.elapsed or time.perf_counter() - started
+        shown.close()
+        raise Interrupted("load", result.partial_line(shown.done, verifying)) from None
     return result
 
 

@@ -1,5 +1,5 @@
-"""What every task shares: the env check, the layer argument, one-line failures
-(the shared help texts: help.py)."""
+"""What every task shares: the env check, the layer argument, one-line failures, a
+Ctrl-C as one line with exit code 130 (the shared help texts: help.py)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import contextlib
 import sys
 from collections.abc import Iterator
 
+import invoke
 from invoke import Exit, Task
 
 from tracking_ops.deploy.engine_errors import is_engine_error, one_line
@@ -18,6 +19,7 @@ from tracking_ops.deploy.review import ReviewRefused
 from tracking_ops.deploy.synth import SynthError
 from tracking_ops.deploy.upstream import UpstreamNotReady
 from tracking_ops.engine.sandbox import SandboxError
+from tracking_ops.progress import INTERRUPTED_EXIT, interrupt_line
 from tracking_stacks.environments import base_env_of
 from tracking_stacks.naming import validate_env
 from tracking_stacks.registry import Layer
@@ -39,7 +41,24 @@ EXPECTED_FAILURES = (
 LONG_ONLY_FLAGS = frozenset({"yes_destroy_prod", "host"})
 
 
-class LongOnlyFlagsTask(Task):
+class ProjectTask(Task):
+    """A task that a Ctrl-C ends with one line (what stopped, what was done so far) and
+    exit code 130, never a traceback."""
+
+    def __call__(self, *args: object, **kwargs: object) -> object:
+        try:
+            return super().__call__(*args, **kwargs)
+        except KeyboardInterrupt as exc:
+            raise Exit(interrupt_line(exc, self.name), code=INTERRUPTED_EXIT) from None
+
+
+def task(*args: object, **kwargs: object) -> object:
+    """``invoke.task`` making a ProjectTask (or the ``klass`` given, a subclass of it)."""
+    kwargs.setdefault("klass", ProjectTask)
+    return invoke.task(*args, **kwargs)
+
+
+class LongOnlyFlagsTask(ProjectTask):
     """A task whose LONG_ONLY_FLAGS get no automatic short flag."""
 
     def arg_opts(self, name: str, default: object, taken_names: set[str]) -> dict:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json as jsonlib
 
-from invoke import Context, Exit, task
+from invoke import Context, Exit
 
 from tracking_ops.deploy import engine_runs, planner, preflight, release_runs
 from tracking_ops.deploy import status as status_module
@@ -18,6 +18,7 @@ from tracking_ops.tasks.common import (
     check_env,
     layer_arg,
     one_line_errors,
+    task,
 )
 from tracking_ops.tasks.help import (
     DEFAULT_BAKE,

@@ -5,9 +5,9 @@ from __future__ import annotations
 import os
 import sys
 
-from invoke import Context, task
+from invoke import Context
 
-from tracking_ops.tasks.common import LongOnlyFlagsTask, check_env, layer_arg
+from tracking_ops.tasks.common import LongOnlyFlagsTask, check_env, layer_arg, task
 from tracking_ops.tasks.help import HELP_ENV
 
 TIERS = ("unit", "functional", "e2e", "engine")
@@ -223,6 +223,7 @@ def mutate(
 
     from tracking_ops.checks import mutate as mutation
     from tracking_ops.checks.mutate_results import report_lines
+    from tracking_ops.checks.mutate_runs import MutationRun, run_modules
     from tracking_ops.checks.mutate_selection import MutateError, select
 
     if survivors and resume:
@@ -231,7 +232,6 @@ def mutate(
         selected = select(module or None)
     except MutateError as exc:
         raise Exit(f"error: {exc}", code=2) from None
-    results, failed = [], []
     run = (
         mutation.rerun_survivors
         if survivors
@@ -239,21 +239,9 @@ def mutate(
         if resume
         else mutation.run_module
     )
-    for path, tests in selected.items():
-        print(f"[{path}] mutating (at most {max_minutes:g} min) ...", flush=True)
-        try:
-            result = run(path, tests, max_minutes * 60, children)
-        except MutateError as exc:
-            failed.append(str(exc))
-            print(f"[{path}] error: {exc}", flush=True)
-            continue
-        results.append(result)
-        print(
-            f"[{path}] {result.detected} detected, "
-            f"{result.undetected} survived in {result.seconds:.0f}s"
-            + (" (time bound reached)" if result.timed_out else ""),
-            flush=True,
-        )
+    request = MutationRun(selected, run, max_minutes * 60, children, module_flag=module)
+    run_modules(request, out=lambda line: print(line, flush=True))
+    results, failed = request.results, request.failed
     print("\n".join(report_lines(results)))
     if out:
         Path(out).write_text(json.dumps([r.as_json() for r in results], indent=2) + "\n")

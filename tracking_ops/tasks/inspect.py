@@ -6,14 +6,15 @@ import json
 import time
 from pathlib import Path
 
-from invoke import Context, Exit, task
+from invoke import Context, Exit
 
 from tracking_ops.deploy import planner
 from tracking_ops.deploy.affected import changed_paths, layers_for_paths
-from tracking_ops.deploy.build import BuildError, build_function
+from tracking_ops.deploy.build import BuildError, build_functions
 from tracking_ops.deploy.synth import synth_all
 from tracking_ops.deploy.synth_output import diff_envs, synth_document
-from tracking_ops.tasks.common import check_env, one_line_errors
+from tracking_ops.progress import Progress, on_interrupt
+from tracking_ops.tasks.common import check_env, one_line_errors, task
 from tracking_ops.tasks.help import HELP_ENV, HELP_FROM
 from tracking_stacks.definitions import FUNCTIONS
 
@@ -30,13 +31,15 @@ def synth(c: Context, env: str = "dev", out: str = "", diff: str = "", from_: st
     """Run all five stack programs offline under Pulumi's mocks, producers first."""
     started = time.monotonic()
 
+    shown = Progress("synth", len(planner.deploy_order()))
+
     def progress(layer, result) -> None:
-        print(
-            f"[{layer.value}] {len(result.resources)} resources, {len(result.outputs)} outputs",
-            flush=True,
+        shown.advance(note=layer.value)
+        shown.print(
+            f"[{layer.value}] {len(result.resources)} resources, {len(result.outputs)} outputs"
         )
 
-    with one_line_errors():
+    with one_line_errors(), shown, on_interrupt("synth", lambda: f"{shown.done} stacks done"):
         results = synth_all(check_env(env, from_), progress=progress, base=from_ or None)
     document = synth_document(env, results)
     total = sum(len(r.resources) for r in results)
@@ -85,16 +88,17 @@ def build(c: Context, function: str = "") -> None:
     specs = [spec for spec in FUNCTIONS if not function or spec.what == function]
     if not specs:
         raise Exit(f"unknown function {function!r}", code=2)
-    for spec in specs:
-        started = time.monotonic()
-        try:
-            artifact = build_function(spec)
-        except BuildError as exc:
-            raise Exit(f"error: building {spec.what}: {exc}", code=1) from None
-        print(
-            f"built {spec.what}: {artifact.path} ({artifact.size / 1_048_576:.1f} MiB) "
-            f"sha256 {artifact.sha256} in {time.monotonic() - started:.1f}s"
+
+    def line(artifact, seconds: float) -> str:
+        return (
+            f"built {artifact.function}: {artifact.path} ({artifact.size / 1_048_576:.1f} MiB) "
+            f"sha256 {artifact.sha256} in {seconds:.1f}s"
         )
+
+    try:
+        build_functions(specs, line)
+    except BuildError as exc:
+        raise Exit(f"error: building {exc}", code=1) from None
 
 
 TASKS = (synth, graph, affected, build)

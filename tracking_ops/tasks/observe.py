@@ -9,19 +9,19 @@ import json
 import sys
 import threading
 
-from invoke import Context, Exit, Task, task
+from invoke import Context, Exit
 
 from tracking_ops.deploy import planner
 from tracking_ops.deploy.diff import diff_layers
 from tracking_ops.operate import logs as logs_module
-from tracking_ops.tasks.common import check_env, layer_arg, one_line_errors
+from tracking_ops.tasks.common import ProjectTask, check_env, layer_arg, one_line_errors, task
 from tracking_ops.tasks.help import HELP_ENV, HELP_FROM, HELP_STACK, HELP_VERBOSE
 
 SHORT_FLAGS = frozenset({"env"})  # the one short flag these tasks keep: -e
 INTERRUPTED = 130  # exit code after Ctrl-C, as a shell reports SIGINT
 
 
-class LongFlagsTask(Task):
+class LongFlagsTask(ProjectTask):
     """A task whose flags have long names only, but those in SHORT_FLAGS."""
 
     def arg_opts(self, name: str, default: object, taken_names: set[str]) -> dict:

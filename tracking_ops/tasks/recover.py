@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import os
 
-from invoke import Context, Exit, task
+from invoke import Context, Exit
 
 from tracking_ops.deploy.preflight import PreflightError, check_aws_credentials
 from tracking_ops.operate import dlq
 from tracking_ops.rehearsal import switch
-from tracking_ops.tasks.common import check_env
+from tracking_ops.tasks.common import check_env, task
 from tracking_ops.tasks.help import HELP_ENV
 from tracking_stacks import definitions as defs
 from tracking_stacks import environments

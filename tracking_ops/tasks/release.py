@@ -3,10 +3,10 @@ The canary itself is `invoke deploy --stack compute --canary PERCENT` (tasks/dep
 
 from __future__ import annotations
 
-from invoke import Context, Exit, task
+from invoke import Context, Exit
 
 from tracking_ops.deploy import release_runs
-from tracking_ops.tasks.common import check_env, layer_arg, one_line_errors
+from tracking_ops.tasks.common import check_env, layer_arg, one_line_errors, task
 from tracking_ops.tasks.help import HELP_ENV, HELP_VERBOSE
 from tracking_stacks.registry import Layer
 

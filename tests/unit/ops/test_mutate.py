@@ -377,11 +377,28 @@ class TestSurvivorsAgain:
 
     TAKE_UP = pytest.mark.parametrize("take_up", ["rerun_survivors", "resume"])
 
-    @TAKE_UP
-    def test_without_an_earlier_run_it_says_to_run_in_full(self, last_run, take_up):
+    def test_without_an_earlier_run_survivors_cannot_be_rerun(self, last_run):
         shutil.rmtree(last_run.workspace / "mutants")
         with pytest.raises(mutate_selection.MutateError, match="no earlier run .* run it in full"):
-            getattr(mutate, take_up)(self.MODULE, self.TESTS, 60, 1)
+            mutate.rerun_survivors(self.MODULE, self.TESTS, 60, 1)
+
+    def test_resuming_a_module_never_run_runs_it_in_full(self, last_run, monkeypatch):
+        """A Ctrl-C can stop `invoke mutate` before it reached a module: --resume runs it."""
+        shutil.rmtree(last_run.workspace)
+        full = []
+        monkeypatch.setattr(
+            mutate, "run_module", lambda *args, **kw: full.append(args) or "full run"
+        )
+        assert mutate.resume(self.MODULE, self.TESTS, 60, 1) == "full run"
+        assert full == [(self.MODULE, self.TESTS, 60, 1)]  # watch: a keyword
+
+    def test_resuming_a_run_that_left_none_unrun_runs_nothing(self, last_run, monkeypatch):
+        seen = self.fake_mutmut(monkeypatch, last_run.meta, {})
+
+        result = mutate.resume(self.MODULE, self.TESTS, 60, 1)
+
+        assert seen == {}  # mutmut never started
+        assert (result.detected, result.undetected) == (2, 2)
 
     @TAKE_UP
     def test_a_changed_module_has_stale_mutants(self, last_run, take_up):
@@ -407,7 +424,7 @@ def test_the_task_runs_in_full_or_takes_up_a_run(monkeypatch, tmp_path, option, 
     calls = []
 
     def runner(kind):
-        def run(module, tests, max_seconds, children):
+        def run(module, tests, max_seconds, children, watch=None):
             calls.append((kind, module, tests, max_seconds, children))
             return mutate_results.ModuleResult(module, status={"m1": mutate_results.KILLED})
 

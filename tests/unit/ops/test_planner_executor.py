@@ -330,3 +330,55 @@ def test_every_line_is_flushed_at_once():
     out = Out()
     Reporter(out).line("[data] deploy started")
     assert (out.getvalue(), Out.flushes) == ("[data] deploy started\n", 1)
+
+
+def test_progress_counts_each_layer_as_it_ends_with_an_estimate(capsys):
+    from tracking_ops.progress import Progress
+
+    out = io.StringIO()
+    shown = Progress("deploy", 3, tty=False)
+    graph = {"a": [], "b": ["a"], "c": ["b"]}
+    execute(list(graph), lambda n: graph[n], lambda n: {"create": 1}, Reporter(out), progress=shown)
+
+    lines = capsys.readouterr().err.splitlines()
+    assert [line.split("  ")[0] for line in lines] == [
+        "[1/3] deploy: a succeeded",
+        "[2/3] deploy: b succeeded",
+        "[3/3] deploy: c succeeded",
+    ]
+    assert "eta" in lines[0] and "took" in lines[-1]
+    assert "[a] deploy succeeded" in out.getvalue()  # the layer lines as before
+
+
+def test_a_ctrl_c_waits_for_what_runs_and_names_the_layers_that_finished(monkeypatch):
+    from tracking_ops.deploy import executor
+    from tracking_ops.progress import Interrupted
+
+    real_wait, calls = executor.wait, []
+
+    def ctrl_c_on_the_second_wait(futures, return_when=None, **kw):
+        calls.append(return_when)
+        if return_when == executor.FIRST_COMPLETED and len(calls) == 2:
+            raise KeyboardInterrupt  # while b and c run, as Ctrl-C lands in the main thread
+        return real_wait(futures, return_when=return_when or "ALL_COMPLETED", **kw)
+
+    monkeypatch.setattr(executor, "wait", ctrl_c_on_the_second_wait)
+    graph = {"a": [], "b": ["a"], "c": ["a"], "d": ["b"]}
+    started = []
+
+    def action(name):
+        started.append(name)
+        if name == "c":
+            raise RuntimeError("engine stopped by the Ctrl-C")
+        return {"create": 1}
+
+    out = io.StringIO()
+    with pytest.raises(Interrupted) as stopped:
+        execute(list(graph), lambda n: graph[n], action, Reporter(out), rerun_hint="re-run")
+
+    assert stopped.value.line() == (
+        "interrupted: deploy; finished: a, b; not finished: c, d; re-run"
+    )
+    assert sorted(started) == ["a", "b", "c"]  # d never started
+    assert "[b] deploy succeeded" in out.getvalue()  # b ended while the run stopped
+    assert "layer" not in out.getvalue()  # no summary table: the line says it
