@@ -43,6 +43,7 @@ from tracking_ops.local import (
     child_processes,
     http_front,
     parameters_extension,
+    ports,
     standin,
     stream_feeder,
     workers,
@@ -116,7 +117,15 @@ class LocalRuntime:
             self.stop()
             raise
 
+    def bind(self) -> LocalRuntime:
+        """Bind the HTTP port first (ports.PortUnavailable), before anything starts."""
+        if self.httpd is None:
+            self.httpd = ports.bind_http(self.port)
+            self._stack.callback(self.httpd.server_close)
+        return self
+
     def _start(self) -> LocalRuntime:
+        self.bind()
         endpoint = self._stack.enter_context(standin.moto_server())
         self.instance = standin.StandIn(endpoint, self.env)
         self.instance.apply_to(os.environ)
@@ -158,17 +167,16 @@ class LocalRuntime:
         feeder.go(None)
         self._feeder = feeder
         document: list[bytes] = []  # known once the server has its port
-        self.httpd = ThreadingHTTPServer(
-            (standin.LOOPBACK, self.port),
-            http_front.make_request_handler(self.pool, lambda: document[0], self.log),
+        self.httpd.RequestHandlerClass = http_front.make_request_handler(
+            self.pool, lambda: document[0], self.log
         )
+        self.httpd.server_activate()
         document.append(json.dumps(self._openapi()).encode())
         self.httpd.daemon_threads = True
         thread = threading.Thread(
             target=self.httpd.serve_forever, args=(HTTP_POLL_SECONDS,), name="http", daemon=True
         )
         thread.start()
-        self._stack.callback(self.httpd.server_close)
         self._stack.callback(self.httpd.shutdown)
         return self
 
@@ -311,8 +319,6 @@ def serve_forever(
         status["code"] = 1
         stop.set()
 
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, on_signal)
     started = time.monotonic()
     runtime = LocalRuntime(
         env,
@@ -322,6 +328,9 @@ def serve_forever(
         function_timeout=function_timeout,
         on_fatal=on_fatal,
     )
+    runtime.bind()  # a port in use fails here, before the stand-in and the workers start
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, on_signal)
     watcher = None
     try:
         runtime.start()

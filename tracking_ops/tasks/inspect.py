@@ -6,14 +6,14 @@ import json
 import time
 from pathlib import Path
 
-from invoke import Context, Exit, task
+from invoke import Context, Exit
 
 from tracking_ops.deploy import planner
 from tracking_ops.deploy.affected import changed_paths, layers_for_paths
 from tracking_ops.deploy.build import BuildError, build_function
 from tracking_ops.deploy.synth import synth_all
 from tracking_ops.deploy.synth_output import diff_envs, synth_document
-from tracking_ops.tasks.common import check_env, one_line_errors
+from tracking_ops.tasks.common import check_env, one_line_errors, task, usage_error
 from tracking_ops.tasks.help import HELP_ENV, HELP_FROM
 from tracking_stacks.definitions import FUNCTIONS
 
@@ -28,6 +28,9 @@ from tracking_stacks.definitions import FUNCTIONS
 )
 def synth(c: Context, env: str = "dev", out: str = "", diff: str = "", from_: str = "") -> None:
     """Run all five stack programs offline under Pulumi's mocks, producers first."""
+    check_env(env, from_)
+    if diff:
+        check_env(diff)
     started = time.monotonic()
 
     def progress(layer, result) -> None:
@@ -84,7 +87,10 @@ def build(c: Context, function: str = "") -> None:
     """Build each function's Lambda asset (arm64, reproducible zip) into .build/."""
     specs = [spec for spec in FUNCTIONS if not function or spec.what == function]
     if not specs:
-        raise Exit(f"unknown function {function!r}", code=2)
+        raise usage_error(
+            f"unknown function {function!r}; functions: "
+            + ", ".join(spec.what for spec in FUNCTIONS)
+        )
     for spec in specs:
         started = time.monotonic()
         try:

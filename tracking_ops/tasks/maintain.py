@@ -5,9 +5,10 @@ from __future__ import annotations
 import sys
 import time
 
-from invoke import Context, Exit, task
+from invoke import Context, Exit
 
 from tracking_ops.checks import lock as locking
+from tracking_ops.tasks.common import task
 
 
 @task(help={"python": "the interpreter to resolve for (default: this one; CI uses 3.11)"})

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import os
 
-from invoke import Context, Exit, task
+from invoke import Context, Exit
 
 from tracking_ops.deploy.preflight import PreflightError, check_aws_credentials
 from tracking_ops.operate import dlq
-from tracking_ops.tasks.common import check_env
+from tracking_ops.tasks.common import at_least, check_env, task
 from tracking_ops.tasks.help import HELP_ENV
 from tracking_stacks import definitions as defs
 from tracking_stacks import environments
@@ -56,8 +56,7 @@ def replay_dlq(c: Context, env: str = "dev", endpoint: str = "", max_messages: i
     it again (its projection is idempotent), deletes the messages it recovered and
     lists by sequence number what it could not (exit 1; those messages stay)."""
     env = check_env(env)
-    if max_messages < 1:
-        raise Exit("error: --max-messages must be at least 1", code=2)
+    at_least("max-messages", max_messages, 1)
     sqs, streams, deliver = _clients(env, endpoint)
     queue_url = sqs.get_queue_url(QueueName=defs.dlq_name(env))["QueueUrl"]
     print(f"replaying {defs.dlq_name(env)}", flush=True)
