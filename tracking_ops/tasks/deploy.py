@@ -62,7 +62,9 @@ def deploy_all(
     plan: bool = True,
     verbose: bool = False,
 ) -> None:
-    """Deploy every layer that changed, after one combined review (builds the assets first).
+    """Deploy every layer that changed, after one combined review.
+
+    The function assets are built first.
 
     A layer is skipped when its program, config, function assets and the outputs it
     reads are unchanged since its last successful deploy; each line says why.
@@ -112,7 +114,9 @@ def deploy(
     bake: str = DEFAULT_BAKE,
     poll: int = DEFAULT_POLL,
 ) -> None:
-    """Deploy one layer after a review, once its upstream stacks exist and export what it needs.
+    """Deploy one layer after a review, once its upstream is ready.
+
+    Ready: its upstream stacks exist and export what it reads.
 
     With --canary (compute only): a canary release of the API function, see README.
     """
@@ -163,7 +167,9 @@ def deploy(
 def preview(
     c: Context, layer: str = "", env: str = "dev", from_: str = "", verbose: bool = False
 ) -> None:
-    """Preview one layer or all (policy pack included) and print the combined summary.
+    """Preview one layer or all (policy pack included).
+
+    Prints the combined summary.
 
     Offline: `invoke synth`.
     """
@@ -199,7 +205,9 @@ def destroy_all(
     yes_destroy_prod: bool = False,
     verbose: bool = False,
 ) -> None:
-    """Destroy all layers in reverse order, after showing what goes and asking.
+    """Destroy every layer, after showing what goes and asking.
+
+    Readers first (reverse deploy order).
 
     Without a terminal it needs --yes; prod also needs --yes-destroy-prod. A per-branch
     env (pr-123) is removed completely: resources, stacks and their config.
@@ -228,7 +236,7 @@ def destroy(
     with_readers: bool = False,
     verbose: bool = False,
 ) -> None:
-    """Destroy one layer, after showing what goes and asking (--with-readers for readers).
+    """Destroy one layer, after showing what goes and asking.
 
     A layer whose readers are deployed is refused alone unless --with-readers.
     """
@@ -253,7 +261,10 @@ def refresh(
     expect_no_changes: bool = False,
     verbose: bool = False,
 ) -> None:
-    """Refresh state from the cloud; with --expect-no-changes it is a drift check."""
+    """Refresh the state from the cloud (or check for drift).
+
+    With --expect-no-changes it is a drift check.
+    """
     layers = layers_arg(layer)
     with one_line_errors(verbose):
         engine_runs.refresh_layers(
@@ -285,7 +296,10 @@ def outputs(c: Context, layer: str = "", env: str = "dev", json: bool = False) -
 
 @task(help={"env": HELP_ENV, "from_": HELP_FROM})
 def status(c: Context, env: str = "dev", from_: str = "") -> None:
-    """Per layer: deployed or not, last update, resource count, up to date or stale (and why)."""
+    """Per layer: deployed, last update, resources, stale or not.
+
+    Stale says why: what changed since the last deploy.
+    """
     with one_line_errors():
         deployer = engine_runs.open_deployer(
             check_env(env, from_), verbose=False, need_credentials=False
@@ -302,7 +316,10 @@ def status(c: Context, env: str = "dev", from_: str = "") -> None:
     }
 )
 def smoke(c: Context, env: str = "dev", url: str = "", list_wait: int = 30) -> None:
-    """Contract check of a deployed API (SigV4-signed) or of `invoke local`: one line per check."""
+    """Contract-check a deployed API or `invoke local`.
+
+    SigV4-signed against a deployed API; one line per check.
+    """
     at_least("list-wait", list_wait, 0)
     check_env(env)
     with one_line_errors():

@@ -18,6 +18,7 @@ from tracking_ops.tasks.common import (
 from tracking_ops.tasks.help import HELP_ENV, HELP_LAYER
 
 TIERS = ("unit", "functional", "e2e", "engine")
+DEFAULT_SAMPLES = 200  # bench: requests per warm series
 
 
 @task(
@@ -28,7 +29,7 @@ TIERS = ("unit", "functional", "e2e", "engine")
     }
 )
 def test(c: Context, layer: str = "", tier: str = "", lint: bool = True) -> None:
-    """Lint (ruff) and run the test suite (all tiers unless narrowed)."""
+    """Lint (ruff) and run the tests (all tiers unless narrowed)."""
     if tier and tier not in TIERS:
         raise usage_error(f"unknown tier {tier!r}; tiers: {', '.join(TIERS)}")
     markers = [f"layer_{layer_arg(layer).value}"] if layer else []
@@ -73,7 +74,10 @@ def local(
     functions: str = "",
     function_timeout: int = 0,
 ) -> None:
-    """Run the whole API on this machine, moto standing in for AWS (no account, no Docker)."""
+    """Run the whole API here, moto standing in for AWS.
+
+    No AWS account and no Docker needed.
+    """
     from pathlib import Path
 
     check_env(env)
@@ -104,8 +108,11 @@ def local(
 
 @task(help={"check": "only check; exit 1 when docs/openapi.json is not what the code generates"})
 def openapi(c: Context, check: bool = False) -> None:
-    """Rewrite docs/openapi.json from the code; a change that breaks clients is refused
-    unless acknowledged in docs/openapi-breaking-changes.json with a new major version."""
+    """Rewrite docs/openapi.json from the code.
+
+    A change that breaks clients is refused unless acknowledged in
+    docs/openapi-breaking-changes.json with a new major version.
+    """
     from invoke import Exit
 
     from tracking_ops.checks import openapi_gate as gate
@@ -128,14 +135,19 @@ def openapi(c: Context, check: bool = False) -> None:
 @task(
     help={
         "out": "write the figures as JSON here",
-        "samples": "requests per warm series",
+        "samples": f"requests per warm series (default {DEFAULT_SAMPLES})",
         "pairs": "interleaved pairs of fresh processes per cold-start ratio (default 12)",
         "env": "whose config the stand-in's SSM parameters get " + HELP_ENV[11:],
     }
 )
-def bench(c: Context, out: str = "", samples: int = 200, pairs: int = 12, env: str = "dev") -> None:
-    """Cold start, warm overhead and AWS calls of POST /track and GET /status against
-    raw boto3, the function run as Lambda runs it, on one moto server."""
+def bench(
+    c: Context, out: str = "", samples: int = DEFAULT_SAMPLES, pairs: int = 12, env: str = "dev"
+) -> None:
+    """Measure cold start, warm overhead and AWS calls per request.
+
+    POST /track and GET /status against raw boto3, the function run as Lambda
+    runs it, on one moto server.
+    """
 
     from tracking_ops.measure.bench import run_bench
 
@@ -152,6 +164,8 @@ def bench(c: Context, out: str = "", samples: int = 200, pairs: int = 12, env: s
         "parcels": "parcels the updates are spread over (default 4; 1 puts every update "
         "on one parcel's history)",
         "out": "write the figures as JSON here",
+        "env": "whose config the local runtime's SSM parameters get (without --url) "
+        + HELP_ENV[11:],
     }
 )
 def load(
@@ -163,7 +177,10 @@ def load(
     out: str = "",
     env: str = "dev",
 ) -> None:
-    """Bounded load and consistency run: throughput, p50/p99, every update stored once."""
+    """Bounded load run: throughput, p50/p99, consistency.
+
+    Consistent: every update stored exactly once.
+    """
     import json
     import time
     from pathlib import Path
@@ -220,7 +237,10 @@ def mutate(
     survivors: bool = False,
     resume: bool = False,
 ) -> None:
-    """Mutation testing (mutmut) of the core modules against the unit and functional tiers."""
+    """Mutation testing (mutmut) of the core modules.
+
+    Each mutant is run against the unit and functional tiers.
+    """
     import json
     from pathlib import Path
 
@@ -271,7 +291,10 @@ def mutate(
 
 @task(help={"force": "build again even when the cache holds the pinned version"})
 def engine(c: Context, force: bool = False) -> None:
-    """Build the pinned Pulumi CLI from the Go module proxy into the cache (or reuse it)."""
+    """Build the pinned Pulumi CLI into the cache (or reuse it).
+
+    Built from the Go module proxy.
+    """
     from invoke import Exit
 
     from tracking_ops.engine import build

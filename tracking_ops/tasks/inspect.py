@@ -27,7 +27,10 @@ from tracking_stacks.definitions import FUNCTIONS
     }
 )
 def synth(c: Context, env: str = "dev", out: str = "", diff: str = "", from_: str = "") -> None:
-    """Run all five stack programs offline under Pulumi's mocks, producers first."""
+    """Run all five stack programs offline under Pulumi's mocks.
+
+    Producers first, so each program reads its upstream outputs.
+    """
     check_env(env, from_)
     if diff:
         check_env(diff)
@@ -60,7 +63,7 @@ def synth(c: Context, env: str = "dev", out: str = "", diff: str = "", from_: st
 
 @task(help={"env": HELP_ENV + "; empty prints project names only"})
 def graph(c: Context, env: str = "") -> None:
-    """Print the layer DAG as Mermaid (each edge labelled with the outputs it carries)."""
+    """Print the layer DAG as Mermaid, edges labelled by outputs."""
     print(planner.mermaid(check_env(env) if env else None))
 
 
@@ -71,7 +74,7 @@ def graph(c: Context, env: str = "") -> None:
     }
 )
 def affected(c: Context, since: str = "origin/main", json: bool = False) -> None:
-    """List the layers a change touches (with their downstream), in deploy order."""
+    """List the layers a change touches and their readers, in order."""
     import json as jsonlib
 
     try:
@@ -84,7 +87,10 @@ def affected(c: Context, since: str = "origin/main", json: bool = False) -> None
 
 @task(help={"function": "build only this function: " + ", ".join(spec.what for spec in FUNCTIONS)})
 def build(c: Context, function: str = "") -> None:
-    """Build each function's Lambda asset (arm64, reproducible zip) into .build/."""
+    """Build each function's Lambda asset (arm64 zip) into .build/.
+
+    Reproducible: the same sources give the same bytes and sha256.
+    """
     specs = [spec for spec in FUNCTIONS if not function or spec.what == function]
     if not specs:
         raise usage_error(

@@ -50,7 +50,9 @@ def _clients(env: str, endpoint: str):
     }
 )
 def replay_dlq(c: Context, env: str = "dev", endpoint: str = "", max_messages: int = 1000) -> None:
-    """Replay the notifier's DLQ from the table's stream (it keeps records 24 hours).
+    """Replay the notifier's DLQ from the table's stream.
+
+    The stream keeps records 24 hours.
 
     Re-reads each failed sequence-number range from the stream, runs the notifier on
     it again (its projection is idempotent), deletes the messages it recovered and

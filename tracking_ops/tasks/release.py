@@ -23,7 +23,9 @@ from tracking_stacks.release import VERSION
 def rollback(
     c: Context, layer: str = "compute", env: str = "dev", to: str = "", verbose: bool = False
 ) -> None:
-    """Put the API function's `live` alias back on the previous version (or stop a canary).
+    """Put the `live` alias back on the previous version.
+
+    The API function's alias; a canary in progress is stopped.
 
     Applied at once through the compute stack's config, without a review.
     """
