@@ -278,7 +278,7 @@ def test_an_interrupted_canary_says_what_it_left(engine, cloudwatch):
     assert engine.release()[rel.CANARY] == "2"
     assert lines[-1] == (
         "interrupted while baking: version 2 gets 10%, version 1 90% stays until "
-        "`invoke rollback --stack compute --env dev` or the next canary"
+        "`invoke rollback --layer compute --env dev` or the next canary"
     )
     # status and a plain deploy say so
     assert release_routing.release_note(engine.outputs(COMPUTE)) == (
@@ -376,7 +376,7 @@ def test_a_plain_deploy_of_compute_refuses_during_a_canary(tasks_on_fakes, cloud
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        ({"stack": "api", "canary": 10}, "only with --stack compute"),
+        ({"stack": "api", "canary": 10}, "only with --layer compute"),
         ({"stack": "compute", "canary": 100}, "whole percent from 1 to 99"),
         ({"stack": "compute", "canary": 10, "bake": "ten"}, "duration 'ten'"),
         ({"stack": "compute", "canary": 10, "env": "pr-4"}, "per-branch env"),
@@ -389,5 +389,5 @@ def test_deploy_canary_bad_input_is_one_line(tasks_on_fakes, args, message):
 
 
 def test_rollback_task_only_for_compute(tasks_on_fakes):
-    with pytest.raises(Exit, match="only --stack compute has releases"):
+    with pytest.raises(Exit, match="only --layer compute has releases"):
         release_tasks.rollback(Context(), stack="api")

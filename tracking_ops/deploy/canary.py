@@ -68,7 +68,7 @@ def check_percent(percent: int) -> int:
 
 @dataclass
 class Canary:
-    """`invoke deploy --stack compute --canary PERCENT --bake DURATION`."""
+    """`invoke deploy --layer compute --canary PERCENT --bake DURATION`."""
 
     releaser: Releaser
     alarm_states: AlarmStates
@@ -135,7 +135,7 @@ class Canary:
             Release(previous_version=stable), "step 3/3 promote: every alarm OK for the whole bake"
         )
         self.out(
-            f"promoted: {after.routing()} (`invoke rollback --stack compute --env {self.env}` "
+            f"promoted: {after.routing()} (`invoke rollback --layer compute --env {self.env}` "
             f"returns to version {stable})"
         )
         return after
@@ -162,7 +162,7 @@ class Canary:
             self.out(
                 f"[compute] the canary's deploy did not complete; the config keeps "
                 f"{describe_release(release)}: the next `--canary` takes it over, "
-                f"`invoke rollback --stack compute --env {self.env}` reverts it"
+                f"`invoke rollback --layer compute --env {self.env}` reverts it"
             )
             raise
         return self.releaser.deployed()
@@ -216,7 +216,7 @@ class Canary:
         except KeyboardInterrupt:
             self.out(
                 f"interrupted while baking: {routed.routing()} stays until "
-                f"`invoke rollback --stack compute --env {self.env}` or the next canary"
+                f"`invoke rollback --layer compute --env {self.env}` or the next canary"
             )
             raise
 

@@ -91,8 +91,8 @@ def refuse_if_in_progress(engine: ReleaseEngine, env: str) -> str:
         routing = deployed.routing() if deployed else f"{in_config.canary_weight}% configured"
         raise CanaryError(
             f"{_stack(env)} has a canary in progress ({routing}): "
-            f"`invoke deploy --stack compute --env {env} --canary PERCENT` takes it over, "
-            f"`invoke rollback --stack compute --env {env}` reverts it"
+            f"`invoke deploy --layer compute --env {env} --canary PERCENT` takes it over, "
+            f"`invoke rollback --layer compute --env {env}` reverts it"
         )
     pinned = deployed is not None and deployed.newest and deployed.newest != deployed.live
     if pinned and not in_config.live_version:
@@ -101,13 +101,13 @@ def refuse_if_in_progress(engine: ReleaseEngine, env: str) -> str:
             f"{deployed.newest}: a rollback) but {release_config_path(env)} has no "
             f"{rel.LIVE_VERSION_KEY}, so this deploy would release version {deployed.newest}: "
             f"restore {rel.LIVE_VERSION_KEY}: '{deployed.live}' there (and commit it), or "
-            f"release with `invoke deploy --stack compute --env {env} --canary PERCENT`"
+            f"release with `invoke deploy --layer compute --env {env} --canary PERCENT`"
         )
     if in_config.live_version:
         return (
             f"note: {rel.ALIAS} is pinned on version {in_config.live_version} "
             f"({rel.LIVE_VERSION_KEY} in {release_config_path(env)}): this deploy publishes a new "
-            f"version without releasing it; `invoke deploy --stack compute --canary PERCENT` does"
+            f"version without releasing it; `invoke deploy --layer compute --canary PERCENT` does"
         )
     return ""
 
@@ -142,7 +142,7 @@ class Releaser:
         if deployed is None:
             raise CanaryError(
                 f"{_stack(self.env)} has no `{rel.ALIAS}` alias deployed yet: deploy it once "
-                f"(`invoke deploy --stack compute --env {self.env}`, then the api layer with "
+                f"(`invoke deploy --layer compute --env {self.env}`, then the api layer with "
                 "--downstream); a release needs a live version to compare against"
             )
         return deployed
@@ -194,7 +194,7 @@ class Releaser:
         )
         self.out(
             f"rolled back: {after.routing()}; the alias stays pinned there until the next "
-            f"`invoke deploy --stack compute --canary PERCENT`"
+            f"`invoke deploy --layer compute --canary PERCENT`"
         )
         self.out(f"commit {release_config_path(self.env)}: it holds the pin")
         return after

@@ -1,4 +1,4 @@
-"""The release runs of the API function: `invoke deploy --stack compute --canary PERCENT`
+"""The release runs of the API function: `invoke deploy --layer compute --canary PERCENT`
 (a reviewed deploy as step 1, then the bake: tracking_ops/deploy/canary.py) and
 `invoke rollback`, wired to the engine and to CloudWatch."""
 
@@ -42,7 +42,7 @@ def alarm_client(env: str):
 
 @dataclass(frozen=True)
 class CanaryRun:
-    """One `invoke deploy --stack compute --canary PERCENT`, as its flags ask for it."""
+    """One `invoke deploy --layer compute --canary PERCENT`, as its flags ask for it."""
 
     env: str
     percent: int
@@ -52,7 +52,7 @@ class CanaryRun:
 
 
 def canary_release(run: CanaryRun) -> None:
-    """The canary of `invoke deploy --stack compute --canary PERCENT` (see canary.py).
+    """The canary of `invoke deploy --layer compute --canary PERCENT` (see canary.py).
 
     Step 1 is a reviewed deploy (the combined review, the confirmation, the plan);
     promotion and rollback apply only the release keys of the config, without asking.

@@ -22,12 +22,12 @@ def check_upstream(
         if outputs is None:
             raise UpstreamNotReady(
                 f"{project}/{env} does not exist; deploy it first: "
-                f"invoke deploy --stack {producer.value} --env {env}"
+                f"invoke deploy --layer {producer.value} --env {env}"
             )
         missing = [name.value for name in required if name.value not in outputs]
         if missing:
             raise UpstreamNotReady(
                 f"{project}/{env} does not export {', '.join(missing)} that "
                 f"{REGISTRY[layer].project} requires; redeploy it first: "
-                f"invoke deploy --stack {producer.value} --env {env}"
+                f"invoke deploy --layer {producer.value} --env {env}"
             )

@@ -42,6 +42,7 @@ from tracking_ops.local import (
     function_logs,
     http_front,
     parameters_extension,
+    ports,
     standin,
     stream_feeder,
     workers,
@@ -116,7 +117,15 @@ class LocalRuntime:
             self.stop()
             raise
 
+    def bind(self) -> LocalRuntime:
+        """Bind the HTTP port first (ports.PortUnavailable), before anything starts."""
+        if self.httpd is None:
+            self.httpd = ports.bind_http(self.port, self.host, http_front.LoopbackServer)
+            self._stack.callback(self.httpd.server_close)
+        return self
+
     def _start(self) -> LocalRuntime:
+        self.bind()
         endpoint = self._stack.enter_context(standin.moto_server())
         self._check_cancelled()
         self.instance = standin.StandIn(endpoint, self.env)
@@ -164,16 +173,15 @@ class LocalRuntime:
         feeder.go(None)
         self._feeder = feeder
         document: list[bytes] = []  # known once the server has its port
-        self.httpd = http_front.LoopbackServer(
-            (self.host, self.port),
-            http_front.make_request_handler(self.pool, lambda: document[0], self.log),
+        self.httpd.RequestHandlerClass = http_front.make_request_handler(
+            self.pool, lambda: document[0], self.log
         )
+        self.httpd.server_activate()
         document.append(json.dumps(self._openapi()).encode())
         thread = threading.Thread(
             target=self.httpd.serve_forever, args=(HTTP_POLL_SECONDS,), name="http", daemon=True
         )
         thread.start()
-        self._stack.callback(self.httpd.server_close)
         self._stack.callback(self.httpd.shutdown)
         return self
 
@@ -312,8 +320,6 @@ def serve_forever(
         status["code"] = 1
         stop.set()
 
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, on_signal)
     started = time.monotonic()
     runtime = LocalRuntime(
         env,
@@ -326,6 +332,9 @@ def serve_forever(
         host=host,
         log_dir=log_dir,
     )
+    runtime.bind()  # a port in use fails here, before the stand-in and the workers start
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, on_signal)
     watcher = None
     if signalled:  # a signal came before the runtime existed
         runtime.cancel()

@@ -11,14 +11,18 @@ from invoke import Context, Exit
 
 from tracking_ops.deploy import engine_runs, planner, preflight, release_runs
 from tracking_ops.deploy import status as status_module
+from tracking_ops.deploy.canary import check_percent, parse_duration
 from tracking_ops.deploy.engine_runs import ApplyFlags, DeployRun
 from tracking_ops.operate.smoke import Smoke, SmokeError, is_local, sigv4_signer
 from tracking_ops.tasks.common import (
-    LongOnlyFlagsTask,
+    at_least,
     check_env,
+    checked,
     layer_arg,
+    layers_arg,
     one_line_errors,
     task,
+    usage_error,
 )
 from tracking_ops.tasks.help import (
     DEFAULT_BAKE,
@@ -28,9 +32,9 @@ from tracking_ops.tasks.help import (
     HELP_CANARY,
     HELP_ENV,
     HELP_FROM,
+    HELP_LAYER,
     HELP_PLAN,
     HELP_POLL,
-    HELP_STACK,
     HELP_VERBOSE,
     HELP_YES,
 )
@@ -58,7 +62,9 @@ def deploy_all(
     plan: bool = True,
     verbose: bool = False,
 ) -> None:
-    """Deploy every layer that changed, after one combined review (builds the assets first).
+    """Deploy every layer that changed, after one combined review.
+
+    The function assets are built first.
 
     A layer is skipped when its program, config, function assets and the outputs it
     reads are unchanged since its last successful deploy; each line says why.
@@ -78,9 +84,8 @@ def deploy_all(
 
 
 @task(
-    positional=[],
     help={
-        "stack": f"required: {HELP_STACK}",
+        "layer": f"required: {HELP_LAYER}",
         "env": HELP_ENV,
         "from_": HELP_FROM,
         "downstream": "also redeploy the readers whose read outputs changed (others: up to date)",
@@ -96,7 +101,7 @@ def deploy_all(
 )
 def deploy(
     c: Context,
-    stack: str = "",
+    layer: str = "",
     env: str = "dev",
     from_: str = "",
     downstream: bool = False,
@@ -109,19 +114,28 @@ def deploy(
     bake: str = DEFAULT_BAKE,
     poll: int = DEFAULT_POLL,
 ) -> None:
-    """Deploy one layer after a review, once its upstream stacks exist and export what it needs.
+    """Deploy one layer after a review, once its upstream is ready.
+
+    Ready: its upstream stacks exist and export what it reads.
 
     With --canary (compute only): a canary release of the API function, see README.
     """
-    if not stack:
-        raise Exit("deploy needs --stack LAYER (or use deploy-all)", code=2)
-    layer = layer_arg(stack)
+    target = layer_arg(layer, "deploy")
+    check_env(env, from_)
+    if downstream and all_downstream:
+        raise usage_error(
+            "--downstream and --all-downstream: choose one (--all-downstream redeploys "
+            "every reader, --downstream the changed ones)"
+        )
     if canary:
-        if layer is not Layer.COMPUTE or downstream or all_downstream or from_:
-            raise Exit("--canary: only with --stack compute, without --downstream or --from", 2)
+        if target is not Layer.COMPUTE or downstream or all_downstream or from_:
+            raise usage_error("--canary: only with --layer compute, without --downstream or --from")
+        checked(check_percent, canary)
+        checked(parse_duration, bake)
+        at_least("poll", poll, 1)
         with one_line_errors(verbose):
             run = release_runs.CanaryRun(
-                env=check_env(env),
+                env=env,
                 percent=canary,
                 bake=bake,
                 poll=poll,
@@ -130,12 +144,11 @@ def deploy(
             release_runs.canary_release(run)
         return
     with one_line_errors(verbose):
-        check_env(env, from_)
-        layers = planner.with_downstream(layer) if downstream or all_downstream else [layer]
+        layers = planner.with_downstream(target) if downstream or all_downstream else [target]
         run = DeployRun(
             env=env,
             layers=layers,
-            always=set(layers) if all_downstream else {layer},
+            always=set(layers) if all_downstream else {target},
             always_reason="--all-downstream" if all_downstream else "requested",
             base=from_,
             flags=ApplyFlags(yes, allow_stateful_changes, plan, verbose),
@@ -147,18 +160,20 @@ def deploy(
     help={
         "env": HELP_ENV,
         "from_": HELP_FROM,
-        "stack": f"{HELP_STACK} (default: all)",
+        "layer": f"{HELP_LAYER} (default: all)",
         "verbose": HELP_VERBOSE,
     }
 )
 def preview(
-    c: Context, env: str = "dev", from_: str = "", stack: str = "", verbose: bool = False
+    c: Context, layer: str = "", env: str = "dev", from_: str = "", verbose: bool = False
 ) -> None:
-    """Preview one layer or all (policy pack included) and print the combined summary.
+    """Preview one layer or all (policy pack included).
+
+    Prints the combined summary.
 
     Offline: `invoke synth`.
     """
-    layers = [layer_arg(stack)] if stack else planner.deploy_order()
+    layers = layers_arg(layer)
     with one_line_errors(verbose):
         engine_runs.preview_layers(check_env(env, from_), layers, base=from_, verbose=verbose)
 
@@ -174,7 +189,6 @@ def _destroy(env: str, from_: str, yes: bool, yes_destroy_prod: bool, verbose: b
 
 
 @task(
-    klass=LongOnlyFlagsTask,
     help={
         "env": HELP_ENV,
         "from_": HELP_FROM,
@@ -191,7 +205,9 @@ def destroy_all(
     yes_destroy_prod: bool = False,
     verbose: bool = False,
 ) -> None:
-    """Destroy all layers in reverse order, after showing what goes and asking.
+    """Destroy every layer, after showing what goes and asking.
+
+    Readers first (reverse deploy order).
 
     Without a terminal it needs --yes; prod also needs --yes-destroy-prod. A per-branch
     env (pr-123) is removed completely: resources, stacks and their config.
@@ -200,9 +216,8 @@ def destroy_all(
 
 
 @task(
-    klass=LongOnlyFlagsTask,
     help={
-        "layer": "the layer to destroy (required)",
+        "layer": f"required: the layer to destroy: {HELP_LAYER}",
         "env": HELP_ENV,
         "from_": HELP_FROM,
         "verbose": HELP_VERBOSE,
@@ -221,11 +236,11 @@ def destroy(
     with_readers: bool = False,
     verbose: bool = False,
 ) -> None:
-    """Destroy one layer, after showing what goes and asking (--with-readers for readers).
+    """Destroy one layer, after showing what goes and asking.
 
     A layer whose readers are deployed is refused alone unless --with-readers.
     """
-    target = layer_arg(layer)
+    target = layer_arg(layer, "destroy")
     _destroy(env, from_, yes, yes_destroy_prod, verbose, layer=target, with_readers=with_readers)
 
 
@@ -233,21 +248,24 @@ def destroy(
     help={
         "env": HELP_ENV,
         "from_": HELP_FROM,
-        "stack": f"{HELP_STACK} (default: all)",
+        "layer": f"{HELP_LAYER} (default: all)",
         "verbose": HELP_VERBOSE,
         "expect_no_changes": "fail if the cloud drifted from the state (drift check)",
     }
 )
 def refresh(
     c: Context,
+    layer: str = "",
     env: str = "dev",
     from_: str = "",
-    stack: str = "",
     expect_no_changes: bool = False,
     verbose: bool = False,
 ) -> None:
-    """Refresh state from the cloud; with --expect-no-changes it is a drift check."""
-    layers = [layer_arg(stack)] if stack else planner.deploy_order()
+    """Refresh the state from the cloud (or check for drift).
+
+    With --expect-no-changes it is a drift check.
+    """
+    layers = layers_arg(layer)
     with one_line_errors(verbose):
         engine_runs.refresh_layers(
             check_env(env, from_), layers, expect_no_changes, base=from_, verbose=verbose
@@ -257,13 +275,13 @@ def refresh(
 @task(
     help={
         "env": HELP_ENV,
-        "stack": f"{HELP_STACK} (default: all)",
+        "layer": f"{HELP_LAYER} (default: all)",
         "json": "print JSON instead of a table",
     }
 )
-def outputs(c: Context, env: str = "dev", stack: str = "", json: bool = False) -> None:
+def outputs(c: Context, layer: str = "", env: str = "dev", json: bool = False) -> None:
     """Print the outputs of the deployed stacks."""
-    layers = [layer_arg(stack)] if stack else planner.deploy_order()
+    layers = layers_arg(layer)
     with one_line_errors():
         deployer = engine_runs.open_deployer(check_env(env), verbose=False, need_credentials=False)
         found = {layer.value: deployer.outputs(layer) for layer in layers}
@@ -278,7 +296,10 @@ def outputs(c: Context, env: str = "dev", stack: str = "", json: bool = False) -
 
 @task(help={"env": HELP_ENV, "from_": HELP_FROM})
 def status(c: Context, env: str = "dev", from_: str = "") -> None:
-    """Per layer: deployed or not, last update, resource count, up to date or stale (and why)."""
+    """Per layer: deployed, last update, resources, stale or not.
+
+    Stale says why: what changed since the last deploy.
+    """
     with one_line_errors():
         deployer = engine_runs.open_deployer(
             check_env(env, from_), verbose=False, need_credentials=False
@@ -295,7 +316,12 @@ def status(c: Context, env: str = "dev", from_: str = "") -> None:
     }
 )
 def smoke(c: Context, env: str = "dev", url: str = "", list_wait: int = 30) -> None:
-    """Contract check of a deployed API (SigV4-signed) or of `invoke local`: one line per check."""
+    """Contract-check a deployed API or `invoke local`.
+
+    SigV4-signed against a deployed API; one line per check.
+    """
+    at_least("list-wait", list_wait, 0)
+    check_env(env)
     with one_line_errors():
         if not url:
             deployer = engine_runs.open_deployer(check_env(env), verbose=False)

@@ -7,33 +7,38 @@ import sys
 
 from invoke import Context
 
-from tracking_ops.tasks.common import LongOnlyFlagsTask, check_env, layer_arg, task
-from tracking_ops.tasks.help import HELP_ENV
+from tracking_ops.tasks.common import (
+    LongOnlyFlagsTask,
+    at_least,
+    check_env,
+    check_port,
+    layer_arg,
+    task,
+    usage_error,
+)
+from tracking_ops.tasks.help import HELP_ENV, HELP_LAYER
 
 TIERS = ("unit", "functional", "e2e", "engine")
+DEFAULT_SAMPLES = 200  # bench: requests per warm series
 
 
 @task(
     help={
-        "stack": "only the tests of this layer (e.g. api)",
+        "layer": f"only the tests of {HELP_LAYER}",
         "tier": f"only one tier: {', '.join(TIERS)}",
         "lint": "run ruff before the tests (default on)",
     }
 )
-def test(c: Context, stack: str = "", tier: str = "", lint: bool = True) -> None:
-    """Lint (ruff) and run the test suite (all tiers unless narrowed)."""
+def test(c: Context, layer: str = "", tier: str = "", lint: bool = True) -> None:
+    """Lint (ruff) and run the tests (all tiers unless narrowed)."""
+    if tier and tier not in TIERS:
+        raise usage_error(f"unknown tier {tier!r}; tiers: {', '.join(TIERS)}")
+    markers = [f"layer_{layer_arg(layer).value}"] if layer else []
+    if tier:
+        markers.append(tier)
     if lint:
         c.run(f"{sys.executable} -m ruff check .", echo=True)
         c.run(f"{sys.executable} -m ruff format --check .", echo=True)
-    markers = []
-    if stack:
-        markers.append(f"layer_{layer_arg(stack).value}")
-    if tier:
-        if tier not in TIERS:
-            from invoke import Exit
-
-            raise Exit(f"unknown tier {tier!r}; tiers: {', '.join(TIERS)}", code=2)
-        markers.append(tier)
     if tier in ("", "engine"):
         from tracking_ops.engine.readiness import engine_tier_ready
 
@@ -77,21 +82,36 @@ def local(
     verbose: bool = False,
     host: str = "",
 ) -> None:
-    """Run the whole API on this machine, moto standing in for AWS (no account, no Docker)."""
+    """Run the whole API here, moto standing in for AWS.
+
+    No AWS account and no Docker needed.
+    """
+    from pathlib import Path
+
+    check_env(env)
+    check_port(port)
+    at_least("workers", workers, 1)
+    at_least("function-timeout", function_timeout, 0)
+    if functions and not Path(functions).is_dir():
+        raise usage_error(f"--functions {functions}: not a directory")
     from tracking_ops.local.child_processes import exit_now
+    from tracking_ops.local.ports import PortUnavailable
     from tracking_ops.local.runtime import serve_forever
     from tracking_ops.local.standin import LOOPBACK
 
-    code = serve_forever(
-        check_env(env),
-        port,
-        workers,
-        reload=reload,
-        functions_dir=functions or None,
-        function_timeout=function_timeout or None,
-        verbose=verbose,
-        host=host or LOOPBACK,
-    )
+    try:
+        code = serve_forever(
+            env,
+            port,
+            workers,
+            reload=reload,
+            functions_dir=functions or None,
+            function_timeout=function_timeout or None,
+            verbose=verbose,
+            host=host or LOOPBACK,
+        )
+    except PortUnavailable as exc:  # bound before anything starts
+        raise usage_error(f"{exc}; `--port 0` picks a free one") from None
     # Everything it started is stopped by now; skipping the interpreter's teardown of
     # the modules moto and the functions imported saves seconds on a busy machine.
     exit_now(code)
@@ -99,8 +119,11 @@ def local(
 
 @task(help={"check": "only check; exit 1 when docs/openapi.json is not what the code generates"})
 def openapi(c: Context, check: bool = False) -> None:
-    """Rewrite docs/openapi.json from the code; a change that breaks clients is refused
-    unless acknowledged in docs/openapi-breaking-changes.json with a new major version."""
+    """Rewrite docs/openapi.json from the code.
+
+    A change that breaks clients is refused unless acknowledged in
+    docs/openapi-breaking-changes.json with a new major version.
+    """
     from invoke import Exit
 
     from tracking_ops.checks import openapi_gate as gate
@@ -123,20 +146,24 @@ def openapi(c: Context, check: bool = False) -> None:
 @task(
     help={
         "out": "write the figures as JSON here",
-        "samples": "requests per warm series",
+        "samples": f"requests per warm series (default {DEFAULT_SAMPLES})",
         "pairs": "interleaved pairs of fresh processes per cold-start ratio (default 12)",
         "env": "whose config the stand-in's SSM parameters get " + HELP_ENV[11:],
     }
 )
-def bench(c: Context, out: str = "", samples: int = 200, pairs: int = 12, env: str = "dev") -> None:
-    """Cold start, warm overhead and AWS calls of POST /track and GET /status against
-    raw boto3, the function run as Lambda runs it, on one moto server."""
-    from invoke import Exit
+def bench(
+    c: Context, out: str = "", samples: int = DEFAULT_SAMPLES, pairs: int = 12, env: str = "dev"
+) -> None:
+    """Measure cold start, warm overhead and AWS calls per request.
+
+    POST /track and GET /status against raw boto3, the function run as Lambda
+    runs it, on one moto server.
+    """
 
     from tracking_ops.measure.bench import run_bench
 
-    if samples < 1 or pairs < 1:
-        raise Exit("--samples and --pairs must be at least 1", code=2)
+    at_least("samples", samples, 1)
+    at_least("pairs", pairs, 1)
     run_bench(out or None, samples, check_env(env), pairs)
 
 
@@ -148,6 +175,8 @@ def bench(c: Context, out: str = "", samples: int = 200, pairs: int = 12, env: s
         "parcels": "parcels the updates are spread over (default 4; 1 puts every update "
         "on one parcel's history)",
         "out": "write the figures as JSON here",
+        "env": "whose config the local runtime's SSM parameters get (without --url) "
+        + HELP_ENV[11:],
     }
 )
 def load(
@@ -159,7 +188,10 @@ def load(
     out: str = "",
     env: str = "dev",
 ) -> None:
-    """Bounded load and consistency run: throughput, p50/p99, every update stored once."""
+    """Bounded load run: throughput, p50/p99, consistency.
+
+    Consistent: every update stored exactly once.
+    """
     import json
     import time
     from pathlib import Path
@@ -168,8 +200,9 @@ def load(
 
     from tracking_ops.measure.load import run_load
 
-    if min(clients, requests, parcels) < 1:
-        raise Exit("--clients, --requests and --parcels must be at least 1", code=2)
+    for flag, value in (("clients", clients), ("requests", requests), ("parcels", parcels)):
+        at_least(flag, value, 1)
+    check_env(env)
     runtime = None
     if not url:
         from tracking_ops.local.runtime import LocalRuntime
@@ -215,7 +248,10 @@ def mutate(
     survivors: bool = False,
     resume: bool = False,
 ) -> None:
-    """Mutation testing (mutmut) of the core modules against the unit and functional tiers."""
+    """Mutation testing (mutmut) of the core modules.
+
+    Each mutant is run against the unit and functional tiers.
+    """
     import json
     from pathlib import Path
 
@@ -227,11 +263,14 @@ def mutate(
     from tracking_ops.checks.mutate_selection import MutateError, select
 
     if survivors and resume:
-        raise Exit("error: --survivors and --resume take up a run in two ways: choose one", code=2)
+        raise usage_error("--survivors and --resume take up a run in two ways: choose one")
+    if max_minutes <= 0:
+        raise usage_error(f"--max-minutes must be more than 0, not {max_minutes:g}")
+    at_least("children", children, 1)
     try:
         selected = select(module or None)
     except MutateError as exc:
-        raise Exit(f"error: {exc}", code=2) from None
+        raise usage_error(str(exc)) from None
     run = (
         mutation.rerun_survivors
         if survivors
@@ -251,7 +290,10 @@ def mutate(
 
 @task(help={"force": "build again even when the cache holds the pinned version"})
 def engine(c: Context, force: bool = False) -> None:
-    """Build the pinned Pulumi CLI from the Go module proxy into the cache (or reuse it)."""
+    """Build the pinned Pulumi CLI into the cache (or reuse it).
+
+    Built from the Go module proxy.
+    """
     from invoke import Exit
 
     from tracking_ops.engine import build

@@ -8,10 +8,14 @@ from tracking_stacks.definitions import CANARY_ALARMS
 from tracking_stacks.naming import BRANCH_ENV_HELP, ENVIRONMENTS
 from tracking_stacks.registry import REGISTRY
 
+LAYER = "layer"  # the layer argument's name: --layer, -l, or a bare word after the task
+LAYER_ALIAS = "stack"  # its older spelling, kept (in the Pulumi CLI --stack names an env)
 LAYER_NAMES = ", ".join(layer.value for layer in REGISTRY)
 HELP_ENV = f"environment: {', '.join(ENVIRONMENTS)} or per-branch {BRANCH_ENV_HELP} (default dev)"
 HELP_FROM = "a per-branch env's base: the env whose config it takes (default dev)"
-HELP_STACK = f"one layer: {LAYER_NAMES}"
+HELP_LAYER = (
+    f"one layer: {LAYER_NAMES} (also a bare word after the task; --{LAYER_ALIAS}: an alias)"
+)
 HELP_VERBOSE = "stream the Pulumi engine's full output"
 HELP_YES = "apply without asking (for CI); without a terminal, deploys refuse unless given"
 HELP_ALLOW = "prod only: allow replacing or deleting stateful or protected resources"
@@ -31,10 +35,12 @@ __all__ = [
     "HELP_CANARY",
     "HELP_ENV",
     "HELP_FROM",
+    "HELP_LAYER",
     "HELP_PLAN",
     "HELP_POLL",
-    "HELP_STACK",
     "HELP_VERBOSE",
     "HELP_YES",
+    "LAYER",
+    "LAYER_ALIAS",
     "LAYER_NAMES",
 ]

@@ -14,7 +14,7 @@ from tracking_ops.deploy.build import BuildError, build_functions
 from tracking_ops.deploy.synth import synth_all
 from tracking_ops.deploy.synth_output import diff_envs, synth_document
 from tracking_ops.progress import Progress, on_interrupt
-from tracking_ops.tasks.common import check_env, one_line_errors, task
+from tracking_ops.tasks.common import check_env, one_line_errors, task, usage_error
 from tracking_ops.tasks.help import HELP_ENV, HELP_FROM
 from tracking_stacks.definitions import FUNCTIONS
 
@@ -28,7 +28,13 @@ from tracking_stacks.definitions import FUNCTIONS
     }
 )
 def synth(c: Context, env: str = "dev", out: str = "", diff: str = "", from_: str = "") -> None:
-    """Run all five stack programs offline under Pulumi's mocks, producers first."""
+    """Run all five stack programs offline under Pulumi's mocks.
+
+    Producers first, so each program reads its upstream outputs.
+    """
+    check_env(env, from_)
+    if diff:
+        check_env(diff)
     started = time.monotonic()
 
     shown = Progress("synth", len(planner.deploy_order()))
@@ -60,7 +66,7 @@ def synth(c: Context, env: str = "dev", out: str = "", diff: str = "", from_: st
 
 @task(help={"env": HELP_ENV + "; empty prints project names only"})
 def graph(c: Context, env: str = "") -> None:
-    """Print the layer DAG as Mermaid (each edge labelled with the outputs it carries)."""
+    """Print the layer DAG as Mermaid, edges labelled by outputs."""
     print(planner.mermaid(check_env(env) if env else None))
 
 
@@ -71,7 +77,7 @@ def graph(c: Context, env: str = "") -> None:
     }
 )
 def affected(c: Context, since: str = "origin/main", json: bool = False) -> None:
-    """List the layers a change touches (with their downstream), in deploy order."""
+    """List the layers a change touches and their readers, in order."""
     import json as jsonlib
 
     try:
@@ -84,10 +90,16 @@ def affected(c: Context, since: str = "origin/main", json: bool = False) -> None
 
 @task(help={"function": "build only this function: " + ", ".join(spec.what for spec in FUNCTIONS)})
 def build(c: Context, function: str = "") -> None:
-    """Build each function's Lambda asset (arm64, reproducible zip) into .build/."""
+    """Build each function's Lambda asset (arm64 zip) into .build/.
+
+    Reproducible: the same sources give the same bytes and sha256.
+    """
     specs = [spec for spec in FUNCTIONS if not function or spec.what == function]
     if not specs:
-        raise Exit(f"unknown function {function!r}", code=2)
+        raise usage_error(
+            f"unknown function {function!r}; functions: "
+            + ", ".join(spec.what for spec in FUNCTIONS)
+        )
 
     def line(artifact, seconds: float) -> str:
         return (

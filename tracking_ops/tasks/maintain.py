@@ -13,7 +13,9 @@ from tracking_ops.tasks.common import task
 
 @task(help={"python": "the interpreter to resolve for (default: this one; CI uses 3.11)"})
 def lock(c: Context, python: str = "") -> None:
-    """Refresh constraints.txt, the pins every install uses (pip's resolver, no install).
+    """Refresh constraints.txt, the pins every install uses.
+
+    Resolved by pip's resolver, installing nothing.
 
     Every package the project and its dev extras resolve to, pinned. Run it after
     changing pyproject.toml, and commit the result."""

@@ -14,25 +14,12 @@ from invoke import Context, Exit
 from tracking_ops.deploy import planner
 from tracking_ops.deploy.diff import diff_layers
 from tracking_ops.operate import logs as logs_module
-from tracking_ops.tasks.common import ProjectTask, check_env, layer_arg, one_line_errors, task
+from tracking_ops.progress import INTERRUPTED_EXIT
+from tracking_ops.tasks.common import check_env, layer_arg, one_line_errors, task
 from tracking_ops.tasks.help import HELP_ENV, HELP_FROM, HELP_STACK, HELP_VERBOSE
-
-SHORT_FLAGS = frozenset({"env"})  # the one short flag these tasks keep: -e
-INTERRUPTED = 130  # exit code after Ctrl-C, as a shell reports SIGINT
-
-
-class LongFlagsTask(ProjectTask):
-    """A task whose flags have long names only, but those in SHORT_FLAGS."""
-
-    def arg_opts(self, name: str, default: object, taken_names: set[str]) -> dict:
-        opts = super().arg_opts(name, default, taken_names)
-        if name not in SHORT_FLAGS:
-            opts["names"] = opts["names"][:1]
-        return opts
 
 
 @task(
-    klass=LongFlagsTask,
     help={
         "layer": f"{HELP_STACK} (default: all)",
         "env": HELP_ENV,
@@ -68,7 +55,6 @@ def _logs_client():
 
 
 @task(
-    klass=LongFlagsTask,
     help={
         "layer": "the layer of the function: compute",
         "function": f"the function: {logs_module.function_names()}",
@@ -105,11 +91,10 @@ def logs(
     except logs_module.LogsError as exc:
         raise Exit(f"error: {exc}", code=1) from None
     except KeyboardInterrupt:
-        raise Exit(f"stopped following the logs of {spec.what}", code=INTERRUPTED) from None
+        raise Exit(f"stopped following the logs of {spec.what}", code=INTERRUPTED_EXIT) from None
 
 
 @task(
-    klass=LongFlagsTask,
     positional=["function"],
     help={
         "function": "the function: api or notifier",

@@ -9,7 +9,7 @@ from invoke import Context, Exit
 from tracking_ops.deploy.preflight import PreflightError, check_aws_credentials
 from tracking_ops.operate import dlq
 from tracking_ops.rehearsal import switch
-from tracking_ops.tasks.common import check_env, task
+from tracking_ops.tasks.common import at_least, check_env, task
 from tracking_ops.tasks.help import HELP_ENV
 from tracking_stacks import definitions as defs
 from tracking_stacks import environments
@@ -52,14 +52,15 @@ def _clients(env: str, endpoint: str):
     }
 )
 def replay_dlq(c: Context, env: str = "dev", endpoint: str = "", max_messages: int = 1000) -> None:
-    """Replay the notifier's DLQ from the table's stream (it keeps records 24 hours).
+    """Replay the notifier's DLQ from the table's stream.
+
+    The stream keeps records 24 hours.
 
     Re-reads each failed sequence-number range from the stream, runs the notifier on
     it again (its projection is idempotent), deletes the messages it recovered and
     lists by sequence number what it could not (exit 1; those messages stay)."""
     env = check_env(env)
-    if max_messages < 1:
-        raise Exit("error: --max-messages must be at least 1", code=2)
+    at_least("max-messages", max_messages, 1)
     # Under TRACKING_REHEARSAL the rehearsal's moto is the stand-in (no Lambda runs there).
     sqs, streams, deliver = _clients(env, endpoint or switch.endpoint_of(os.environ))
     queue_url = sqs.get_queue_url(QueueName=defs.dlq_name(env))["QueueUrl"]

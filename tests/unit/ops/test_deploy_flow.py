@@ -395,7 +395,7 @@ def test_deploying_one_layer_whose_upstream_is_missing_names_the_stack_to_deploy
         tasks.deploy(Context(), stack="api", yes=True)
     assert str(refused.value.message) == (
         "error: tracking-compute/dev does not exist; deploy it first: "
-        "invoke deploy --stack compute --env dev"
+        "invoke deploy --layer compute --env dev"
     )
     assert engine.calls == []
 

@@ -113,7 +113,7 @@ def test_missing_upstream_stack_names_the_stack_to_deploy_first():
         check_upstream(Layer.API, "dev", outputs_with(absent={Layer.COMPUTE}))
     assert str(error.value) == (
         "tracking-compute/dev does not exist; deploy it first: "
-        "invoke deploy --stack compute --env dev"
+        "invoke deploy --layer compute --env dev"
     )
 
 
