@@ -114,7 +114,7 @@ def deploy(
     bake: str = DEFAULT_BAKE,
     poll: int = DEFAULT_POLL,
 ) -> None:
-    """Deploy one layer after a review, once its upstream is ready.
+    """Deploy one layer after a review, once its upstream exists.
 
     Ready: its upstream stacks exist and export what it reads.
 

@@ -154,7 +154,7 @@ def openapi(c: Context, check: bool = False) -> None:
 def bench(
     c: Context, out: str = "", samples: int = DEFAULT_SAMPLES, pairs: int = 12, env: str = "dev"
 ) -> None:
-    """Measure cold start, warm overhead and AWS calls per request.
+    """Measure cold start, warm overhead and AWS calls.
 
     POST /track and GET /status against raw boto3, the function run as Lambda
     runs it, on one moto server.

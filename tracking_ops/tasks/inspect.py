@@ -77,7 +77,7 @@ def graph(c: Context, env: str = "") -> None:
     }
 )
 def affected(c: Context, since: str = "origin/main", json: bool = False) -> None:
-    """List the layers a change touches and their readers, in order."""
+    """List the layers a change touches and their readers."""
     import json as jsonlib
 
     try:
@@ -90,7 +90,7 @@ def affected(c: Context, since: str = "origin/main", json: bool = False) -> None
 
 @task(help={"function": "build only this function: " + ", ".join(spec.what for spec in FUNCTIONS)})
 def build(c: Context, function: str = "") -> None:
-    """Build each function's Lambda asset (arm64 zip) into .build/.
+    """Build each function's Lambda zip (arm64) into .build/.
 
     Reproducible: the same sources give the same bytes and sha256.
     """

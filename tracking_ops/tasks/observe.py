@@ -1,7 +1,7 @@
 """The tasks users of CDK and SAM look for: diff (a combined preview), logs (a function's
 log events) and invoke-function (one handler run locally with an event file). Each
 parses its flags and calls tracking_ops/deploy/diff.py, tracking_ops/operate/logs.py or
-tracking_ops/local/invoke_one.py. Their flags have long names only, but -e/--env."""
+tracking_ops/local/invoke_one.py. Their short flags are the shared ones (tasks/common.py)."""
 
 from __future__ import annotations
 
@@ -16,12 +16,12 @@ from tracking_ops.deploy.diff import diff_layers
 from tracking_ops.operate import logs as logs_module
 from tracking_ops.progress import INTERRUPTED_EXIT
 from tracking_ops.tasks.common import check_env, layer_arg, one_line_errors, task
-from tracking_ops.tasks.help import HELP_ENV, HELP_FROM, HELP_STACK, HELP_VERBOSE
+from tracking_ops.tasks.help import HELP_ENV, HELP_FROM, HELP_LAYER, HELP_VERBOSE
 
 
 @task(
     help={
-        "layer": f"{HELP_STACK} (default: all)",
+        "layer": f"{HELP_LAYER} (default: all)",
         "env": HELP_ENV,
         "from_": HELP_FROM,
         "fail": "exit 1 when anything would change (as `cdk diff --fail`)",
@@ -36,7 +36,9 @@ def diff(
     fail: bool = False,
     verbose: bool = False,
 ) -> None:
-    """What a deploy would change, per layer (a preview with the policy pack, as `invoke preview`).
+    """Show what a deploy would change, per layer (CDK's diff).
+
+    A preview with the policy pack, as `invoke preview`.
 
     Needs Pulumi's engine (or TRACKING_SANDBOX); offline it says what `invoke synth` shows instead.
     """
@@ -71,8 +73,10 @@ def logs(
     since: str = logs_module.DEFAULT_SINCE,
     env: str = "dev",
 ) -> None:
-    """Print a function's log events (time, stream, message) from its log group, or the
-    local runtime's log with --env local; --follow polls until Ctrl-C."""
+    """Print a function's log events from its log group.
+
+    One line per event (time, stream, message); --env local reads the local runtime's
+    log; --follow polls until Ctrl-C."""
     try:
         spec = logs_module.function_spec(layer_arg(layer), function)
         since_s = logs_module.parse_since(since)
@@ -105,8 +109,10 @@ def logs(
 def invoke_function(
     c: Context, function: str | None = None, event: str = "", env: str = "dev"
 ) -> None:
-    """Run one function's handler locally with an event file (as `sam local invoke`),
-    moto standing in for AWS: its result on stdout, its logs on stderr."""
+    """Run one function's handler locally with an event file.
+
+    As `sam local invoke`, moto standing in for AWS: its result on stdout, its logs on
+    stderr."""
     from tracking_ops.local import invoke_one
 
     try:

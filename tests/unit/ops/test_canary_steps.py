@@ -119,7 +119,7 @@ def test_a_promotion_writes_each_step_with_the_recorded_previous_version():
     ]
     assert after.live == "4"
     assert releaser.lines[-1] == (
-        "promoted: version 4 gets 100% (`invoke rollback --stack compute --env dev` returns "
+        "promoted: version 4 gets 100% (`invoke rollback --layer compute --env dev` returns "
         "to version 3)"
     )
 

@@ -94,8 +94,11 @@ def test_offline_it_says_what_it_cannot_and_can_do(monkeypatch):
     assert "\n" not in message
 
 
-def test_the_new_tasks_flags_are_long_but_env():
+def test_the_new_tasks_short_flags_are_the_shared_ones():
+    from tracking_ops.tasks.common import SHORT_FLAGS
+
     for task in observe.TASKS:
         for argument in task.get_arguments():
             short = [name for name in argument.names if len(name) == 1]
-            assert short == (["e"] if argument.name == "env" else []), (task.name, argument)
+            expected = SHORT_FLAGS.get(argument.name.replace("-", "_"))
+            assert short == ([expected] if expected else []), (task.name, argument)

@@ -19,8 +19,11 @@ class NeverStarts:
     def __init__(self, *args, **kwargs):
         NeverStarts.made.append(kwargs)
 
+    def bind(self):
+        return self
+
     def start(self):
-        raise runtime._Interrupted()
+        raise runtime.StartupCancelled()
 
     def stop(self):
         pass
