@@ -46,8 +46,9 @@ def _ssm_client(environment: Mapping[str, str], cache: dict[str, Any]) -> Any:
     return cache[endpoint]
 
 
-def _handler(environment: Mapping[str, str]) -> type[BaseHTTPRequestHandler]:
-    clients: dict[str, Any] = {}
+def _handler(
+    environment: Mapping[str, str], clients: dict[str, Any]
+) -> type[BaseHTTPRequestHandler]:
     lock = threading.Lock()
 
     class Handler(BaseHTTPRequestHandler):
@@ -97,7 +98,12 @@ def serve(environment: Mapping[str, str]) -> Iterator[dict[str, str]]:
     that point a function at it."""
     from tracking_ops.local import standin
 
-    server = LoopbackServer((standin.LOOPBACK, 0), _handler(environment))
+    # The SSM client is built before the first request: building one loads botocore's
+    # model of SSM, which on a busy machine took longer than a function's whole budget
+    # for its first settings fetch (it then logged "Parameters unavailable").
+    clients: dict[str, Any] = {}
+    _ssm_client(environment, clients)
+    server = LoopbackServer((standin.LOOPBACK, 0), _handler(environment, clients))
     thread = threading.Thread(target=server.serve_forever, name="parameters-extension")
     thread.daemon = True
     thread.start()
