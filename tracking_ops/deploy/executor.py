@@ -15,6 +15,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import TextIO
 
+from tracking_ops.deploy.engine_errors import is_engine_error, one_line
 from tracking_ops.progress import Interrupted, Progress
 
 SUCCEEDED, FAILED, SKIPPED = "succeeded", "failed", "skipped"
@@ -174,6 +175,8 @@ def _so_far(order: list[str], outcomes: dict[str, Outcome]) -> str:
 
 
 def _one_line(exc: BaseException) -> str:
+    if is_engine_error(exc):  # its text ends with `stderr:`, often empty: the engine's line
+        return one_line(exc).removeprefix("error: ")[:300]
     text = str(exc).strip().splitlines()
     # The engine's error text ends with the useful line; keep it short.
     useful = [line.strip() for line in text if line.strip()]

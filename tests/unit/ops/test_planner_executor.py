@@ -382,3 +382,22 @@ def test_a_ctrl_c_waits_for_what_runs_and_names_the_layers_that_finished(monkeyp
     assert sorted(started) == ["a", "b", "c"]  # d never started
     assert "[b] deploy succeeded" in out.getvalue()  # b ended while the run stopped
     assert "layer" not in out.getvalue()  # no summary table: the line says it
+
+
+def test_an_engine_failure_reports_the_engines_error_line_not_its_empty_stderr():
+    from pulumi.automation._cmd import CommandResult
+    from pulumi.automation.errors import CommandError
+
+    stdout = (
+        "Updating (dev):\n"
+        " ++ aws:iam:Role tracking-api-role creating failed error: the role's name is taken\n"
+        "    error: update failed\n"
+    )
+
+    def action(name):
+        raise CommandError(CommandResult(stdout=stdout, stderr="", code=255))
+
+    outcomes, _ = run({"a": []}, action)
+    assert outcomes["a"].message == (
+        "update failed; rerun with --verbose for the engine's full output"
+    )
