@@ -79,7 +79,7 @@ def start_local(
     env = {**os.environ, MARKER: marker.split("=", 1)[1], **(extra_env or {})}
     started = time.monotonic()
     process = subprocess.Popen(
-        [sys.executable, "-m", "tracking_ops.local.runtime", "--port", "0", *args],
+        [sys.executable, "-m", "tracking_ops.local.serve", "--port", "0", *args],
         cwd=REPO_ROOT,
         start_new_session=new_session,
         env=env,

@@ -16,7 +16,7 @@ from tests.e2e.conftest import REPO_ROOT
 
 pytestmark = pytest.mark.e2e
 CHILDREN = object()
-RUNTIME_MODULE = [sys.executable, "-u", "-m", "tracking_ops.local.runtime"]
+RUNTIME_MODULE = [sys.executable, "-u", "-m", "tracking_ops.local.serve"]
 INVOKE_LOCAL = [sys.executable, "-u", "-m", "invoke", "local"]  # the task users run
 START_FLAGS = ["--port", "0", "--workers", "2", "--no-reload"]
 # Ctrl-C while the children spawn failed about 1 run in 4 (a signal handler's exception

@@ -96,7 +96,7 @@ def local(
         raise usage_error(f"--functions {functions}: not a directory")
     from tracking_ops.local.child_processes import exit_now
     from tracking_ops.local.ports import PortUnavailable
-    from tracking_ops.local.runtime import serve_forever
+    from tracking_ops.local.serve import serve_forever
     from tracking_ops.local.standin import LOOPBACK
 
     try:

@@ -14,6 +14,7 @@ from invoke import Context, Program
 
 from tracking_ops.deploy import engine_runs, release_runs
 from tracking_ops.local import runtime as local_runtime
+from tracking_ops.local import serve as local_serve
 from tracking_ops.tasks import common, inspect
 from tracking_stacks.paths import REPO_ROOT
 from tracking_stacks.registry import Layer
@@ -56,7 +57,7 @@ def work(monkeypatch):
     monkeypatch.setattr(release_runs, "rollback_release", spy("rollback_release"))
     monkeypatch.setattr(inspect, "synth_all", spy("synth_all"))
     monkeypatch.setattr(Context, "run", spy("run"))
-    monkeypatch.setattr(local_runtime, "serve_forever", spy("serve_forever"))
+    monkeypatch.setattr(local_serve, "serve_forever", spy("serve_forever"))
     return calls
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from invoke import Context
 
-from tracking_ops.local import child_processes, http_front, runtime
+from tracking_ops.local import child_processes, http_front, serve
 from tracking_ops.tasks import develop
 
 pytestmark = pytest.mark.unit
@@ -23,7 +23,7 @@ class NeverStarts:
         return self
 
     def start(self):
-        raise runtime.StartupCancelled()
+        raise serve.StartupCancelled()
 
     def stop(self):
         pass
@@ -32,27 +32,27 @@ class NeverStarts:
 @pytest.fixture
 def never_starts(monkeypatch):
     NeverStarts.made = []
-    monkeypatch.setattr(runtime, "LocalRuntime", NeverStarts)
+    monkeypatch.setattr(serve, "LocalRuntime", NeverStarts)
     monkeypatch.setattr(child_processes, "reap_resource_tracker", lambda: None)
     return NeverStarts.made
 
 
 def test_a_non_loopback_host_is_passed_on_after_one_warning(never_starts, capsys):
-    assert runtime.serve_forever("dev", 0, host="0.0.0.0") == 0
+    assert serve.serve_forever("dev", 0, host="0.0.0.0") == 0
     first = capsys.readouterr().out.splitlines()[0]
     assert first == http_front.EXPOSED.format(host="0.0.0.0")
     assert never_starts[0]["host"] == "0.0.0.0"
 
 
 def test_the_default_host_is_loopback_and_quiet(never_starts, capsys):
-    runtime.serve_forever("dev", 0)
+    serve.serve_forever("dev", 0)
     assert "warning" not in capsys.readouterr().out
     assert never_starts[0]["host"] == "127.0.0.1"
 
 
 def test_the_task_passes_host_and_defaults_to_loopback(monkeypatch):
     seen = []
-    monkeypatch.setattr(runtime, "serve_forever", lambda *a, **kw: seen.append(kw["host"]) or 0)
+    monkeypatch.setattr(serve, "serve_forever", lambda *a, **kw: seen.append(kw["host"]) or 0)
     monkeypatch.setattr(child_processes, "exit_now", lambda code: None)
     develop.local(Context(), host="localhost")
     develop.local(Context())
