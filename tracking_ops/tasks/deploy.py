@@ -25,31 +25,25 @@ from tracking_ops.tasks.common import (
     usage_error,
 )
 from tracking_ops.tasks.help import (
+    APPLY_HELP,
     DEFAULT_BAKE,
     DEFAULT_POLL,
-    HELP_ALLOW,
+    ENV_HELP,
     HELP_BAKE,
     HELP_CANARY,
     HELP_ENV,
-    HELP_FROM,
     HELP_LAYER,
-    HELP_PLAN,
     HELP_POLL,
     HELP_VERBOSE,
-    HELP_YES,
 )
 from tracking_stacks.registry import REGISTRY, Layer, Output
 
 
 @task(
     help={
-        "env": HELP_ENV,
-        "from_": HELP_FROM,
-        "yes": HELP_YES,
+        **ENV_HELP,
         "force": "deploy every layer, even those unchanged since their last deploy",
-        "allow_stateful_changes": HELP_ALLOW,
-        "plan": HELP_PLAN,
-        "verbose": HELP_VERBOSE,
+        **APPLY_HELP,
     }
 )
 def deploy_all(
@@ -86,14 +80,10 @@ def deploy_all(
 @task(
     help={
         "layer": f"required: {HELP_LAYER}",
-        "env": HELP_ENV,
-        "from_": HELP_FROM,
+        **ENV_HELP,
         "downstream": "also redeploy the readers whose read outputs changed (others: up to date)",
         "all_downstream": "also redeploy every layer that reads this one, changed or not",
-        "yes": HELP_YES,
-        "allow_stateful_changes": HELP_ALLOW,
-        "plan": HELP_PLAN,
-        "verbose": HELP_VERBOSE,
+        **APPLY_HELP,
         "canary": HELP_CANARY,
         "bake": HELP_BAKE,
         "poll": HELP_POLL,
@@ -158,8 +148,7 @@ def deploy(
 
 @task(
     help={
-        "env": HELP_ENV,
-        "from_": HELP_FROM,
+        **ENV_HELP,
         "layer": f"{HELP_LAYER} (default: all)",
         "verbose": HELP_VERBOSE,
     }
@@ -190,8 +179,7 @@ def _destroy(env: str, from_: str, yes: bool, yes_destroy_prod: bool, verbose: b
 
 @task(
     help={
-        "env": HELP_ENV,
-        "from_": HELP_FROM,
+        **ENV_HELP,
         "verbose": HELP_VERBOSE,
         "yes": HELP_YES_DESTROY,
         "yes_destroy_prod": HELP_YES_DESTROY_PROD,
@@ -218,8 +206,7 @@ def destroy_all(
 @task(
     help={
         "layer": f"required: the layer to destroy: {HELP_LAYER}",
-        "env": HELP_ENV,
-        "from_": HELP_FROM,
+        **ENV_HELP,
         "verbose": HELP_VERBOSE,
         "yes": HELP_YES_DESTROY,
         "yes_destroy_prod": HELP_YES_DESTROY_PROD,
@@ -246,8 +233,7 @@ def destroy(
 
 @task(
     help={
-        "env": HELP_ENV,
-        "from_": HELP_FROM,
+        **ENV_HELP,
         "layer": f"{HELP_LAYER} (default: all)",
         "verbose": HELP_VERBOSE,
         "expect_no_changes": "fail if the cloud drifted from the state (drift check)",
@@ -294,7 +280,7 @@ def outputs(c: Context, layer: str = "", env: str = "dev", json: bool = False) -
             print(f"  {name} = {value}")
 
 
-@task(help={"env": HELP_ENV, "from_": HELP_FROM})
+@task(help=ENV_HELP)
 def status(c: Context, env: str = "dev", from_: str = "") -> None:
     """Per layer: deployed, last update, resources, stale or not.
 

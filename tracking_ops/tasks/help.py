@@ -26,8 +26,18 @@ HELP_CANARY = (
 )
 HELP_BAKE = "with --canary: how long to watch the alarms (90s, 10m, 1h; default 10m)"
 HELP_POLL = "with --canary: seconds between two reads of the alarms (default 30)"
+# The flag groups several tasks take, for their help={...}.
+ENV_HELP = {"env": HELP_ENV, "from_": HELP_FROM}
+APPLY_HELP = {
+    "yes": HELP_YES,
+    "allow_stateful_changes": HELP_ALLOW,
+    "plan": HELP_PLAN,
+    "verbose": HELP_VERBOSE,
+}
 
 __all__ = [
+    "APPLY_HELP",
+    "ENV_HELP",
     "DEFAULT_BAKE",
     "DEFAULT_POLL",
     "HELP_ALLOW",
