@@ -4,6 +4,9 @@ and what to do (the full output with --verbose).
 The Automation API raises CommandError or one of its subclasses
 (pulumi.automation.errors) built from the CLI's CommandResult; a wrong passphrase and
 an unreachable backend come as a plain CommandError, told apart by their message.
+The message is the engine's most informative line: the first resource's own error in
+its Diagnostics section (the provider's text), not the summary the engine prints last
+("update failed", "Resource monitor has terminated, shutting down").
 """
 
 from __future__ import annotations
@@ -39,19 +42,92 @@ def is_engine_error(exc: BaseException) -> bool:
     return isinstance(exc, CommandError)
 
 
+# Lines that say an operation failed but not why: the engine prints them last, after
+# the resource's own error, so the last `error:` line is often one of them.
+_GENERIC = re.compile(
+    r"^(?:(?:update|preview|destroy|refresh|import|deployment) failed"
+    r"|an error occurred"
+    r"|resource monitor (?:has terminated|is terminating)(?:, shutting down)?"
+    r"|\d+ errors?"
+    r"|an unhandled error occurred: program exited with non-zero exit code: \d+)\.?$",
+    re.IGNORECASE,
+)
+DIAGNOSTICS_HEADING = "Diagnostics:"
+STACK_TYPE = "pulumi:pulumi:Stack"
+_DIAGNOSTIC_SOURCE = re.compile(r"^  (?P<type>[\w.:/-]+) \((?P<name>.+)\):$")
+_DIAGNOSTIC_ERROR = re.compile(r"^    error: (?P<message>.+)$", re.IGNORECASE)
+_ERROR_PREFIX = re.compile(r"^error:\s*", re.IGNORECASE)
+# What a provider built on the Python provider SDK wraps an exception in.
+_SDK_WRAPPER = re.compile(r"^Unexpected <class '[\w.]+'>: ")
+
+
+def _cleaned(message: str) -> str:
+    message = _SDK_WRAPPER.sub("", _ERROR_PREFIX.sub("", message.strip()))
+    return message.rstrip(":").strip()  # a traceback followed its colon
+
+
+def _is_generic(message: str) -> bool:
+    return bool(_GENERIC.match(message))
+
+
+def diagnostics(text: str) -> list[tuple[str, str, str]]:
+    """(resource type, resource name, message) of every `error:` in the engine's
+    Diagnostics section, in its order."""
+    found: list[tuple[str, str, str]] = []
+    lines = text.splitlines()
+    if DIAGNOSTICS_HEADING not in (line.strip() for line in lines):
+        return found
+    start = next(i for i, line in enumerate(lines) if line.strip() == DIAGNOSTICS_HEADING)
+    source = None
+    for line in lines[start + 1 :]:
+        if line and not line.startswith(" "):
+            break  # the next section (Resources:, Outputs:, ...)
+        if heading := _DIAGNOSTIC_SOURCE.match(line):
+            source = (heading["type"], heading["name"])
+        elif source and (error := _DIAGNOSTIC_ERROR.match(line)):
+            found.append((*source, _cleaned(error["message"])))
+    return found
+
+
 def engine_message(text: str) -> str:
-    """The engine's own message: its last `error:` line, else its last non-empty line."""
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    errors = [line for line in lines if line.lower().startswith("error:")]
-    chosen = (errors or lines or ["unknown engine failure"])[-1]
-    return re.sub(r"^error:\s*", "", chosen, flags=re.IGNORECASE)
+    """The engine's most informative message: the first resource's own error in its
+    Diagnostics (with the resource), else the stack's first error that says why, else
+    the first such `error:` line, else its last `error:` line, else its last line.
+    Summaries ("update failed", "Resource monitor has terminated") never win over a
+    reason."""
+    found = diagnostics(text)
+    for kind, name, message in found:
+        if kind != STACK_TYPE and not _is_generic(message):
+            return f"{kind} ({name}): {message}"
+    for _, _, message in found:
+        if not _is_generic(message):
+            return message
+    stdout, stderr = _streams(text)
+    for stream in (stderr, stdout):
+        errors = [_cleaned(line) for line in _lines(stream) if _ERROR_PREFIX.match(line)]
+        if informative := [message for message in errors if message and not _is_generic(message)]:
+            return informative[0]
+    for stream in (stderr, stdout):
+        errors = [_cleaned(line) for line in _lines(stream) if _ERROR_PREFIX.match(line)]
+        if lines := errors or [_cleaned(line) for line in _lines(stream)]:
+            return lines[-1]
+    return "unknown engine failure"
+
+
+def _lines(text: str) -> list[str]:
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def _streams(text: str) -> tuple[str, str]:
+    """(stdout, stderr) of a CommandError's text (its CommandResult's), else (text, "")."""
+    framed = re.match(r"\s*code: -?\d+\n stdout: (.*)\n stderr: (.*)\Z", text, re.DOTALL)
+    return (framed[1], framed[2]) if framed else (text, "")
 
 
 def one_line(exc: BaseException) -> str:
     """``error: <engine's message>; <what to do>`` for an Automation API error."""
     text = str(exc)
-    stderr = text.split("stderr:", 1)[-1] if "stderr:" in text else text
-    message = engine_message(stderr) if stderr.strip() else engine_message(text)
+    message = engine_message(text)  # the CLI's stdout (Diagnostics) and its stderr
     if "passphrase" in text.lower():
         hint = PASSPHRASE_HINT
     elif _UNREACHABLE.search(text):

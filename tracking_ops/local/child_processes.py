@@ -121,14 +121,29 @@ def prepare_child(code: CodeVersion, environment: dict[str, str]) -> None:
 
 
 def start_child(target: Callable[..., None], args: tuple, name: str):
-    """Spawn ``target(conn, *args)``; returns (process, this end of its pipe)."""
+    """Spawn ``target(conn, *args)`` with the stop signals blocked from its exec on;
+    returns (process, this end of its pipe)."""
+    from multiprocessing import resource_tracker
+
     parent_end, child_end = SPAWN.Pipe()
     process = SPAWN.Process(target=target, args=(child_end, *args), name=name, daemon=True)
+    # A spawn launches multiprocessing's resource tracker if it is not running, and that
+    # launch ends with SIG_UNBLOCK of SIGINT/SIGTERM (not a restore of the mask): inside
+    # process.start() it unblocked them before the child's exec, and a Ctrl-C then hit
+    # the child in its site import. So the tracker is launched first, outside the block.
+    resource_tracker.ensure_running()
     previous = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
     try:
         process.start()
+        unblocked = STOP_SIGNALS - signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+    if unblocked:  # something in the spawn unblocked them again: the child may have them
+        process.kill()
+        process.join()
+        parent_end.close()
+        child_end.close()
+        raise RuntimeError(f"{name} was spawned with {sorted(unblocked)} unblocked")
     child_end.close()
     return process, parent_end
 
