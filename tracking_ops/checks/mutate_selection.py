@@ -174,6 +174,8 @@ OPERATIONS_MODULES: dict[str, tuple[str, ...]] = {
             "version_alarms",
         )
     },
+    # `invoke diff`'s verdict on a combined preview: its own tests (a fake engine).
+    "tracking_ops/deploy/diff.py": ("tests/unit/ops/test_diff.py",),
     "tracking_ops/deploy/synth.py": SYNTH_TESTS,
     "tracking_ops/deploy/synth_output.py": SYNTH_TESTS,
     "tracking_ops/operate/dlq.py": ("tests/functional/test_replay_dlq.py",),
