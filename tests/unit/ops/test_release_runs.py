@@ -70,3 +70,115 @@ def test_the_canary_reads_alarms_in_the_monitoring_layers_region(monkeypatch):
     region = environments.stack_config(Layer.MONITORING, "staging")["aws:region"]
     assert client.meta.service_model.service_name == "cloudwatch"
     assert client.meta.region_name == region
+
+
+@pytest.fixture
+def canary_wiring(monkeypatch) -> dict:
+    """canary_release with the engine, CloudWatch and the bake replaced by recorders."""
+    seen: dict = {"order": []}
+    deployer, client = object(), object()
+
+    def open_deployer(env, verbose, plans):
+        seen["deployer"] = (env, verbose, plans)
+        return deployer
+
+    class Canary:
+        def __init__(self, releaser, alarm_states, percent, bake, poll, publish, version_states):
+            seen["canary"] = dict(
+                engine=releaser.engine is deployer,
+                env=releaser.env,
+                alarm_states=alarm_states,
+                percent=percent,
+                bake=bake,
+                poll=poll,
+            )
+            seen["publish"], seen["version_states"] = publish, version_states
+
+        def run(self):
+            seen["order"].append("bake")
+
+    class Flow:
+        def __init__(self, engine, request):
+            seen["flow"] = (engine is deployer, request)
+            plan_dir = request.plan_dir
+            seen["plan dir existed"] = plan_dir is not None and plan_dir.is_dir()
+
+        def review(self):
+            seen["order"].append("review")
+
+        def apply(self, layer):
+            raise AssertionError("run_layers applies it")
+
+    def run_layers(layers, action, verb):
+        seen["order"].append(("run_layers", layers, action.__func__ is Flow.apply, verb))
+
+    monkeypatch.setattr(engine_runs, "open_deployer", open_deployer)
+    monkeypatch.setattr(engine_runs, "build_assets", lambda layers: dict(ASSETS))
+    monkeypatch.setattr(engine_runs, "run_layers", run_layers)
+    monkeypatch.setattr(release_runs, "Canary", Canary)
+    monkeypatch.setattr(release_runs, "DeployFlow", Flow)
+    monkeypatch.setattr(release_runs, "alarm_client", lambda env: (client, env))
+    monkeypatch.setattr(release_runs, "cloudwatch_alarm_states", lambda c: ("alarms of", c))
+    monkeypatch.setattr(
+        release_runs, "version_alarm_states", lambda c, *names: ("version alarms of", c, names)
+    )
+    monkeypatch.setattr(
+        release_runs,
+        "source_parts",
+        lambda layer, env, base, assets: {"layer": layer.value, "env": env, "base": base, **assets},
+    )
+    seen["client"] = (client, "staging")
+    return seen
+
+
+def canary_run(**flags) -> release_runs.CanaryRun:
+    return release_runs.CanaryRun(
+        "staging", 10, bake="5m", poll=7, flags=engine_runs.ApplyFlags(**flags)
+    )
+
+
+def test_a_canary_bakes_with_its_flags_on_the_envs_alarms(canary_wiring):
+    release_runs.canary_release(canary_run(verbose=True, plan=False))
+    seen = canary_wiring
+    assert seen["deployer"] == ("staging", True, False)
+    assert seen["canary"] == dict(
+        engine=True,
+        env="staging",
+        alarm_states=("alarms of", seen["client"]),
+        percent=10,
+        bake=300,
+        poll=7,
+    )
+    assert seen["version_states"]("42") == (
+        "version alarms of",
+        seen["client"],
+        ("tracking-api-staging", "live", "42"),
+    )
+    assert seen["order"] == ["bake"]  # the publish step runs inside the bake's run
+
+
+def test_a_canarys_first_step_is_a_reviewed_deploy_of_compute_with_its_flags(canary_wiring):
+    release_runs.canary_release(canary_run(yes=True, allow_stateful_changes=True))
+    seen = canary_wiring
+    assert seen["deployer"] == ("staging", False, True)
+    seen["publish"]()
+    same_engine, request = seen["flow"]
+    assert same_engine and request.env == "staging"
+    assert request.layers == [Layer.COMPUTE] and request.always == {Layer.COMPUTE}
+    assert request.always_reason == "canary 10%" and request.sources_count is False
+    assert request.yes is True and request.allow_stateful is True
+    assert request.parts(Layer.COMPUTE) == {
+        "layer": "compute",
+        "env": "staging",
+        "base": None,
+        **ASSETS,
+    }
+    assert seen["plan dir existed"] and not request.plan_dir.exists()  # removed after
+    assert seen["order"] == ["bake", "review", ("run_layers", [Layer.COMPUTE], True, "deploy")]
+
+
+def test_a_canary_without_plans_or_yes_asks_and_saves_no_plan(canary_wiring):
+    release_runs.canary_release(canary_run(plan=False))
+    canary_wiring["publish"]()
+    _, request = canary_wiring["flow"]
+    assert request.plan_dir is None and request.yes is False and request.allow_stateful is False
