@@ -93,6 +93,7 @@ def canary_wiring(monkeypatch) -> dict:
                 poll=poll,
             )
             seen["publish"], seen["version_states"] = publish, version_states
+            seen["message"] = releaser.message
 
         def run(self):
             seen["order"].append("bake")
@@ -102,6 +103,7 @@ def canary_wiring(monkeypatch) -> dict:
             seen["flow"] = (engine is deployer, request)
             plan_dir = request.plan_dir
             seen["plan dir existed"] = plan_dir is not None and plan_dir.is_dir()
+            seen["plan dir name"] = plan_dir.name if plan_dir else ""
 
         def review(self):
             seen["order"].append("review")
@@ -127,6 +129,7 @@ def canary_wiring(monkeypatch) -> dict:
         "source_parts",
         lambda layer, env, base, assets: {"layer": layer.value, "env": env, "base": base, **assets},
     )
+    monkeypatch.setattr(release_runs, "deploy_message", lambda parts: parts)
     seen["client"] = (client, "staging")
     return seen
 
@@ -155,6 +158,8 @@ def test_a_canary_bakes_with_its_flags_on_the_envs_alarms(canary_wiring):
         ("tracking-api-staging", "live", "42"),
     )
     assert seen["order"] == ["bake"]  # the publish step runs inside the bake's run
+    # promotion and rollback record compute's sources with the assets built for step 1
+    assert seen["message"]() == {"layer": "compute", "env": "staging", "base": None, **ASSETS}
 
 
 def test_a_canarys_first_step_is_a_reviewed_deploy_of_compute_with_its_flags(canary_wiring):
@@ -174,6 +179,7 @@ def test_a_canarys_first_step_is_a_reviewed_deploy_of_compute_with_its_flags(can
         **ASSETS,
     }
     assert seen["plan dir existed"] and not request.plan_dir.exists()  # removed after
+    assert seen["plan dir name"].startswith("tracking-plans-")  # whose, in the temp folder
     assert seen["order"] == ["bake", "review", ("run_layers", [Layer.COMPUTE], True, "deploy")]
 
 
