@@ -178,11 +178,17 @@ OPERATIONS_MODULES: dict[str, tuple[str, ...]] = {
         )
     },
     # `invoke diff`'s verdict on a combined preview: its own tests (a fake engine).
-    "tracking_ops/deploy/diff.py": ("tests/unit/ops/test_diff.py",),
+    "tracking_ops/deploy/diff.py": (
+        "tests/unit/ops/test_diff.py",
+        "tests/unit/ops/test_diff_verdict.py",
+    ),
     "tracking_ops/deploy/synth.py": SYNTH_TESTS,
     "tracking_ops/deploy/synth_output.py": SYNTH_TESTS,
     "tracking_ops/operate/dlq.py": ("tests/functional/test_replay_dlq.py",),
-    "tracking_ops/local/watch.py": ("tests/unit/ops/test_watch.py",),
+    "tracking_ops/local/watch.py": (
+        "tests/unit/ops/test_watch.py",
+        "tests/unit/ops/test_watch_snapshot.py",
+    ),
     "tracking_ops/local/gateway.py": (
         "tests/unit/ops/test_invoke_payload.py",
         STACK_TESTS + "test_gateway_responses.py",
