@@ -134,11 +134,14 @@ DEPLOY_TESTS = (
             "deployer_automation",
             "destroy_review",
             "engine_errors",
+            "engine_messages",
             "engine_tasks_preflight",
             "fingerprints",
             "planner_executor",
             "preflight_and_upstream",
             "release_config",
+            "release_runs",
+            "status_lines",
             "tasks_and_affected",
             "branch_envs",
             "version_alarms",
@@ -174,10 +177,18 @@ OPERATIONS_MODULES: dict[str, tuple[str, ...]] = {
             "version_alarms",
         )
     },
+    # `invoke diff`'s verdict on a combined preview: its own tests (a fake engine).
+    "tracking_ops/deploy/diff.py": (
+        "tests/unit/ops/test_diff.py",
+        "tests/unit/ops/test_diff_verdict.py",
+    ),
     "tracking_ops/deploy/synth.py": SYNTH_TESTS,
     "tracking_ops/deploy/synth_output.py": SYNTH_TESTS,
     "tracking_ops/operate/dlq.py": ("tests/functional/test_replay_dlq.py",),
-    "tracking_ops/local/watch.py": ("tests/unit/ops/test_watch.py",),
+    "tracking_ops/local/watch.py": (
+        "tests/unit/ops/test_watch.py",
+        "tests/unit/ops/test_watch_snapshot.py",
+    ),
     "tracking_ops/local/gateway.py": (
         "tests/unit/ops/test_invoke_payload.py",
         STACK_TESTS + "test_gateway_responses.py",

@@ -54,7 +54,7 @@ def status_lines(source: StateSource, env: str, base: str | None = None) -> list
     for layer, state in states.items():
         stack = f"{REGISTRY[layer].project}/{env}"
         if state is None:
-            rows.append((layer.value, stack, "-", "-", "not deployed"))
+            rows.append((layer.value, stack, "-", "-", verdict(layer, state, outputs_of)))
             continue
         when = f"{state.last_update:%Y-%m-%d %H:%M} UTC" if state.last_update else "never"
         if state.last_result and state.last_result != "succeeded":

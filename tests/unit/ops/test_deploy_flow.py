@@ -13,6 +13,7 @@ from invoke import Context, Exit
 from tests.unit.ops.fake_engine import FakeEngine, urn
 from tracking_ops.deploy import engine_runs, status
 from tracking_ops.deploy.executor import SUCCEEDED, UNCHANGED, Reporter, Unchanged, execute
+from tracking_ops.deploy.fingerprints import deploy_message
 from tracking_ops.deploy.review import LayerPreview, Step
 from tracking_ops.tasks import deploy as tasks
 from tracking_stacks.registry import Layer, Output
@@ -255,7 +256,9 @@ def test_a_consumer_is_previewed_again_when_its_producer_changed_what_it_reads(e
     assert engine.ups() == [Layer.COMPUTE, Layer.API, Layer.MONITORING]
 
 
-def test_an_unreviewed_replacement_found_after_a_producer_changed_is_guarded_in_prod(engine):
+def test_an_unreviewed_replacement_found_after_a_producer_changed_is_guarded_in_prod(
+    engine, capsys
+):
     engine.deploy_everything(lambda layer: {"program": "a0", "config": "c1"})
     engine.version[Layer.DATA] = 2
     engine.next_preview[Layer.DATA] = LayerPreview(Layer.DATA, counts={"update": 1})
@@ -268,6 +271,14 @@ def test_an_unreviewed_replacement_found_after_a_producer_changed_is_guarded_in_
     with pytest.raises(Exit, match="deploy did not complete: config"):
         tasks.deploy(Context(), stack="data", downstream=True, env="prod", yes=True)
     assert Layer.CONFIG not in engine.ups() and Layer.COMPUTE not in engine.ups()
+    # refused by the prod guard, by name, not by any failure of the second review
+    failed = [
+        line for line in capsys.readouterr().out.splitlines() if "[config] deploy FAILED" in line
+    ]
+    assert len(failed) == 1 and failed[0].endswith(
+        ": refusing to replace or delete stateful or protected resources in prod "
+        "(config: db-endpoint) without --allow-stateful-changes"
+    )
 
 
 # --- stale consumers and --downstream -------------------------------------------------------
@@ -452,7 +463,9 @@ def test_preview_of_a_layer_whose_upstream_is_not_deployed_says_so(engine, capsy
 # --- a removed route gets a second deployment (issue 23, item 5) ------------------------
 
 
-def test_removing_a_route_deploys_the_api_a_second_time_with_a_new_generation(engine, capsys):
+def test_removing_a_route_deploys_the_api_a_second_time_with_a_new_generation(
+    engine, sources, capsys
+):
     method = "aws:apigateway/method:Method"
     integration = "aws:apigateway/integration:Integration"
     engine.next_preview[Layer.API] = LayerPreview(
@@ -480,6 +493,9 @@ def test_removing_a_route_deploys_the_api_a_second_time_with_a_new_generation(en
     assert "removed tracking-method-get_status, tracking-integration-get_status" in (
         capsys.readouterr().out
     )
+    # the second update is recorded under the first's message, saying why it ran
+    first = deploy_message(sources[Layer.API])
+    assert engine.stacks[Layer.API].last_message == f"{first} (second deployment after removals)"
     # the next removal raises the generation again
     tasks.deploy_all(Context(), env="dev", yes=True, force=True)
     assert engine.configs[Layer.API] == {"redeployment": "2"}
@@ -494,8 +510,6 @@ def test_an_api_update_without_removals_deploys_once(engine):
 
 
 def test_every_applied_layer_records_its_source_fingerprints_in_the_update_message(engine, sources):
-    from tracking_ops.deploy.fingerprints import deploy_message
-
     tasks.deploy_all(Context(), yes=True)
     for layer in Layer:
         assert engine.stacks[layer].last_message == deploy_message(sources[layer]), layer

@@ -140,3 +140,23 @@ def test_a_refused_destroy_names_every_protected_resource_of_every_layer():
         "purpose first (e.g. `pulumi state unprotect --all --stack prod` in stacks/config for "
         "tracking-config), then destroy again"
     )
+
+
+def test_the_destroy_review_marks_a_protected_resource_as_protected():
+    from tracking_ops.deploy.destroy_review import destroy_preview
+    from tracking_ops.deploy.fingerprints import LayerState
+    from tracking_ops.deploy.review import summary_lines
+
+    key = "urn:pulumi:prod::tracking-config::aws:kms/key:Key::config-key"
+    role = "urn:pulumi:prod::tracking-config::aws:iam/role:Role::reader"
+    state = LayerState(
+        outputs={},
+        resource_count=2,
+        resources=[(key, "aws:kms/key:Key"), (role, "aws:iam/role:Role")],
+        protected=frozenset({key}),
+    )
+    assert summary_lines([destroy_preview(Layer.CONFIG, state)]) == [
+        "config: 0 to create, 0 to update, 0 to replace, 2 to delete",
+        "  !! delete config-key (aws:kms/key:Key, protected: its data goes)",
+        "     delete reader (aws:iam/role:Role)",
+    ]

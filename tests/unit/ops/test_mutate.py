@@ -37,6 +37,18 @@ def test_every_core_module_and_its_tests_exist():
             assert test.startswith(("tests/unit/", "tests/functional/")), test
 
 
+def test_every_deploy_module_is_mutated():
+    """Issue 28: every module of tracking_ops/deploy/ is in the set (one left out, such
+    as diff.py was, would have no mutation score at all)."""
+    deploy = REPO_ROOT / "tracking_ops" / "deploy"
+    modules = {
+        str(path.relative_to(REPO_ROOT)) for path in deploy.glob("*.py") if path.stem != "__init__"
+    }
+    assert modules <= set(mutate_selection.CORE_MODULES), modules - set(
+        mutate_selection.CORE_MODULES
+    )
+
+
 def test_a_module_outside_the_core_is_refused_naming_the_core_ones():
     with pytest.raises(mutate_selection.MutateError, match="tracking_ops/deploy/planner.py"):
         mutate_selection.select("tracking_ops/local/runtime.py")

@@ -105,3 +105,22 @@ def test_the_canary_bakes_on_the_version_it_routed_to():
     )
     assert canary._bake(["errors"], Routed()) == ""  # nothing stops the promotion
     assert asked == ["42"]
+
+
+def test_an_m_of_n_alarm_is_judged_over_its_whole_window_on_its_own_statistic():
+    """Three periods of 60 s, two breaching of three needed (DatapointsToAlarm), on the
+    p99 of the version's durations; a plain statistic is asked as such."""
+    slow = alarm("p99", "Duration", "OK", statistic="p99", threshold=2000, periods=3)
+    slow["DatapointsToAlarm"] = 2
+    client = FakeCloudWatch(
+        [slow, alarm("errors", "Errors", "OK")],
+        {"Duration": [{"ExtendedStatistics": {"p99": v}} for v in (2500.0, 150.0, 2100.0)]},
+    )
+    states = version_alarm_states(client, "f", "live", "3", now=lambda: NOW)
+    assert states(["p99", "errors"]) == {"p99": "ALARM", "errors": "OK"}
+    p99, errors = client.queries
+    assert p99["EndTime"] == NOW and (p99["EndTime"] - p99["StartTime"]).seconds == 180
+    assert errors["Statistics"] == ["Sum"] and "ExtendedStatistics" not in errors
+
+    client.points["Duration"] = [{"ExtendedStatistics": {"p99": 2500.0}}]  # one of three
+    assert states(["p99"]) == {"p99": "OK"}
