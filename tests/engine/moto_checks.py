@@ -240,8 +240,8 @@ def check_mapping(resource: dict, clients: Clients) -> list[str]:
         *_differ(
             resource,
             "eventSourceArn",
-            inputs["eventSourceArn"].split("/stream/")[0],
-            held["EventSourceArn"].split("/stream/")[0],
+            arn(inputs["eventSourceArn"].split("/stream/")[0]),
+            arn(held["EventSourceArn"].split("/stream/")[0]),
         ),
     ]
 

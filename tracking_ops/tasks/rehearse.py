@@ -6,11 +6,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from invoke import Context, Exit, task
+from invoke import Context, Exit
 
 from tracking_ops.rehearsal import run as rehearsal
 from tracking_ops.rehearsal.switch import SWITCH_ENV, RehearsalError
-from tracking_ops.tasks.common import check_env
+from tracking_ops.tasks.common import check_env, task
 from tracking_ops.tasks.help import HELP_ENV, HELP_FROM
 
 
@@ -26,7 +26,7 @@ from tracking_ops.tasks.help import HELP_ENV, HELP_FROM
 def rehearse(
     c: Context, env: str = "dev", from_: str = "", down: bool = False, folder: str = ""
 ) -> None:
-    """Deploy ENV with the real engine into moto's server on 127.0.0.1 (no AWS account).
+    """Deploy ENV with the real engine into moto on 127.0.0.1.
 
     Prints how to run every other task against it (TRACKING_REHEARSAL=<folder>);
     --down destroys it and stops the server. See docs/rehearse.md.
