@@ -41,7 +41,11 @@ from pulumi.runtime import rpc
 from tracking_ops.deploy.synth import SynthMocks, computed_outputs
 from tracking_ops.standin_cloud import moto_backed, wire_compat
 from tracking_ops.standin_cloud.moto_backed import identity
-from tracking_ops.standin_cloud.replacements import INVOKES, REPLACE_ON_CHANGE
+from tracking_ops.standin_cloud.replacements import (
+    INVOKES,
+    RECOMPUTED_ON_UPDATE,
+    REPLACE_ON_CHANGE,
+)
 from tracking_ops.standin_cloud.schema_outputs import declared_outputs
 
 DEFAULT_REGION = "us-east-1"
@@ -266,8 +270,12 @@ class StandinAwsProvider(Provider):
         backend = self._backend(typ)
         if backend is None:
             return UpdateResponse(properties=self._outputs(request.urn, request.news))
-        if request.preview:  # what moto answered before stays (the plan expects it)
+        if request.preview:  # what moto answered before stays (the plan expects it),
+            # but what the update computes anew is unknown until moto answers it
             kept = {k: plain(v) for k, v in request.olds.items() if k not in request.news}
+            kept |= {
+                key: UNKNOWN_OUTPUT for key in RECOMPUTED_ON_UPDATE.get(typ, ()) if key in kept
+            }
             return UpdateResponse(properties=self._outputs(request.urn, request.news, kept))
         olds = as_stored(request.olds)
         news = {key: plain(value) for key, value in request.news.items()}

@@ -119,3 +119,20 @@ def test_the_engines_old_inputs_reach_the_diff_so_an_answered_output_is_no_remov
     request.old_inputs.update({"path": "/"})  # the program did set it: now removed
     answer = run(servicer.Diff(request, None))
     assert list(answer.replaces) == ["path"]
+
+
+def test_an_update_preview_of_a_published_function_leaves_its_new_version_unknown(monkeypatch):
+    # A canary's alias routes to the version the update publishes: known in the
+    # preview (the old one), the plan would hold it and the apply violate it.
+    from pulumi.provider.experimental.provider import UpdateRequest
+
+    from tracking_ops.standin_cloud import moto_backed
+
+    provider = StandinAwsProvider()
+    provider.cloud = moto_backed.Cloud("http://127.0.0.1:1", "us-east-1")  # never called
+    urn = "urn:pulumi:dev::tracking-compute::aws:lambda/function:Function::api-function"
+    olds = props(name="api-dev", publish=True, memorySize=256, version="1", arn="arn:f")
+    news = props(name="api-dev", publish=True, memorySize=512)
+    preview = run(provider.update(UpdateRequest(urn, "api-dev", olds, news, 0, [], True)))
+    assert preview.properties["version"].value == rpc.UNKNOWN
+    assert preview.properties["arn"].value == "arn:f"  # what does not change stays known
