@@ -340,7 +340,7 @@ def test_a_canary_with_every_alarm_ok_promotes_the_new_version(rehearsal):
         "1",
         "--yes",
     )
-    assert "step 3/3 promote: no alarm fired" in done.stdout
+    assert "step 3/3 promote: every alarm OK for the whole bake" in done.stdout, done.stdout
     after = _alias(rehearsal)
     assert int(after["FunctionVersion"]) > before
     assert not after.get("RoutingConfig", {}).get("AdditionalVersionWeights")
