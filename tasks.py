@@ -16,6 +16,7 @@ from tracking_ops.tasks import (
     maintain,
     observe,
     recover,
+    rehearse,
     release,
 )
 
@@ -25,6 +26,6 @@ except switch.RehearsalError as exc:
     sys.exit(f"error: {exc}")
 
 ns = Collection()
-for module in (deploy, release, inspect, develop, observe, recover, maintain):
+for module in (deploy, release, inspect, develop, observe, recover, maintain, rehearse):
     for task in module.TASKS:
         ns.add_task(task)

@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from tracking_ops.deploy import drift
 from tracking_ops.deploy.fingerprints import LayerState
 from tracking_ops.deploy.review import LayerPreview, Step, counts_from_summary
 from tracking_ops.engine import sandbox as engine_sandbox
@@ -185,9 +186,21 @@ class PulumiDeployer:
         environments.config_file(layer, self.env).unlink(missing_ok=True)
 
     def refresh(self, layer: Layer, expect_no_changes: bool = False) -> dict[str, int]:
-        result = self.stack(layer, create=False).refresh(
-            on_output=self.on_output, expect_no_changes=expect_no_changes
-        )
+        """State from the cloud; with ``expect_no_changes`` a drift is DriftFound,
+        naming each changed resource and property."""
+        from pulumi.automation.errors import CommandError
+
+        found: list[str] = []
+        try:
+            result = self.stack(layer, create=False).refresh(
+                on_output=self.on_output,
+                on_event=drift.collector(found),
+                expect_no_changes=expect_no_changes,
+            )
+        except CommandError as exc:
+            if expect_no_changes and found:
+                raise drift.DriftFound(drift.finding(found)) from exc
+            raise
         return dict(result.summary.resource_changes or {})
 
     def outputs(self, layer: Layer) -> dict[str, Any] | None:

@@ -4,6 +4,7 @@ outlives `invoke rehearse` until `invoke rehearse --down`."""
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import subprocess
@@ -54,14 +55,19 @@ def start(folder: Path) -> tuple[int, str]:
         raise
 
 
+# moto's own settings (JSON naming its services). Not ``/moto-api/data.json``: that
+# dumps every backend, and once a Lambda function exists it asks Docker and fails (500).
+PROBE_PATH = "/moto-api/config"
+
+
 def answers(endpoint: str) -> bool:
     """moto's server is there and answering at ``endpoint``."""
     try:
         with urllib.request.urlopen(  # noqa: S310 - loopback URL written by our server
-            f"{endpoint}/moto-api/data.json", timeout=PROBE_TIMEOUT_S
+            f"{endpoint}{PROBE_PATH}", timeout=PROBE_TIMEOUT_S
         ) as reply:
-            return reply.status == 200
-    except OSError:
+            return reply.status < 300 and isinstance(json.loads(reply.read()), dict)
+    except (OSError, ValueError):
         return False
 
 

@@ -39,9 +39,14 @@ from pulumi.provider.experimental.provider import (
 from pulumi.runtime import rpc
 
 from tracking_ops.deploy.synth import SynthMocks, computed_outputs
-from tracking_ops.standin_cloud import moto_backed
+from tracking_ops.standin_cloud import moto_backed, wire_compat
 from tracking_ops.standin_cloud.moto_backed import identity
-from tracking_ops.standin_cloud.replacements import INVOKES, REPLACE_ON_CHANGE
+from tracking_ops.standin_cloud.replacements import (
+    INVOKES,
+    RECOMPUTED_ON_UPDATE,
+    REPLACE_ON_CHANGE,
+)
+from tracking_ops.standin_cloud.schema_outputs import declared_outputs
 
 DEFAULT_REGION = "us-east-1"
 REGION_KEY = "region"
@@ -73,6 +78,13 @@ def plain(value: PropertyValue) -> Any:
     if isinstance(inner, float) and inner.is_integer():
         return int(inner)
     return inner
+
+
+def as_stored(properties: Mapping[str, PropertyValue]) -> dict[str, Any]:
+    """A stored state as a backend reads it: the outputs answered null (every declared
+    output moto did not set) left out, as if never answered."""
+    plain_properties = {key: plain(value) for key, value in properties.items()}
+    return {key: value for key, value in plain_properties.items() if value is not None}
 
 
 def has_unknown(value: Any) -> bool:
@@ -168,6 +180,9 @@ class StandinAwsProvider(Provider):
         for key, value in (answered or {}).items():
             if key not in inputs:
                 out[key] = wire(value)
+        if answered is not None:  # moto's answer: every declared output, null if unset
+            for key in declared_outputs(typ) - out.keys():
+                out[key] = PropertyValue(None)
         return out
 
     async def diff(self, request: DiffRequest) -> DiffResponse:
@@ -175,10 +190,7 @@ class StandinAwsProvider(Provider):
         self._known(typ)
         olds = {key: plain(value) for key, value in request.old_state.items()}
         news = {key: plain(value) for key, value in request.new_inputs.items()}
-        # A stored key that the new inputs lack is a removed input, unless the
-        # provider derives it (ids, ARNs, a defaulted name).
-        derived = computed_outputs(typ, _urn_name(request.urn), news, self.region)
-        removed = olds.keys() - news.keys() - derived.keys()
+        removed = self._removed_inputs(typ, _urn_name(request.urn), olds, news)
         ignored = set(request.ignore_changes or [])
         changed = sorted(
             key
@@ -188,14 +200,30 @@ class StandinAwsProvider(Provider):
         replaces = [key for key in changed if key in REPLACE_ON_CHANGE[typ]]
         return DiffResponse(changes=bool(changed), replaces=replaces, diffs=changed)
 
+    def _removed_inputs(
+        self, typ: str, name: str, olds: dict[str, Any], news: dict[str, Any]
+    ) -> set[str]:
+        """The inputs the program no longer sets. With the old inputs the engine sent,
+        exactly those it lacks now: a stored output moto answered (a role's ``path``)
+        is no input. Without them, a stored key the new inputs lack, unless the offline
+        derivation computes it (ids, ARNs, a defaulted name)."""
+        sent = wire_compat.old_inputs()
+        if sent is not None:
+            return sent.keys() - news.keys()
+        derived = computed_outputs(typ, name, news, self.region)
+        return olds.keys() - news.keys() - derived.keys()
+
     async def create(self, request: CreateRequest) -> CreateResponse:
         typ = _urn_type(request.urn)
         self._known(typ)
         name = _urn_name(request.urn)
         backend = self._backend(typ)
         if backend is None or request.preview:
+            # moto names the id at the apply: a preview's id is unknown (empty, as
+            # pulumi-aws answers), or the update plan would hold a made-up one that the
+            # apply then violates (a role policy's ``role`` wired from the role's id).
             return CreateResponse(
-                resource_id=f"{name}-id",
+                resource_id="" if backend is not None else f"{name}-id",
                 properties=self._outputs(
                     request.urn, request.properties, moto_answers=backend is not None
                 ),
@@ -217,7 +245,7 @@ class StandinAwsProvider(Provider):
                 properties=request.properties,
                 inputs=request.inputs,
             )
-        state = {key: plain(value) for key, value in request.properties.items()}
+        state = as_stored(request.properties)
         current = await asyncio.to_thread(backend.read, self.cloud, request.resource_id, state)
         if current is None:  # gone: the engine drops it from its state
             return ReadResponse(resource_id="", properties={}, inputs={})
@@ -242,10 +270,14 @@ class StandinAwsProvider(Provider):
         backend = self._backend(typ)
         if backend is None:
             return UpdateResponse(properties=self._outputs(request.urn, request.news))
-        if request.preview:  # what moto answered before stays (the plan expects it)
+        if request.preview:  # what moto answered before stays (the plan expects it),
+            # but what the update computes anew is unknown until moto answers it
             kept = {k: plain(v) for k, v in request.olds.items() if k not in request.news}
+            kept |= {
+                key: UNKNOWN_OUTPUT for key in RECOMPUTED_ON_UPDATE.get(typ, ()) if key in kept
+            }
             return UpdateResponse(properties=self._outputs(request.urn, request.news, kept))
-        olds = {key: plain(value) for key, value in request.olds.items()}
+        olds = as_stored(request.olds)
         news = {key: plain(value) for key, value in request.news.items()}
         answered = await asyncio.to_thread(
             backend.update, self.cloud, request.resource_id, olds, news
@@ -257,7 +289,7 @@ class StandinAwsProvider(Provider):
         self._known(typ)
         backend = self._backend(typ)
         if backend is not None:
-            state = {key: plain(value) for key, value in request.properties.items()}
+            state = as_stored(request.properties)
             await asyncio.to_thread(backend.delete, self.cloud, request.resource_id, state)
 
     async def invoke(self, request: InvokeRequest) -> InvokeResponse:

@@ -71,6 +71,19 @@ REPLACE_ON_CHANGE: dict[str, tuple[str, ...]] = {
     "aws:s3/bucket:Bucket": ("bucket", "bucketPrefix", "objectLockEnabled"),
 }
 
+# Outputs an in-place update computes anew, per type: unknown in the update's preview
+# (pulumi-aws's CustomizeDiff marks them new-computed), so a plan built from the
+# preview accepts the value the apply gets. A published function's update publishes a
+# version: a canary's alias routing, keyed by that version, is unknown until then.
+RECOMPUTED_ON_UPDATE: dict[str, tuple[str, ...]] = {
+    "aws:lambda/function:Function": (
+        "version",
+        "qualifiedArn",
+        "qualifiedInvokeArn",
+        "lastModified",
+    ),
+}
+
 INVOKES = (
     "aws:index/getCallerIdentity:getCallerIdentity",
     "aws:index/getRegion:getRegion",

@@ -81,3 +81,58 @@ def test_an_unknown_type_is_refused_by_name():
     urn = "urn:pulumi:dev::p::aws:ec2/instance:Instance::vm"
     with pytest.raises(UnknownType, match="aws:ec2/instance:Instance"):
         run(StandinAwsProvider().create(CreateRequest(urn, {}, 0, False)))
+
+
+def _struct(**values):
+    from google.protobuf import struct_pb2
+
+    struct = struct_pb2.Struct()
+    struct.update(values)
+    return struct
+
+
+def test_the_engines_old_inputs_reach_the_diff_so_an_answered_output_is_no_removed_input(
+    monkeypatch,
+):
+    # moto answered a role's path; the engine sends the old inputs (without it), which
+    # the SDK's server drops: wire_compat hands them to the provider's diff.
+    from pulumi.provider.experimental import server
+    from pulumi.runtime.proto import provider_pb2
+
+    from tracking_ops.standin_cloud import wire_compat
+
+    # install() patches the SDK: both patches are undone after the test
+    monkeypatch.setattr(server.ProviderServicer, "Diff", server.ProviderServicer.Diff)
+    monkeypatch.setattr(PropertyValue, "unmarshal", PropertyValue.__dict__["unmarshal"])
+    wire_compat.install()
+    servicer = server.ProviderServicer([], "0.0.0", StandinAwsProvider(), "")
+    inputs = {"name": "api-dev", "assumeRolePolicy": "{}"}
+    request = provider_pb2.DiffRequest(
+        urn=ROLE,
+        id="api-dev",
+        olds=_struct(**inputs, path="/", arn="arn:aws:iam::1:role/api-dev"),
+        news=_struct(**inputs),
+        old_inputs=_struct(**inputs),
+    )
+    answer = run(servicer.Diff(request, None))
+    assert answer.changes == provider_pb2.DiffResponse.DIFF_NONE, answer
+    request.old_inputs.update({"path": "/"})  # the program did set it: now removed
+    answer = run(servicer.Diff(request, None))
+    assert list(answer.replaces) == ["path"]
+
+
+def test_an_update_preview_of_a_published_function_leaves_its_new_version_unknown(monkeypatch):
+    # A canary's alias routes to the version the update publishes: known in the
+    # preview (the old one), the plan would hold it and the apply violate it.
+    from pulumi.provider.experimental.provider import UpdateRequest
+
+    from tracking_ops.standin_cloud import moto_backed
+
+    provider = StandinAwsProvider()
+    provider.cloud = moto_backed.Cloud("http://127.0.0.1:1", "us-east-1")  # never called
+    urn = "urn:pulumi:dev::tracking-compute::aws:lambda/function:Function::api-function"
+    olds = props(name="api-dev", publish=True, memorySize=256, version="1", arn="arn:f")
+    news = props(name="api-dev", publish=True, memorySize=512)
+    preview = run(provider.update(UpdateRequest(urn, "api-dev", olds, news, 0, [], True)))
+    assert preview.properties["version"].value == rpc.UNKNOWN
+    assert preview.properties["arn"].value == "arn:f"  # what does not change stays known

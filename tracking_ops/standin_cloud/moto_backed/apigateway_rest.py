@@ -82,7 +82,9 @@ class AccountBackend:
                 {"op": "replace", "path": ROLE_ARN_PATH, "value": news.get("cloudwatchRoleArn", "")}
             ]
         )
-        return {"throttleSettings": found.get("throttleSettings")}
+        # pulumi-aws's output is a list of one block (AccountThrottleSetting).
+        throttle = found.get("throttleSettings")
+        return {"throttleSettings": [throttle] if throttle else []}
 
     def delete(self, cloud: Cloud, resource_id: str, state: Properties) -> None:
         # pulumi-aws 7 resets the setting (the stacks retain it on delete).
