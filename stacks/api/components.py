@@ -29,7 +29,7 @@ from tracking_stacks.iam import assume_role_document
 from tracking_stacks.registry import Output
 
 JSON = "application/json"
-ACCESS_LOG_PREFIX = "/aws/apigateway/"
+ACCESS_LOG_PREFIX = defs.ACCESS_LOG_PREFIX
 
 
 def _error_template(code: str, message: str | None) -> dict[str, str]:
