@@ -29,6 +29,10 @@ from tracking_stacks.registry import REGISTRY, Layer
 
 # Reads of the whole account (no resource-level permission): every role may hold them.
 SHARED_KINDS = {r.ACCOUNT_READ}
+# What the env does not bound (same account): API Gateway's REST APIs have generated
+# ids and no name in their ARN, and its account setting is one per region. The api
+# role of one env can reach another env's REST APIs in the same account (docs/ownership.md).
+ACCOUNT_SCOPED_KINDS = {r.REST_API, r.GATEWAY_ACCOUNT, r.SUBSCRIPTION}
 Resources = Mapping[Layer, list[dict[str, Any]]]
 
 

@@ -153,7 +153,8 @@ def scope(where: Where, kind: str) -> Scope:
         case r.MAPPING_CREATE:
             return Scope(("*",), {"ArnLike": {"lambda:FunctionArn": list(_qualified(w))}})
         case r.MAPPING:
-            return Scope((w.arn("lambda", "event-source-mapping:*"),))
+            # Mapping ids are generated: the layer's own are told apart by their tags.
+            return Scope((w.arn("lambda", "event-source-mapping:*"),), w.tagged("ResourceTag"))
         case r.INVOKE_PERMISSION:
             function = w.arn("lambda", f"function:{defs.API_FUNCTION.function_name(env)}")
             return Scope((function, f"{function}:*"))
