@@ -4,6 +4,7 @@ import pulumi_aws as aws
 from components import ApiLayer, ApiLayerArgs
 
 from tracking_stacks import definitions as defs
+from tracking_stacks.ownership.scopes import BOUNDARY_CONFIG_KEY
 from tracking_stacks.program import StackContext
 from tracking_stacks.registry import Layer, Output
 
@@ -25,6 +26,7 @@ api = ApiLayer(
         redeployment=stack.setting("redeployment", ""),
         partition=aws.get_partition().partition,
         tags=stack.tags,
+        permissions_boundary=stack.setting(BOUNDARY_CONFIG_KEY, "") or None,
     ),
 )
 stack.export(

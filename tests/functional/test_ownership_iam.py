@@ -288,3 +288,27 @@ def test_moto_does_not_apply_permissions_boundaries(admin, account):
         Key=scopes.checkpoint_key(Layer.API, ENV),
         Body=b"{}",
     )
+
+
+def test_whoami_against_moto_says_who_may_assume_the_role(
+    admin, bootstrapped, endpoint, monkeypatch
+):
+    from tracking_ops.deploy import deploy_roles
+
+    monkeypatch.setattr(deploy_roles, "roles_enabled", lambda env, base=None: True)
+    line = deploy_roles.whoami(Layer.COMPUTE, ENV, admin.client("sts"))
+    assert line.endswith(
+        f"deploys as {bootstrapped[Layer.COMPUTE]}; {admin_arn(admin)} may assume it"
+    )
+    iam = admin.client("iam")
+    iam.create_user(UserName="unlisted")
+    key = iam.create_access_key(UserName="unlisted")["AccessKey"]
+    stranger = Session(endpoint, key["AccessKeyId"], key["SecretAccessKey"])
+    line = deploy_roles.whoami(Layer.COMPUTE, ENV, stranger.client("sts"))
+    assert line.endswith(
+        f"may NOT assume it (sts:AssumeRole denied on {bootstrapped[Layer.COMPUTE]})"
+    )
+
+
+def admin_arn(admin: Session) -> str:
+    return admin.client("sts").get_caller_identity()["Arn"]

@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tracking_ops.deploy import destroy_guard, preflight
+from tracking_ops.deploy import deploy_roles, destroy_guard, preflight
 from tracking_ops.deploy.build import build_functions
 from tracking_ops.deploy.deployer import PulumiDeployer
 from tracking_ops.deploy.destroy_review import destroy_targets, review_destroy
@@ -51,6 +51,7 @@ def open_deployer(
         on_output=(lambda line: print(line, flush=True)) if verbose else None,
         base=base or None,
         use_plans=plans,
+        roles=deploy_roles.resolve(env, deploy_roles.caller_account, base or None),
     )
 
 

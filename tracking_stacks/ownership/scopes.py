@@ -22,6 +22,9 @@ DEPLOY_ROLE = "deploy"
 # The service each layer's roles are for (iam:PassRole's iam:PassedToService).
 ROLE_SERVICES = {Layer.COMPUTE: "lambda.amazonaws.com", Layer.API: "apigateway.amazonaws.com"}
 PULUMI_DIR = ".pulumi"
+# The config key (of compute and api) the deploy tooling sets to the boundary's ARN when
+# it deploys as the layer's role: every role the layer creates then carries it.
+BOUNDARY_CONFIG_KEY = "deploy_boundary_arn"
 
 
 def state_bucket_name(account: str, env: str) -> str:
