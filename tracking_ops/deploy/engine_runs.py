@@ -44,6 +44,9 @@ def open_deployer(
     with ``verbose``)."""
     preflight.run_all(env, need_credentials=need_credentials)
     provider, engine_env = preflight.secrets_settings(env)
+    roles = deploy_roles.resolve(env, deploy_roles.caller_account, base or None)
+    # Without deploy roles the adapter is built exactly as before (issue 27).
+    as_roles = {"roles": roles} if roles else {}
     return PulumiDeployer(
         env=env,
         secrets_provider=provider,
@@ -51,7 +54,7 @@ def open_deployer(
         on_output=(lambda line: print(line, flush=True)) if verbose else None,
         base=base or None,
         use_plans=plans,
-        roles=deploy_roles.resolve(env, deploy_roles.caller_account, base or None),
+        **as_roles,
     )
 
 

@@ -275,3 +275,16 @@ def test_the_bootstrap_deploy_previews_confirms_and_applies(monkeypatch, changes
     assert deployer.calls == [("preview", PlatformLayer.BOOTSTRAP), ("up", PlatformLayer.BOOTSTRAP)]
     assert bool(asked) is changes
     assert lines[-1] == "[bootstrap] deploy succeeded (create 20)"
+
+
+def test_the_engine_adapter_gets_the_roles_only_when_the_env_deploys_as_roles(
+    as_roles, monkeypatch
+):
+    from tracking_ops.deploy import engine_runs, preflight
+
+    monkeypatch.setattr(preflight, "run_all", lambda env, need_credentials=True: None)
+    monkeypatch.setattr(preflight, "secrets_settings", lambda env: (None, {}))
+    monkeypatch.setattr(deploy_roles, "caller_account", lambda: ACCOUNT)
+    deployer = engine_runs.open_deployer("dev", verbose=False)
+    assert deployer.roles == deploy_roles.resolve("dev", lambda: ACCOUNT)
+    assert engine_runs.open_deployer("staging", verbose=False).roles == {}
