@@ -23,6 +23,17 @@ RESOURCE_WILDCARD_ALLOWED = {
     "xray:GetSamplingTargets",
     "cloudwatch:PutMetricData",
     "dynamodb:ListStreams",
+    # What the deploy roles (stacks/bootstrap) need that AWS authorizes only on `*`:
+    # creations whose resource does not exist yet (conditioned on their request),
+    # account-wide listings, a subscription's own actions.
+    "kms:CreateKey",
+    "kms:ListAliases",
+    "ssm:DescribeParameters",
+    "logs:DescribeLogGroups",
+    "lambda:CreateEventSourceMapping",
+    "sns:Unsubscribe",
+    "sns:GetSubscriptionAttributes",
+    "sns:SetSubscriptionAttributes",
 }
 # AWS managed policies are broader than what a function calls: none is allowed but
 # these, each for a reason (a named exception, tested).
@@ -54,6 +65,7 @@ TAGGABLE = {
     "aws:sns/topic:Topic",
     "aws:cloudwatch/metricAlarm:MetricAlarm",
     "aws:lambda/eventSourceMapping:EventSourceMapping",
+    "aws:s3/bucket:Bucket",
 }
 
 
@@ -123,7 +135,10 @@ def logs_on_named_groups(typ: str, name: str, props: Mapping[str, Any]) -> list[
     for statement in _statements(props):
         if not any(a.startswith("logs:") for a in _listed(statement.get("Action"))):
             continue
+        actions = _listed(statement.get("Action"))
         for resource in _listed(statement.get("Resource")):
+            if resource == "*" and set(actions) <= RESOURCE_WILDCARD_ALLOWED:
+                continue  # an account-wide listing (logs:DescribeLogGroups): no group to name
             group = resource.split(":log-group:", 1)[1] if ":log-group:" in resource else ""
             if not group or group.startswith("*") or ":*:" in resource.split(":log-group:")[0]:
                 found.append(f"logs permissions on {resource}, not one named log group")
@@ -239,7 +254,7 @@ RULES = (
     Rule(
         "iam-no-wildcards",
         "No IAM statement with a * action or a * resource "
-        "(X-Ray, cloudwatch:PutMetricData and dynamodb:ListStreams excepted).",
+        "(actions AWS authorizes only on *, such as X-Ray's, excepted).",
         no_wildcards,
     ),
     Rule("iam-no-dynamodb-scan", "No IAM statement allows dynamodb:Scan.", no_dynamodb_scan),

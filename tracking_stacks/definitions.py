@@ -25,6 +25,19 @@ DLQ_RETENTION_SECONDS = 14 * 24 * 3600
 # At least the notifier's timeout times six, as AWS advises for event sources.
 DLQ_VISIBILITY_TIMEOUT_SECONDS = 300
 EVENT_BUS = "events"
+# The `what` of the other fixed physical names (tracking-<what>-<env>): the stack
+# programs name their resources with these, the deploy roles are scoped to them.
+REST_API = "api"
+GATEWAY_LOGGING_ROLE = "apigateway-logging"
+CONFIG_KEY_ALIAS = "config"
+ALARM_TOPIC = "alarms"
+DASHBOARD = "dashboard"
+ACCESS_LOG_PREFIX = "/aws/apigateway/"  # the REST API's access log group: <prefix><api>/access
+
+
+def access_log_group_name(env: str) -> str:
+    return f"{ACCESS_LOG_PREFIX}{physical_name(REST_API, env)}/access"
+
 
 # Config keys of the config project (documented in stacks/config/Pulumi.yaml).
 API_CONFIG_KEY = "api_config"

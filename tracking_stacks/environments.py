@@ -17,7 +17,7 @@ import yaml
 
 from tracking_stacks.naming import DEFAULT_BASE_ENV, ENVIRONMENTS, is_branch_env, validate_env
 from tracking_stacks.paths import STACKS_DIR
-from tracking_stacks.registry import REGISTRY, Layer
+from tracking_stacks.registry import Layer, PlatformLayer, spec_of
 
 # What a per-branch env never inherits from its base, per layer:
 # - never protected: `destroy-all` removes it completely;
@@ -47,7 +47,7 @@ class UnknownEnvironment(ValueError):
     """An environment that is not configured (one line)."""
 
 
-def config_file(layer: Layer, env: str) -> Path:
+def config_file(layer: Layer | PlatformLayer, env: str) -> Path:
     return STACKS_DIR / layer.value / f"Pulumi.{env}.yaml"
 
 
@@ -64,14 +64,14 @@ def base_env_of(env: str, base: str | None = None) -> str:
     return chosen
 
 
-def stack_config(layer: Layer, env: str, base: str | None = None) -> dict[str, Any]:
+def stack_config(layer: Layer | PlatformLayer, env: str, base: str | None = None) -> dict[str, Any]:
     """The stack's config with fully qualified keys (``aws:region``, ``tracking-data:protect``)."""
     source = config_file(layer, base_env_of(env, base))
     if not source.exists():
         raise UnknownEnvironment(f"{source} does not exist: environment {env!r} is not configured")
     config = dict((yaml.safe_load(source.read_text()) or {}).get("config") or {})
     if is_branch_env(env):
-        project = REGISTRY[layer].project
+        project = spec_of(layer).project
         for key, value in BRANCH_OVERRIDES.get(layer, {}).items():
             config[f"{project}:{key}"] = value
         for key, ceiling in BRANCH_CEILINGS.get(layer, {}).items():
@@ -80,7 +80,7 @@ def stack_config(layer: Layer, env: str, base: str | None = None) -> dict[str, A
     return config
 
 
-def stack_region(layer: Layer, env: str, base: str | None = None) -> str:
+def stack_region(layer: Layer | PlatformLayer, env: str, base: str | None = None) -> str:
     """The AWS region a layer's stack deploys to (its ``aws:region``): what every client
     an operations task builds for that stack must use, whatever the operator's default."""
     region = stack_config(layer, env, base).get("aws:region")
@@ -89,7 +89,7 @@ def stack_region(layer: Layer, env: str, base: str | None = None) -> str:
     return str(region)
 
 
-def write_branch_config(layer: Layer, env: str, base: str | None = None) -> Path:
+def write_branch_config(layer: Layer | PlatformLayer, env: str, base: str | None = None) -> Path:
     """Write a branch env's ``Pulumi.<env>.yaml`` for the engine, keeping what the
     engine itself keeps there (the secrets provider's salt or key)."""
     if not is_branch_env(env):

@@ -50,5 +50,9 @@ def stack_reference_name(org: str, layer: Layer, env: str) -> str:
     return f"{org}/tracking-{layer.value}/{env}"
 
 
+# The tag keys the deploy roles' conditions name (tracking_stacks/ownership/scopes.py).
+ENV_TAG, LAYER_TAG = "Environment", "Layer"
+
+
 def tags(env: str, layer: Layer) -> dict[str, str]:
-    return {"Project": PROJECT_TAG, "Environment": env, "Layer": layer.value, "ManagedBy": "Pulumi"}
+    return {"Project": PROJECT_TAG, ENV_TAG: env, LAYER_TAG: layer.value, "ManagedBy": "Pulumi"}

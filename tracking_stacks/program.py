@@ -11,24 +11,24 @@ import pulumi
 
 from tracking_stacks.naming import DEFAULT_ORG, PROD, physical_name, tags
 from tracking_stacks.references import Upstream, read_fingerprints
-from tracking_stacks.registry import REGISTRY, Layer, Output
+from tracking_stacks.registry import Layer, Output, PlatformLayer, spec_of
 
 
 @dataclass(frozen=True)
 class StackContext:
-    layer: Layer
+    layer: Layer | PlatformLayer
     env: str
     org: str
     config: pulumi.Config
     upstreams: list[Upstream] = field(default_factory=list, compare=False)
 
     @classmethod
-    def current(cls, layer: Layer) -> StackContext:
+    def current(cls, layer: Layer | PlatformLayer) -> StackContext:
         project = pulumi.get_project()
-        if project != REGISTRY[layer].project:
+        if project != spec_of(layer).project:
             raise ValueError(
                 f"program of layer {layer} runs in project {project!r}, "
-                f"expected {REGISTRY[layer].project!r}"
+                f"expected {spec_of(layer).project!r}"
             )
         config = pulumi.Config()
         return cls(
@@ -67,7 +67,7 @@ class StackContext:
 
     def export(self, outputs: Mapping[Output, Any]) -> None:
         """Export exactly the outputs the registry lists for this layer."""
-        declared = set(REGISTRY[self.layer].exports)
+        declared = set(spec_of(self.layer).exports)
         if Output.READ_FINGERPRINTS in declared:
             outputs = {**outputs, Output.READ_FINGERPRINTS: read_fingerprints(self.upstreams)}
         given = set(outputs)

@@ -18,6 +18,13 @@ class Layer(StrEnum):
     MONITORING = "monitoring"
 
 
+class PlatformLayer(StrEnum):
+    """Platform-owned projects: deployed explicitly (`invoke deploy --layer bootstrap`),
+    never by `deploy-all`, read by no layer (no StackReference to them)."""
+
+    BOOTSTRAP = "bootstrap"
+
+
 class Output(StrEnum):
     """Every stack output, snake_case. The value is the exported name."""
 
@@ -63,11 +70,17 @@ class Output(StrEnum):
     # deployed ({"compute.api_function_name": "<sha256 prefix>"}), so the
     # orchestrator can tell which consumers are stale (`invoke status`).
     READ_FINGERPRINTS = "read_fingerprints"
+    # bootstrap (platform): the state backend, the secrets key, the deploy roles
+    STATE_BUCKET_NAME = "state_bucket_name"
+    SECRETS_KEY_ARN = "secrets_key_arn"
+    SECRETS_KEY_ALIAS = "secrets_key_alias"
+    PERMISSIONS_BOUNDARY_ARN = "permissions_boundary_arn"
+    DEPLOY_ROLE_ARNS = "deploy_role_arns"  # {layer: role ARN}
 
 
 @dataclass(frozen=True)
 class LayerSpec:
-    layer: Layer
+    layer: Layer | PlatformLayer
     exports: tuple[Output, ...]
     # For each upstream layer, the outputs this layer requires from it.
     reads: dict[Layer, tuple[Output, ...]] = field(default_factory=dict)
@@ -170,6 +183,29 @@ REGISTRY: dict[Layer, LayerSpec] = {
         ),
     )
 }
+
+
+# Platform projects, outside REGISTRY so that deploy-all's five layers and the
+# StackReference graph stay as they are.
+PLATFORM_LAYERS: dict[PlatformLayer, LayerSpec] = {
+    PlatformLayer.BOOTSTRAP: LayerSpec(
+        PlatformLayer.BOOTSTRAP,
+        exports=(
+            Output.STATE_BUCKET_NAME,
+            Output.SECRETS_KEY_ARN,
+            Output.SECRETS_KEY_ALIAS,
+            Output.PERMISSIONS_BOUNDARY_ARN,
+            Output.DEPLOY_ROLE_ARNS,
+        ),
+    )
+}
+
+
+def spec_of(layer: Layer | PlatformLayer) -> LayerSpec:
+    """The spec of a layer of REGISTRY or of a platform project."""
+    if isinstance(layer, PlatformLayer):
+        return PLATFORM_LAYERS[layer]
+    return REGISTRY[layer]
 
 
 def downstream_of(layer: Layer) -> tuple[Layer, ...]:

@@ -29,7 +29,7 @@ from tracking_stacks.iam import assume_role_document
 from tracking_stacks.registry import Output
 
 JSON = "application/json"
-ACCESS_LOG_PREFIX = "/aws/apigateway/"
+ACCESS_LOG_PREFIX = defs.ACCESS_LOG_PREFIX
 
 
 def _error_template(code: str, message: str | None) -> dict[str, str]:
@@ -73,6 +73,8 @@ class ApiLayerArgs:
     redeployment: str
     partition: str
     tags: dict[str, str]
+    # The bootstrap's permissions boundary, when deployed as the layer's deploy role.
+    permissions_boundary: str | None = None
 
 
 class ApiLayer(pulumi.ComponentResource):
@@ -352,6 +354,7 @@ class ApiLayer(pulumi.ComponentResource):
             f"{name}-gateway-logging-role",
             name=args.logging_role_name,
             assume_role_policy=assume_role_document("apigateway.amazonaws.com"),
+            permissions_boundary=args.permissions_boundary,
             tags=args.tags,
             opts=child,
         )

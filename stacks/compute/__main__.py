@@ -3,6 +3,7 @@
 import pulumi_aws as aws
 from components import ComputeLayer, ComputeLayerArgs
 
+from tracking_stacks.ownership.scopes import BOUNDARY_CONFIG_KEY
 from tracking_stacks.program import StackContext
 from tracking_stacks.registry import Layer, Output
 from tracking_stacks.release import RELEASE_KEYS, Release, release_output
@@ -36,6 +37,7 @@ compute = ComputeLayer(
         stream_max_record_age_seconds=stack.setting("stream_max_record_age_seconds", 3600),
         api_release=release,
         tags=stack.tags,
+        permissions_boundary=stack.setting(BOUNDARY_CONFIG_KEY, "") or None,
     ),
 )
 stack.export(

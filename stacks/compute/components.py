@@ -55,6 +55,8 @@ class ComputeLayerArgs:
     stream_max_record_age_seconds: int
     api_release: Release
     tags: dict[str, str]
+    # The bootstrap's permissions boundary, when deployed as the layer's deploy role.
+    permissions_boundary: str | None = None
 
 
 class LambdaFunction(pulumi.ComponentResource):
@@ -77,6 +79,7 @@ class LambdaFunction(pulumi.ComponentResource):
         layers: list[str] | None = None,
         release: Release | None = None,
         opts: pulumi.ResourceOptions | None = None,
+        permissions_boundary: str | None = None,
     ):
         super().__init__("tracking:compute:LambdaFunction", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
@@ -91,6 +94,7 @@ class LambdaFunction(pulumi.ComponentResource):
             f"{name}-role",
             name=spec.function_name(env),
             assume_role_policy=assume_role_document("lambda.amazonaws.com"),
+            permissions_boundary=permissions_boundary,
             tags=tags,
             opts=child,
         )
@@ -228,6 +232,7 @@ class ComputeLayer(pulumi.ComponentResource):
             release=args.api_release,
             tags=args.tags,
             opts=child,
+            permissions_boundary=args.permissions_boundary,
         )
         # The notifier reads the stream (through its event source mapping),
         # projects each new event onto the parcel's state item (UpdateItem), reads
@@ -267,6 +272,7 @@ class ComputeLayer(pulumi.ComponentResource):
             log_retention_days=args.log_retention_days,
             tags=args.tags,
             opts=child,
+            permissions_boundary=args.permissions_boundary,
         )
         # The DLQ's purpose (seed defect 4): a Lambda DLQ only receives async
         # invocations and the API is invoked synchronously, so failures of the

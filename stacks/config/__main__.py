@@ -12,7 +12,7 @@ config = ConfigLayer(
     "tracking",
     ConfigLayerArgs(
         env=stack.env,
-        key_alias=stack.name("config"),
+        key_alias=stack.name(defs.CONFIG_KEY_ALIAS),
         table_name=data.require(Output.TABLE_NAME),
         api_config=defs.api_config_value(stack.config.get_object(defs.API_CONFIG_KEY)),
         feature_flags=defs.feature_flags_value(stack.config.get_object(defs.FEATURE_FLAGS_KEY)),

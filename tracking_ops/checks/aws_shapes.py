@@ -191,6 +191,31 @@ SHAPES: dict[str, dict[str, Param]] = {
         "okActions": _p("cloudwatch:PutMetricAlarm:OKActions"),
         "dimensions{}": _p("cloudwatch:PutMetricAlarm:Dimensions[].Value"),
     },
+    # the bootstrap (stacks/bootstrap): the state bucket, the boundary
+    "aws:s3/bucket:Bucket": {"bucket": _p("s3:CreateBucket:Bucket")},
+    "aws:s3/bucketVersioning:BucketVersioning": {
+        "versioningConfiguration.status": _p(
+            "s3:PutBucketVersioning:VersioningConfiguration.Status"
+        ),
+    },
+    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": {
+        "rules[].applyServerSideEncryptionByDefault.sseAlgorithm": _p(
+            "s3:PutBucketEncryption:ServerSideEncryptionConfiguration.Rules[]"
+            ".ApplyServerSideEncryptionByDefault.SSEAlgorithm"
+        ),
+    },
+    "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": {},  # four booleans
+    "aws:s3/bucketOwnershipControls:BucketOwnershipControls": {
+        "rule.objectOwnership": _p(
+            "s3:PutBucketOwnershipControls:OwnershipControls.Rules[].ObjectOwnership"
+        ),
+    },
+    "aws:s3/bucketPolicy:BucketPolicy": {"policy": _p("s3:PutBucketPolicy:Policy")},
+    "aws:iam/policy:Policy": {
+        "name": _p("iam:CreatePolicy:PolicyName"),
+        "description": _p("iam:CreatePolicy:Description"),
+        "policy": _p("iam:CreatePolicy:PolicyDocument"),
+    },
     "aws:cloudwatch/dashboard:Dashboard": {
         "dashboardName": _p("cloudwatch:PutDashboard:DashboardName"),
     },

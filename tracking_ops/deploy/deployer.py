@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import contextlib
 import os
+import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from tracking_ops.deploy import drift
+from tracking_ops.deploy.deploy_roles import DeployRole, write_config_file
 from tracking_ops.deploy.fingerprints import LayerState
 from tracking_ops.deploy.review import LayerPreview, Step, counts_from_summary
 from tracking_ops.engine import sandbox as engine_sandbox
@@ -51,6 +54,18 @@ class PulumiDeployer:
     base: str | None = None  # a per-branch env's base env (default dev)
     use_plans: bool = False
     sandbox: engine_sandbox.Sandbox | None = field(default_factory=engine_sandbox.active)
+    # Each layer's deploy role, when the env deploys as roles (deploy_roles.resolve).
+    roles: Mapping[Layer, DeployRole] = field(default_factory=dict)
+
+    def _config_file(self, layer: Layer) -> str | None:
+        """The config file a layer's engine run uses instead of its stack's, when it
+        deploys as its role (the stack's config plus the role); None otherwise."""
+        role = self.roles.get(layer)
+        if role is None:
+            return None
+        if not hasattr(self, "_role_configs"):
+            self._role_configs = tempfile.TemporaryDirectory(prefix="tracking-roles-")
+        return str(write_config_file(role, Path(self._role_configs.name)))
 
     def _options(self, layer: Layer) -> Any:
         from pulumi import automation as auto
@@ -111,6 +126,7 @@ class PulumiDeployer:
                 policy_packs=self._policy_packs(),
                 plan=plan,
                 message=message or None,
+                config_file=self._config_file(layer),
             )
         return dict(result.summary.resource_changes or {})
 
@@ -131,6 +147,7 @@ class PulumiDeployer:
                 on_event=on_event,
                 policy_packs=self._policy_packs(),
                 plan=plan,
+                config_file=self._config_file(layer),
             )
         return LayerPreview(layer, counts_from_summary(result.change_summary), steps, plan=plan)
 
@@ -170,7 +187,7 @@ class PulumiDeployer:
             stack = self.stack(layer, create=False)
         except auto.StackNotFoundError:
             return {}
-        result = stack.destroy(on_output=self.on_output)
+        result = stack.destroy(on_output=self.on_output, config_file=self._config_file(layer))
         return dict(result.summary.resource_changes or {})
 
     def remove(self, layer: Layer) -> None:
@@ -196,6 +213,7 @@ class PulumiDeployer:
                 on_output=self.on_output,
                 on_event=drift.collector(found),
                 expect_no_changes=expect_no_changes,
+                config_file=self._config_file(layer),
             )
         except CommandError as exc:
             if expect_no_changes and found:

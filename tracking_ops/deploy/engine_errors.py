@@ -34,6 +34,32 @@ _HINTS = {
     "RuntimeError": "the stack program failed: `invoke synth` shows where",
 }
 GENERIC_HINT = "rerun with --verbose for the engine's full output"
+# AWS's AccessDenied text, as the aws provider passes it on (issue 27: deploy roles).
+_DENIED = re.compile(
+    r"(?P<who>arn:aws[\w-]*:(?:sts|iam)::\d+:[\w+=,.@/-]+) is not authorized to perform: "
+    r"(?P<action>[\w-]+:[\w*]+)(?: on resource: (?P<resource>[^\s,;]+))?"
+)
+ROLE_RIGHTS_HINT = (
+    "the layer's deploy role lacks it: add it to tracking_stacks/ownership/rights.py "
+    "and redeploy the bootstrap (`invoke deploy --layer bootstrap`)"
+)
+ASSUME_HINT = (
+    "the caller is not one of the layer's team principals "
+    "(tracking-bootstrap:teamPrincipals); `invoke whoami --layer <layer>` checks"
+)
+
+
+def access_denied(text: str) -> str | None:
+    """``<role> may not <action> on <resource>; <what to do>`` for an AccessDenied."""
+    found = _DENIED.search(text)
+    if found is None:
+        return None
+    who, action = found["who"], found["action"]
+    if ":assumed-role/" in who:
+        who = who.split(":assumed-role/", 1)[1].split("/", 1)[0]  # the role's name
+    on = f" on {found['resource']}" if found["resource"] else ""
+    hint = ASSUME_HINT if action.lower() == "sts:assumerole" else ROLE_RIGHTS_HINT
+    return f"{who} may not {action}{on}; {hint}"
 
 
 def is_engine_error(exc: BaseException) -> bool:
@@ -128,6 +154,9 @@ def one_line(exc: BaseException) -> str:
     """``error: <engine's message>; <what to do>`` for an Automation API error."""
     text = str(exc)
     message = engine_message(text)  # the CLI's stdout (Diagnostics) and its stderr
+    denied = access_denied(text)
+    if denied:
+        return f"error: {denied}"
     if "passphrase" in text.lower():
         hint = PASSPHRASE_HINT
     elif _UNREACHABLE.search(text):

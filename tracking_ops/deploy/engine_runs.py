@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tracking_ops.deploy import destroy_guard, preflight
+from tracking_ops.deploy import deploy_roles, destroy_guard, preflight
 from tracking_ops.deploy.build import build_functions
 from tracking_ops.deploy.deployer import PulumiDeployer
 from tracking_ops.deploy.destroy_review import destroy_targets, review_destroy
@@ -44,6 +44,9 @@ def open_deployer(
     with ``verbose``)."""
     preflight.run_all(env, need_credentials=need_credentials)
     provider, engine_env = preflight.secrets_settings(env)
+    roles = deploy_roles.resolve(env, deploy_roles.caller_account, base or None)
+    # Without deploy roles the adapter is built exactly as before (issue 27).
+    as_roles = {"roles": roles} if roles else {}
     return PulumiDeployer(
         env=env,
         secrets_provider=provider,
@@ -51,6 +54,7 @@ def open_deployer(
         on_output=(lambda line: print(line, flush=True)) if verbose else None,
         base=base or None,
         use_plans=plans,
+        **as_roles,
     )
 
 

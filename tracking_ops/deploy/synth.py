@@ -26,7 +26,7 @@ from tracking_ops.deploy.synth_output import LayerSynth
 from tracking_stacks import environments
 from tracking_stacks.definitions import STACKS_DIR
 from tracking_stacks.naming import DEFAULT_ORG, stack_reference_name
-from tracking_stacks.registry import REGISTRY, Layer
+from tracking_stacks.registry import REGISTRY, Layer, PlatformLayer, spec_of
 
 MOCK_ACCOUNT_ID = "0" * 12  # stands for the caller identity's account; never a real one
 STACK_REFERENCE = "pulumi:pulumi:StackReference"
@@ -102,6 +102,11 @@ def computed_outputs(typ: str, name: str, inputs: dict[str, Any], region: str) -
             }
         case "aws:sns/topic:Topic":
             out |= {"arn": _arn("sns", region, physical)}
+        case "aws:iam/policy:Policy":
+            out |= {"arn": f"arn:aws:iam::{MOCK_ACCOUNT_ID}:policy/{physical}"}
+        case "aws:s3/bucket:Bucket":
+            bucket = inputs.get("bucket") or name
+            out |= {"bucket": bucket, "arn": f"arn:aws:s3:::{bucket}"}
         case _:
             out |= {"arn": _arn(typ.split(":")[1].split("/")[0], region, physical)}
     return out
@@ -241,7 +246,7 @@ def _run_program(
     transformations: Sequence[Transformation],
     base: str | None = None,
 ) -> dict[str, Any]:
-    spec = REGISTRY[layer]
+    spec = spec_of(layer)
     # `base` only for a per-branch env (keeps read_stack_config(layer, env) the common call).
     config = read_stack_config(layer, env, base) if base else read_stack_config(layer, env)
     region = str(config.get("aws:region", mocks.region))
@@ -283,7 +288,7 @@ def synth_layer(
     """Run one program under mocks, its StackReferences answering with ``upstream``'s outputs.
 
     ``transformations`` (stack transformations) let a test change what a program declares."""
-    spec = REGISTRY[layer]
+    spec = spec_of(layer)
     for producer, required in spec.reads.items():
         if producer not in upstream:
             raise SynthError(
@@ -321,3 +326,8 @@ def synth_all(
         results[layer] = synth_layer(layer, env, upstream, org, base=base)
         progress(layer, results[layer])
     return list(results.values())
+
+
+def synth_platform(env: str, org: str = DEFAULT_ORG, base: str | None = None) -> list[LayerSynth]:
+    """The platform projects (the bootstrap) under mocks: they read no layer."""
+    return [synth_layer(layer, env, {}, org, base=base) for layer in PlatformLayer]

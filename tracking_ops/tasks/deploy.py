@@ -9,7 +9,14 @@ import json as jsonlib
 
 from invoke import Context, Exit
 
-from tracking_ops.deploy import engine_runs, planner, preflight, release_runs
+from tracking_ops.deploy import (
+    deploy_roles,
+    engine_runs,
+    planner,
+    platform_runs,
+    preflight,
+    release_runs,
+)
 from tracking_ops.deploy import status as status_module
 from tracking_ops.deploy.canary import check_percent, parse_duration
 from tracking_ops.deploy.engine_runs import ApplyFlags, DeployRun
@@ -36,7 +43,7 @@ from tracking_ops.tasks.help import (
     HELP_POLL,
     HELP_VERBOSE,
 )
-from tracking_stacks.registry import REGISTRY, Layer, Output
+from tracking_stacks.registry import REGISTRY, Layer, Output, PlatformLayer
 
 
 @task(
@@ -79,7 +86,8 @@ def deploy_all(
 
 @task(
     help={
-        "layer": f"required: {HELP_LAYER}",
+        "layer": f"required: {HELP_LAYER}; or {PlatformLayer.BOOTSTRAP.value} (the platform's, "
+        "never part of deploy-all)",
         **ENV_HELP,
         "downstream": "also redeploy the readers whose read outputs changed (others: up to date)",
         "all_downstream": "also redeploy every layer that reads this one, changed or not",
@@ -110,6 +118,11 @@ def deploy(
 
     With --canary (compute only): a canary release of the API function, see README.
     """
+    if layer == PlatformLayer.BOOTSTRAP.value:  # platform-owned: explicit, never deploy-all
+        with one_line_errors(verbose):
+            flags = ApplyFlags(yes, allow_stateful_changes, plan, verbose)
+            platform_runs.deploy_platform(check_env(env), PlatformLayer.BOOTSTRAP, flags)
+        return
     target = layer_arg(layer, "deploy")
     check_env(env, from_)
     if downstream and all_downstream:
@@ -294,6 +307,17 @@ def status(c: Context, env: str = "dev", from_: str = "") -> None:
             print(line)
 
 
+@task(help={"layer": HELP_LAYER, **ENV_HELP})
+def whoami(c: Context, layer: str = "", env: str = "dev", from_: str = "") -> None:
+    """Which role a layer deploys with; may you assume it.
+
+    The env's bootstrap config (deployAsRoles) decides; the check assumes the role.
+    """
+    target = layer_arg(layer, "whoami")
+    with one_line_errors():
+        print(deploy_roles.whoami_line(target, check_env(env, from_), from_ or None))
+
+
 @task(
     help={
         "env": HELP_ENV + "; its API's URL comes from the api stack's outputs",
@@ -333,4 +357,15 @@ def smoke(c: Context, env: str = "dev", url: str = "", list_wait: int = 30) -> N
     print(f"smoke: all {len(checks)} checks passed against {url}")
 
 
-TASKS = (deploy_all, deploy, preview, destroy_all, destroy, refresh, outputs, status, smoke)
+TASKS = (
+    deploy_all,
+    deploy,
+    preview,
+    destroy_all,
+    destroy,
+    refresh,
+    outputs,
+    status,
+    whoami,
+    smoke,
+)

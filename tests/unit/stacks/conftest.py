@@ -81,3 +81,24 @@ def prod() -> Synthesized:
 @pytest.fixture(scope="session", params=["dev", "staging", "prod"])
 def each_env(request) -> tuple[str, Synthesized]:
     return request.param, synthesized(request.param)
+
+
+_PLATFORM: dict[tuple[str, str], Synthesized] = {}
+
+
+def synthesized_platform(env: str) -> Synthesized:
+    """The platform projects (the bootstrap), synthesized once per env and process."""
+    key = (env, stack_program_mutant())
+    if key not in _PLATFORM:
+        _PLATFORM[key] = Synthesized(synth.synth_platform(env))
+    return _PLATFORM[key]
+
+
+# The envs the ownership proofs run for: the three fixed ones and a per-branch one.
+PROOF_ENVS = ["dev", "staging", "prod", "pr-9"]
+
+
+@pytest.fixture(scope="session", params=PROOF_ENVS)
+def each_proof_env(request) -> tuple[str, Synthesized, Synthesized]:
+    """(env, the five layers' synth, the bootstrap's synth)."""
+    return request.param, synthesized(request.param), synthesized_platform(request.param)

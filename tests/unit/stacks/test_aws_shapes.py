@@ -146,6 +146,6 @@ def test_the_mistakes_a_review_looks_for_are_reported(dev, typ, path, value):
 
 
 def test_an_unknown_resource_type_must_get_a_table():
-    assert aws_shapes.violations("aws:s3/bucket:Bucket", {}) == [
-        "aws:s3/bucket:Bucket: no shape table (add one)"
+    assert aws_shapes.violations("aws:ec2/instance:Instance", {}) == [
+        "aws:ec2/instance:Instance: no shape table (add one)"
     ]
