@@ -118,13 +118,13 @@ def deploy(
 
     With --canary (compute only): a canary release of the API function, see README.
     """
+    check_env(env, from_)
     if layer == PlatformLayer.BOOTSTRAP.value:  # platform-owned: explicit, never deploy-all
         with one_line_errors(verbose):
             flags = ApplyFlags(yes, allow_stateful_changes, plan, verbose)
-            platform_runs.deploy_platform(check_env(env), PlatformLayer.BOOTSTRAP, flags)
+            platform_runs.deploy_platform(env, PlatformLayer.BOOTSTRAP, flags)
         return
     target = layer_arg(layer, "deploy")
-    check_env(env, from_)
     if downstream and all_downstream:
         raise usage_error(
             "--downstream and --all-downstream: choose one (--all-downstream redeploys "
