@@ -140,19 +140,24 @@ def _managed(resources: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     return [x for x in resources if x["type"] in r.RIGHTS]
 
 
+def _grants(resources: Resources, env: str, region: str, account: str):
+    """Each (owner, resource, grant, target) of the resources' rights."""
+    for owner, theirs in resources.items():
+        where = Where(owner, env, region, account)
+        for resource in _managed(theirs):
+            for grant in r.RIGHTS[resource["type"]]:
+                yield owner, resource, grant, target(grant.kind, resource, theirs, where)
+
+
 def needs_findings(
     policies: Mapping[Layer, dict], resources: Resources, env: str, region: str, account: str
 ) -> list[str]:
     """1: what a layer's resources need and its role does not allow."""
     found = []
-    for layer, own in resources.items():
-        where = Where(layer, env, region, account)
-        for resource in _managed(own):
-            for grant in r.RIGHTS[resource["type"]]:
-                aim = target(grant.kind, resource, own, where)
-                for action in grant.actions:
-                    if not allowed(policies[layer], action, aim.arn, aim.context):
-                        found.append(f"{layer}: {action} on {aim.arn} ({resource['name']}) denied")
+    for layer, resource, grant, aim in _grants(resources, env, region, account):
+        for action in grant.actions:
+            if not allowed(policies[layer], action, aim.arn, aim.context):
+                found.append(f"{layer}: {action} on {aim.arn} ({resource['name']}) denied")
     return found
 
 
@@ -161,21 +166,17 @@ def trespass_findings(
 ) -> list[str]:
     """2: what a layer's role allows on another layer's resources."""
     found = []
-    for owner, theirs in resources.items():
-        where = Where(owner, env, region, account)
-        for resource in _managed(theirs):
-            for grant in r.RIGHTS[resource["type"]]:
-                if grant.kind in SHARED_KINDS:
-                    continue
-                aim = target(grant.kind, resource, theirs, where)
-                for layer, policy in policies.items():
-                    if layer == owner:
-                        continue
-                    for action in grant.actions:
-                        if allowed(policy, action, aim.arn, aim.context):
-                            found.append(
-                                f"{layer}: may {action} on {owner}'s {aim.arn} ({resource['name']})"
-                            )
+    for owner, resource, grant, aim in _grants(resources, env, region, account):
+        if grant.kind in SHARED_KINDS:
+            continue
+        for layer, policy in policies.items():
+            if layer == owner:
+                continue
+            for action in grant.actions:
+                if allowed(policy, action, aim.arn, aim.context):
+                    found.append(
+                        f"{layer}: may {action} on {owner}'s {aim.arn} ({resource['name']})"
+                    )
     return found
 
 
@@ -201,21 +202,15 @@ def boundary_findings(
 ) -> list[str]:
     """4: creating or widening a role without the boundary (or with another) is denied."""
     found = []
-    for layer, own in resources.items():
-        where = Where(layer, env, region, account)
-        for resource in _managed(own):
-            for grant in r.RIGHTS[resource["type"]]:
-                if grant.kind != r.ROLE_BOUNDED:
-                    continue
-                aim = target(grant.kind, resource, own, where)
-                bare = {k: v for k, v in aim.context.items() if k != "iam:PermissionsBoundary"}
-                other = {**bare, "iam:PermissionsBoundary": f"{boundary_arn(account, env)}-wider"}
-                for action in grant.actions:
-                    for context in (bare, other):
-                        if allowed(policies[layer], action, aim.arn, context):
-                            found.append(
-                                f"{layer}: {action} on {aim.arn} allowed without the boundary"
-                            )
+    for layer, _resource, grant, aim in _grants(resources, env, region, account):
+        if grant.kind != r.ROLE_BOUNDED:
+            continue
+        bare = {k: v for k, v in aim.context.items() if k != "iam:PermissionsBoundary"}
+        other = {**bare, "iam:PermissionsBoundary": f"{boundary_arn(account, env)}-wider"}
+        for action in grant.actions:
+            for context in (bare, other):
+                if allowed(policies[layer], action, aim.arn, context):
+                    found.append(f"{layer}: {action} on {aim.arn} allowed without the boundary")
     return found
 
 
