@@ -48,7 +48,7 @@ class _Stack:
     def __init__(self, events):
         self.events = events
 
-    def refresh(self, on_output, on_event, expect_no_changes):
+    def refresh(self, on_output, on_event, expect_no_changes, config_file=None):
         for event in self.events:
             on_event(event)
         raise CommandError(SimpleNamespace(stdout="", stderr="error: changes were proposed"))

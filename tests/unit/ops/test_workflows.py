@@ -77,10 +77,13 @@ def test_every_workflow_parses_and_calls_only_existing_tasks_and_options(path):
 def test_pull_requests_get_a_branch_env_deployed_smoked_and_always_destroyed():
     document = load(REPO_ROOT / ".github/workflows/pr-env.yml")
     assert "pull_request" in document["on"]
-    (job,) = document["jobs"].values()
+    rehearsal, job = document["jobs"]["rehearse"], document["jobs"]["branch-env"]
+    assert job["needs"] == "rehearse"  # the real deploy only after the rehearsal passed
     assert job["env"]["ENV_NAME"] == "pr-${{ github.event.pull_request.number }}"
-    commands = [" ".join(args[:1]) for args in invocations(document)]
+    commands = [" ".join(args[:1]) for args in invocations({"jobs": {"branch-env": job}})]
     assert commands == ["deploy-all", "smoke", "destroy-all"]
+    rehearsed = [" ".join(args[:1]) for args in invocations({"jobs": {"rehearse": rehearsal}})]
+    assert rehearsed == ["engine", "rehearse", "refresh", "rehearse"]
     destroy = next(step for step in job["steps"] if "destroy-all" in step.get("run", ""))
     assert destroy["if"] == "${{ always() }}"
     assert "--yes" in next(
