@@ -11,6 +11,7 @@ from tracking_ops.standin_cloud.moto_backed.shapes import (
     NAME,
     TAGS,
     given,
+    held_fields,
     tag_changes,
     tag_list,
     tag_map,
@@ -53,10 +54,7 @@ class EventBus:
         held = _bus(client, resource_id)
         if held is None:
             return None
-        found: Properties = {NAME: resource_id, ARN: held["Arn"]}
-        for key, field in FIELDS.items():
-            if field in held:
-                found[key] = held[field]
+        found: Properties = {NAME: resource_id, ARN: held["Arn"], **held_fields(held, FIELDS)}
         found[TAGS] = tag_map(client.list_tags_for_resource(ResourceARN=held["Arn"])["Tags"])
         return {key: value for key, value in found.items() if key in state or key == ARN}
 

@@ -13,6 +13,7 @@ from tracking_ops.standin_cloud.moto_backed.shapes import (
     as_declared,
     changed,
     given,
+    held_fields,
     number,
     tag_changes,
     tag_list,
@@ -199,10 +200,11 @@ class MetricAlarm:
         alarm = _alarm(client, resource_id)
         if alarm is None:
             return None
-        found: Properties = {NAME: resource_id, ARN: alarm["AlarmArn"]}
-        for key, field in ALARM_FIELDS.items():
-            if field in alarm:
-                found[key] = alarm[field]
+        found: Properties = {
+            NAME: resource_id,
+            ARN: alarm["AlarmArn"],
+            **held_fields(alarm, ALARM_FIELDS),
+        }
         found[DIMENSIONS] = tag_map(alarm.get("Dimensions"), key="Name", value="Value")
         if alarm.get("Metrics"):
             found[QUERIES] = [_query_read(query) for query in alarm["Metrics"]]

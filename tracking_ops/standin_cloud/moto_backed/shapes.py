@@ -49,6 +49,11 @@ def number(value: Any) -> Any:
     return value
 
 
+def held_fields(held: dict[str, Any], fields: dict[str, str]) -> dict[str, Any]:
+    """What moto holds, under the engine's names: {engine name: moto field} -> values."""
+    return {key: held[field] for key, field in fields.items() if field in held}
+
+
 def as_declared(declared: Any, found: Any) -> Any:
     """A JSON document moto holds, as the state spells it when they mean the same (AWS
     reformats policies and bodies; that is no drift)."""
