@@ -497,6 +497,20 @@ def test_the_access_log_format_quotes_only_what_api_gateway_does_not():
         render_access_log(api_gateway.access_log_format(planted), HOSTILE)
 
 
+def test_the_access_log_format_is_one_object_with_every_field_under_its_own_name():
+    # Built here, not read from the stage: the stage's format is made once at import.
+    from tracking_stacks import api_gateway
+
+    fields = api_gateway.ACCESS_LOG_FIELDS
+    line = render_access_log(api_gateway.access_log_format(fields), HOSTILE)
+    assert list(line) == list(fields)
+    for key, variable in fields.items():
+        if variable in FREE_TEXT | AWS_QUOTED:
+            assert line[key] == HOSTILE, key
+        else:
+            assert line[key] == CONSTRAINED[variable], key
+
+
 def test_the_account_logging_setting_and_its_role_outlive_an_envs_destroy(dev, prod):
     """pulumi-aws 7 resets API Gateway's account setting when its Account is deleted:
     destroying dev would stop every other env's access logs (issue 23, item 6)."""
