@@ -24,6 +24,16 @@ from tracking_ops.progress import Interrupted, Progress
 RACE_EVERY = 5
 STATUSES = ("pending", "in_transit", "delivered", "failed")
 IN_PROGRESS_RETRIES = 20
+# The check's reads try a 503 again, as a client should: after the response's
+# Retry-After (capped), else after a doubling back-off. On a busy machine moto's
+# Query can outlast the function's read timeout while the stream feeder works off
+# the run's backlog under moto's one-at-a-time lock; the API then rightly answers
+# 503. Bounded and counted in the figures; a read still 503 after these is a problem.
+VERIFY_RETRIES = 6
+FIRST_BACKOFF_SECONDS = 0.5
+MAX_RETRY_WAIT_SECONDS = 5.0
+UNAVAILABLE = 503
+sleep = time.sleep  # the verifier's waits (a test records them instead)
 PROGRESS_INTERVAL = 1.0  # seconds between progress lines
 
 
@@ -36,6 +46,7 @@ class LoadResult:
     statuses: Counter = field(default_factory=Counter)
     accepted: dict[str, dict[str, Any]] = field(default_factory=dict)  # key -> 201 body
     problems: list[str] = field(default_factory=list)
+    verify_retries: int = 0  # reads of the check answered 503 and tried again
 
     @property
     def requests(self) -> int:
@@ -54,6 +65,7 @@ class LoadResult:
             "statuses": dict(self.statuses),
             "accepted_updates": len(self.accepted),
             "consistency_problems": self.problems,
+            "verify_retries_after_503": self.verify_retries,
         }
 
     def partial_line(self, updates: int, verified: bool) -> str:
@@ -74,6 +86,7 @@ class _Client:
     def __init__(self, base_url: str):
         parts = urlsplit(base_url)
         self.connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+        self.retry_after: str | None = None  # the last response's Retry-After header
 
     def request(
         self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None
@@ -84,6 +97,7 @@ class _Client:
         self.connection.request(method, path, body=data, headers=all_headers)
         response = self.connection.getresponse()
         payload = response.read()
+        self.retry_after = response.getheader("Retry-After")
         return (
             response.status,
             json.loads(payload) if payload else None,
@@ -185,7 +199,7 @@ def verify(base_url: str, parcels: list[str], result: LoadResult) -> list[str]:
             query = f"/status?tracking_id={parcel}&limit=100" + (
                 f"&cursor={cursor}" if cursor else ""
             )
-            status, body, _ = client.request("GET", query)
+            status, body = _read_retrying(client, query, result)
             if status != 200:
                 problems.append(f"{parcel}: GET /status answered {status}: {body}")
                 break
@@ -206,3 +220,27 @@ def verify(base_url: str, parcels: list[str], result: LoadResult) -> list[str]:
             if (current["status"], current["timestamp"]) != (newest["status"], newest["timestamp"]):
                 problems.append(f"{parcel}: current state is not the newest event")
     return problems
+
+
+def retry_wait(retry_after: str | None, attempt: int) -> float:
+    """Seconds before the ``attempt``-th retry (0-based): the server's Retry-After
+    (delta-seconds) when it sends one, else a doubling back-off; capped either way."""
+    try:
+        wait = float(retry_after) if retry_after is not None else None
+    except ValueError:  # an HTTP date or garbage: fall back to the back-off
+        wait = None
+    if wait is None or wait < 0:
+        wait = FIRST_BACKOFF_SECONDS * 2**attempt
+    return min(wait, MAX_RETRY_WAIT_SECONDS)
+
+
+def _read_retrying(client: _Client, query: str, result: LoadResult) -> tuple[int, Any]:
+    """GET ``query``; a 503 is tried again up to VERIFY_RETRIES times (counted)."""
+    status, body, _ = client.request("GET", query)
+    for attempt in range(VERIFY_RETRIES):
+        if status != UNAVAILABLE:
+            break
+        result.verify_retries += 1
+        sleep(retry_wait(client.retry_after, attempt))
+        status, body, _ = client.request("GET", query)
+    return status, body
