@@ -147,6 +147,7 @@ DEPLOY_TESTS = (
             "status_lines",
             "tasks_and_affected",
             "branch_envs",
+            "build_steps",
             "version_alarms",
         )
     ),
