@@ -142,10 +142,12 @@ DEPLOY_TESTS = (
             "planner_executor",
             "preflight_and_upstream",
             "release_config",
+            "release_routing",
             "release_runs",
             "status_lines",
             "tasks_and_affected",
             "branch_envs",
+            "build_steps",
             "version_alarms",
         )
     ),
