@@ -82,6 +82,11 @@ class ApiLayer(pulumi.ComponentResource):
         super().__init__("tracking:api:ApiLayer", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         self.snapshot_parts: list[pulumi.CustomResource] = []
+        self._snapshot_declared: list[dict[str, Any]] = []
+        # Last of the transformations every child gets (after the stack's): it sees
+        # the inputs each part is registered with. The SDK gives a child its own
+        # transformations, then its parent's list (this one, taken at construction).
+        self._transformations = [*(self._transformations or []), self._declared]
         self._redeployment = args.redeployment
         part = self._snapshot_part
         self.rest_api = aws.apigateway.RestApi(
@@ -305,7 +310,7 @@ class ApiLayer(pulumi.ComponentResource):
             status_code=GATEWAY_ANSWERED_STATUS,
             response_parameters={content_type: True},
         )
-        integration_response = aws.apigateway.IntegrationResponse(
+        part(aws.apigateway.IntegrationResponse)(
             f"{name}-integration-response-{slug}",
             rest_api=api_id,
             resource_id=method.resource_id,
@@ -314,29 +319,38 @@ class ApiLayer(pulumi.ComponentResource):
             response_templates={JSON: body},
             response_parameters={content_type: f"'{JSON}'"},
             # AWS: the integration response needs its integration and method response.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[integration, method_response]),
+            depends_on=[integration, method_response],
         )
-        self.snapshot_parts.append(integration_response)
 
     def _snapshot_part(self, resource_type: type) -> Callable[..., pulumi.CustomResource]:
         """``resource_type``'s constructor, recording the resource as part of the snapshot."""
 
-        def create(*args: Any, **kwargs: Any) -> pulumi.CustomResource:
-            resource = resource_type(*args, **kwargs, opts=pulumi.ResourceOptions(parent=self))
+        def create(
+            *args: Any, depends_on: list[pulumi.Resource] | None = None, **kwargs: Any
+        ) -> pulumi.CustomResource:
+            opts = pulumi.ResourceOptions(parent=self, depends_on=depends_on)
+            resource = resource_type(*args, **kwargs, opts=opts)
             self.snapshot_parts.append(resource)
             return resource
 
         return create
 
-    def _snapshot_trigger(self) -> pulumi.Output[str]:
-        def snapshot(resource: pulumi.CustomResource) -> pulumi.Output[dict[str, Any]]:
-            kind = type(resource).__name__
-            props = {prop: getattr(resource, prop) for prop in SNAPSHOT_PROPERTIES[type(resource)]}
-            return pulumi.Output.all(**props).apply(lambda values: {"kind": kind, **values})
+    def _declared(self, args: pulumi.ResourceTransformationArgs) -> None:
+        """What each part of the snapshot declares of its snapshotted properties, as
+        registered (after every other transformation); changes nothing."""
+        props = SNAPSHOT_PROPERTIES.get(type(args.resource))
+        if props is not None and args.opts is not None and args.opts.parent is self:
+            declared = {prop: args.props.get(prop) for prop in props}
+            self._snapshot_declared.append({"kind": type(args.resource).__name__, **declared})
+        return None
 
-        parts = [snapshot(resource) for resource in self.snapshot_parts]
+    def _snapshot_trigger(self) -> pulumi.Output[str]:
+        """The hash of what the parts declare, never of their outputs: a part's output
+        the provider does not return is unknown in a preview, and an unknown trigger
+        would preview the deployment replaced on every run. Declared values that are
+        other resources' ids are known in a preview once those exist."""
         generation = [{"kind": "Redeployment", "generation": self._redeployment}]
-        return pulumi.Output.all(*parts).apply(
+        return pulumi.Output.from_input(self._snapshot_declared).apply(
             lambda values: snapshot_hash(list(values) + (generation if self._redeployment else []))
         )
 

@@ -25,6 +25,7 @@ class Tasks:
 
     root: Path
     switch: str = sandbox.SANDBOX_ENV  # or TRACKING_REHEARSAL (a rehearsal folder)
+    cwd: Path = REPO_ROOT  # or a working copy (its own stacks/ are then deployed)
 
     def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         env = {
@@ -34,7 +35,7 @@ class Tasks:
         }
         done = subprocess.run(
             [sys.executable, "-m", "invoke", *args],
-            cwd=REPO_ROOT,
+            cwd=self.cwd,
             env=env,
             capture_output=True,
             text=True,

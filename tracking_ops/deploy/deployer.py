@@ -203,23 +203,32 @@ class PulumiDeployer:
         environments.config_file(layer, self.env).unlink(missing_ok=True)
 
     def refresh(self, layer: Layer, expect_no_changes: bool = False) -> dict[str, int]:
-        """State from the cloud; with ``expect_no_changes`` a drift is DriftFound,
-        naming each changed resource and property."""
+        """State from the cloud; with ``expect_no_changes`` a check only: the refresh is
+        previewed, never saved (a failed check run again fails again), and a drift is
+        DriftFound, naming each changed resource and property."""
         from pulumi.automation.errors import CommandError
 
         found: list[str] = []
+        stack = self.stack(layer, create=False)
+        run = stack.preview_refresh if expect_no_changes else stack.refresh
+        if expect_no_changes:
+            stack.workspace.env_vars.update(drift.CHECK_ENV)
         try:
-            result = self.stack(layer, create=False).refresh(
+            result = run(
                 on_output=self.on_output,
                 on_event=drift.collector(found),
-                expect_no_changes=expect_no_changes,
+                expect_no_changes=expect_no_changes or None,
                 config_file=self._config_file(layer),
             )
         except CommandError as exc:
             if expect_no_changes and found:
                 raise drift.DriftFound(drift.finding(found)) from exc
             raise
-        return dict(result.summary.resource_changes or {})
+        if not expect_no_changes:
+            return dict(result.summary.resource_changes or {})
+        if found:  # a preview the engine let pass although it saw a change
+            raise drift.DriftFound(drift.finding(found))
+        return dict(result.change_summary or {})
 
     def outputs(self, layer: Layer) -> dict[str, Any] | None:
         """The stack's outputs, or None when the stack does not exist."""

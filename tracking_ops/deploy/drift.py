@@ -8,6 +8,13 @@ from collections.abc import Callable
 from typing import Any
 
 MAX_PROPERTIES = 6  # per resource in the line; the rest as "+N more"
+# A drift check is `pulumi refresh --preview-only --expect-no-changes` (the Automation
+# API's preview_refresh): it reads the cloud and saves no state. The engine's
+# --expect-no-changes alone fails only after saving the refreshed state, so the same
+# check run again would pass and hide the drift. The CLI takes
+# PULUMI_SKIP_CONFIRMATIONS (which the sandbox sets) as --yes, and refuses --yes with
+# --preview-only: a check turns it off for its own run.
+CHECK_ENV = {"PULUMI_SKIP_CONFIRMATIONS": "false"}
 
 
 class DriftFound(Exception):

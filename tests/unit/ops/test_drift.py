@@ -6,6 +6,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import pytest
+from pulumi import automation as auto
 from pulumi.automation.errors import CommandError
 
 from tracking_ops.deploy import drift
@@ -45,13 +46,17 @@ def test_each_changed_resource_is_named_with_its_properties():
 
 
 class _Stack:
-    def __init__(self, events):
+    def __init__(self, events, fails=True):
         self.events = events
+        self.fails = fails
+        self.workspace = SimpleNamespace(env_vars={})
 
-    def refresh(self, on_output, on_event, expect_no_changes, config_file=None):
+    def preview_refresh(self, on_output, on_event, expect_no_changes, config_file=None):
         for event in self.events:
             on_event(event)
-        raise CommandError(SimpleNamespace(stdout="", stderr="error: changes were proposed"))
+        if self.fails:
+            raise CommandError(SimpleNamespace(stdout="", stderr="error: changes were proposed"))
+        return SimpleNamespace(change_summary={"same": 3})
 
 
 def test_a_failed_drift_check_raises_the_finding(monkeypatch):
@@ -63,3 +68,50 @@ def test_a_failed_drift_check_raises_the_finding(monkeypatch):
     stack.events = []  # nothing drifted: the engine's own error stands
     with pytest.raises(CommandError):
         deployer.refresh(Layer.CONFIG, expect_no_changes=True)
+    # A preview the engine lets pass while the events show a change still fails.
+    stack.events, stack.fails = [refreshed("flags", {"value": "a"}, {"value": "b"})], False
+    with pytest.raises(drift.DriftFound, match="Parameter flags: value"):
+        deployer.refresh(Layer.CONFIG, expect_no_changes=True)
+    stack.events = []
+    assert deployer.refresh(Layer.CONFIG, expect_no_changes=True) == {"same": 3}
+
+
+class _CommandLine(Exception):
+    """Raised instead of running the CLI: the arguments and the environment it got."""
+
+
+def _command_line(monkeypatch, expect_no_changes: bool) -> tuple[list[str], dict[str, str]]:
+    """What `deployer.refresh` has the SDK's real Stack pass to the CLI."""
+    sdk_stack = auto.Stack.__new__(auto.Stack)
+    sdk_stack.workspace = SimpleNamespace(
+        program=None,
+        pulumi_home=None,
+        pulumi_version="3.276.0",
+        env_vars={"PULUMI_SKIP_CONFIRMATIONS": "true"},  # as the sandbox sets it
+    )
+
+    def run(self, args, on_output=None, on_error=None):
+        raise _CommandLine(list(args), dict(self.workspace.env_vars))
+
+    monkeypatch.setattr(auto.Stack, "_run_pulumi_cmd_sync", run)
+    deployer = PulumiDeployer("dev", secrets_provider=None, engine_env={})
+    monkeypatch.setattr(deployer, "stack", lambda layer, create=True: sdk_stack)
+    with pytest.raises(_CommandLine) as ran:
+        deployer.refresh(Layer.CONFIG, expect_no_changes=expect_no_changes)
+    return ran.value.args
+
+
+def test_a_drift_check_is_a_refresh_preview_that_saves_no_state(monkeypatch):
+    args, env = _command_line(monkeypatch, expect_no_changes=True)
+    assert args[0] == "refresh"
+    assert {"--preview-only", "--expect-no-changes"} <= set(args)
+    assert not {"--yes", "--skip-preview"} & set(args)  # --yes would apply the refresh
+    assert env["PULUMI_SKIP_CONFIRMATIONS"] == "false"  # the CLI takes it as --yes
+
+
+def test_a_refresh_without_the_check_updates_the_state(monkeypatch):
+    args, env = _command_line(monkeypatch, expect_no_changes=False)
+    assert args[0] == "refresh"
+    assert {"--yes", "--skip-preview"} <= set(args)
+    assert not {"--preview-only", "--expect-no-changes"} & set(args)
+    assert env["PULUMI_SKIP_CONFIRMATIONS"] == "true"
