@@ -6,6 +6,12 @@ provider's ``aws:assumeRoles`` (pulumi-aws 7) naming the layer's role, and for t
 layers that create IAM roles the bootstrap's boundary (they must carry it). Without
 it, the caller's credentials deploy, as before. ``whoami`` says which role a layer
 deploys with and whether the caller may assume it.
+
+With an S3 state backend the engine itself runs as the role (``session_environment``:
+the role's temporary credentials, assumed here with the caller's), so the backend reads
+and writes the state with the role's rights too: its own stack's objects, its
+producers' checkpoints read only. The provider then already holds the role's session
+and its config names no role to assume again (a role does not trust itself).
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from typing import Any
 
 import yaml
 
+from tracking_ops.deploy import engine_errors
 from tracking_stacks import environments
 from tracking_stacks.ownership import rights, scopes
 from tracking_stacks.registry import REGISTRY, Layer, PlatformLayer, spec_of
@@ -28,6 +35,17 @@ ROLE_TYPE = "aws:iam/role:Role"
 WHOAMI_SESSION = "tracking-whoami"
 WHOAMI_SECONDS = 900  # STS's shortest session: the whoami check discards it
 DENIED_CODES = ("AccessDenied", "AccessDeniedException")
+S3_BACKEND_SCHEME = "s3://"
+# The engine's environment for a session (what every AWS SDK reads first).
+SESSION_VARIABLES = {
+    "AccessKeyId": "AWS_ACCESS_KEY_ID",
+    "SecretAccessKey": "AWS_SECRET_ACCESS_KEY",
+    "SessionToken": "AWS_SESSION_TOKEN",
+}
+
+
+class RoleRefused(Exception):
+    """The caller may not assume the layer's role: one line naming caller and role."""
 
 
 @dataclass(frozen=True)
@@ -86,24 +104,51 @@ def creates_roles(layer: Layer) -> bool:
     return ROLE_TYPE in rights.LAYER_TYPES[layer]
 
 
-def role_config(role: DeployRole) -> dict[str, Any]:
-    """The config a layer's engine run adds to its stack's: the provider's role, and
-    the boundary its roles must carry."""
-    extra: dict[str, Any] = {
-        ASSUME_ROLES_KEY: [{"roleArn": role.role_arn, "sessionName": role.session_name}]
-    }
+def role_config(role: DeployRole, provider_assumes: bool = True) -> dict[str, Any]:
+    """The config a layer's engine run adds to its stack's: the provider's role (unless
+    the engine already runs as it), and the boundary its roles must carry."""
+    extra: dict[str, Any] = {}
+    if provider_assumes:
+        extra[ASSUME_ROLES_KEY] = [{"roleArn": role.role_arn, "sessionName": role.session_name}]
     if creates_roles(role.layer):
         key = f"{REGISTRY[role.layer].project}:{scopes.BOUNDARY_CONFIG_KEY}"
         extra[key] = role.boundary_arn
     return extra
 
 
-def write_config_file(role: DeployRole, directory: Path) -> Path:
+def engine_runs_as_role(backend: str) -> bool:
+    """Whether the engine itself runs with the role's session: for an S3 backend, whose
+    state objects the roles' policies scope (a file backend has no such rights)."""
+    return backend.startswith(S3_BACKEND_SCHEME)
+
+
+def session_environment(role: DeployRole, sts: Any = None) -> dict[str, str]:
+    """The role's temporary credentials as the engine's environment variables, assumed
+    with the caller's credentials; RoleRefused when the caller may not."""
+    if sts is None:
+        import boto3
+
+        sts = boto3.client("sts", region_name=environments.stack_region(role.layer, role.env))
+    try:
+        found = sts.assume_role(RoleArn=role.role_arn, RoleSessionName=role.session_name)
+    except Exception as exc:  # noqa: BLE001 - botocore's ClientError, told by its code
+        if _error_code(exc) not in DENIED_CODES:
+            raise
+        who = sts.get_caller_identity()["Arn"]
+        raise RoleRefused(
+            f"{who} may not sts:AssumeRole on {role.role_arn}; {engine_errors.ASSUME_HINT}"
+        ) from None
+    credentials = found["Credentials"]
+    return {variable: credentials[key] for key, variable in SESSION_VARIABLES.items()}
+
+
+def write_config_file(role: DeployRole, directory: Path, provider_assumes: bool = True) -> Path:
     """The stack's config file as the engine keeps it (secrets provider settings
     included) with ``role_config`` added; the committed file is left as it is."""
     source = environments.config_file(role.layer, role.env)
     document = (yaml.safe_load(source.read_text()) or {}) if source.exists() else {}
-    document["config"] = {**(document.get("config") or {}), **role_config(role)}
+    extra = role_config(role, provider_assumes)
+    document["config"] = {**(document.get("config") or {}), **extra}
     path = directory / f"Pulumi.{role.layer.value}-{role.env}.yaml"
     path.write_text(yaml.safe_dump(document, sort_keys=True))
     return path

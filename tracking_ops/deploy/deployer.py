@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tracking_ops.deploy import drift
+from tracking_ops.deploy import deploy_roles, drift
 from tracking_ops.deploy.deploy_roles import DeployRole, write_config_file
 from tracking_ops.deploy.fingerprints import LayerState
 from tracking_ops.deploy.review import LayerPreview, Step, counts_from_summary
@@ -56,6 +56,17 @@ class PulumiDeployer:
     sandbox: engine_sandbox.Sandbox | None = field(default_factory=engine_sandbox.active)
     # Each layer's deploy role, when the env deploys as roles (deploy_roles.resolve).
     roles: Mapping[Layer, DeployRole] = field(default_factory=dict)
+    # A role's session as the engine's environment (deploy_roles.session_environment).
+    role_session: Callable[[DeployRole], Mapping[str, str]] = deploy_roles.session_environment
+
+    def _backend(self) -> str:
+        if self.sandbox is None:
+            return self.engine_env.get(BACKEND_ENV) or backend_url()
+        return self.engine_env.get(BACKEND_ENV) or self.sandbox.backend_url
+
+    def _as_role(self, layer: Layer) -> bool:
+        """Whether the layer's engine run itself has the role's session (S3 backend)."""
+        return layer in self.roles and deploy_roles.engine_runs_as_role(self._backend())
 
     def _config_file(self, layer: Layer) -> str | None:
         """The config file a layer's engine run uses instead of its stack's, when it
@@ -65,17 +76,29 @@ class PulumiDeployer:
             return None
         if not hasattr(self, "_role_configs"):
             self._role_configs = tempfile.TemporaryDirectory(prefix="tracking-roles-")
-        return str(write_config_file(role, Path(self._role_configs.name)))
+        directory = Path(self._role_configs.name)
+        return str(write_config_file(role, directory, provider_assumes=not self._as_role(layer)))
+
+    def _session(self, layer: Layer) -> Mapping[str, str]:
+        """The role's session for the layer's engine run (assumed once per layer)."""
+        if not self._as_role(layer):
+            return {}
+        if not hasattr(self, "_sessions"):
+            self._sessions: dict[Layer, Mapping[str, str]] = {}
+        if layer not in self._sessions:
+            self._sessions[layer] = self.role_session(self.roles[layer])
+        return self._sessions[layer]
 
     def _options(self, layer: Layer) -> Any:
         from pulumi import automation as auto
 
         extra = {EXPERIMENTAL_ENV: "true"} if self.use_plans else {}
+        session = self._session(layer)
         if self.sandbox is None:
             return auto.LocalWorkspaceOptions(
                 work_dir=str(STACKS_DIR / layer.value),
                 secrets_provider=self.secrets_provider,
-                env_vars={BACKEND_ENV: backend_url(), **extra, **self.engine_env},
+                env_vars={BACKEND_ENV: backend_url(), **extra, **self.engine_env, **session},
             )
         return auto.LocalWorkspaceOptions(
             work_dir=str(self.sandbox.project_dir(layer, self.env)),
@@ -84,7 +107,7 @@ class PulumiDeployer:
             pulumi_command=auto.PulumiCommand(
                 root=str(self.sandbox.cli_root), skip_version_check=True
             ),
-            env_vars={**self.sandbox.engine_env(), **extra, **self.engine_env},
+            env_vars={**self.sandbox.engine_env(), **extra, **self.engine_env, **session},
         )
 
     def _policy_packs(self) -> list[str]:

@@ -49,6 +49,27 @@ ASSUME_HINT = (
 )
 
 
+# The S3 state backend's refusal, as the CLI's blob layer reports it (no principal).
+_STATE_DENIED = re.compile(
+    r'blob \(key "(?P<key>[^"]+)"\) \(code=PermissionDenied\): operation error S3: (?P<op>\w+)'
+)
+# S3's operation -> the IAM action it is authorized as.
+_S3_ACTIONS = {"HeadObject": "GetObject", "ListObjectsV2": "ListBucket"}
+STATE_HINT = (
+    "a layer's deploy role writes only its own project's state and reads only its "
+    "producers' checkpoints (tracking_stacks/ownership/scopes.py)"
+)
+
+
+def state_denied(text: str) -> str | None:
+    """``the state backend refused s3:<action> on <key>; <why>`` for the S3 backend."""
+    found = _STATE_DENIED.search(text)
+    if found is None:
+        return None
+    action = f"s3:{_S3_ACTIONS.get(found['op'], found['op'])}"
+    return f"the state backend refused {action} on {found['key']}; {STATE_HINT}"
+
+
 def access_denied(text: str) -> str | None:
     """``<role> may not <action> on <resource>; <what to do>`` for an AccessDenied."""
     found = _DENIED.search(text)
@@ -154,7 +175,7 @@ def one_line(exc: BaseException) -> str:
     """``error: <engine's message>; <what to do>`` for an Automation API error."""
     text = str(exc)
     message = engine_message(text)  # the CLI's stdout (Diagnostics) and its stderr
-    denied = access_denied(text)
+    denied = access_denied(text) or state_denied(text)
     if denied:
         return f"error: {denied}"
     if "passphrase" in text.lower():

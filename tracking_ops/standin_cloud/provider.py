@@ -7,7 +7,8 @@ offline synthesis (``computed_outputs``), so an engine deploy and ``invoke synth
 agree. An unknown type or invoke is an error naming it. Nothing is stored here: the
 engine's state is the only state, unless ``TRACKING_STANDIN_ENDPOINT`` names a moto
 server: then the types ``moto_backed`` lists are created, read (so ``refresh`` sees
-drift), updated and deleted in moto, and their outputs are moto's answers.
+drift), updated and deleted in moto, and their outputs are moto's answers, signed with
+the caller's key pair or, with ``aws:assumeRoles`` set, as the role (assume_roles.py).
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ from pulumi.provider.experimental.provider import (
 from pulumi.runtime import rpc
 
 from tracking_ops.deploy.synth import SynthMocks, computed_outputs
-from tracking_ops.standin_cloud import moto_backed, wire_compat
+from tracking_ops.standin_cloud import assume_roles, moto_backed, wire_compat
 from tracking_ops.standin_cloud.moto_backed import identity
 from tracking_ops.standin_cloud.replacements import (
     INVOKES,
@@ -148,7 +149,12 @@ class StandinAwsProvider(Provider):
             self.region = region.value
         elif request.variables.get(f"aws:{REGION_KEY}"):
             self.region = request.variables[f"aws:{REGION_KEY}"]
-        self.cloud = moto_backed.cloud_from_environment(self.region)
+        cloud = moto_backed.cloud_from_environment(self.region)
+        if cloud is not None:  # aws:assumeRoles: every call as the (last) role
+            args = {key: plain(value) for key, value in (request.args or {}).items()}
+            roles = assume_roles.configured(args, request.variables or {})
+            cloud = await asyncio.to_thread(assume_roles.assume, cloud, roles)
+        self.cloud = cloud
         return ConfigureResponse(
             accept_secrets=True, supports_preview=True, accept_resources=True, accept_outputs=False
         )

@@ -22,6 +22,7 @@ DEPLOY_ROLE = "deploy"
 # The service each layer's roles are for (iam:PassRole's iam:PassedToService).
 ROLE_SERVICES = {Layer.COMPUTE: "lambda.amazonaws.com", Layer.API: "apigateway.amazonaws.com"}
 PULUMI_DIR = ".pulumi"
+STACK_TAGS_SUFFIX = ".pulumi-tags"  # the S3/file backend's per-stack tags object
 # The config key (of compute and api) the deploy tooling sets to the boundary's ARN when
 # it deploys as the layer's role: every role the layer creates then carries it.
 BOUNDARY_CONFIG_KEY = "deploy_boundary_arn"
@@ -54,10 +55,12 @@ def deploy_role_arn(account: str, layer: Layer, env: str) -> str:
 
 def state_keys(layer: Layer | PlatformLayer, env: str, org: str = DEFAULT_ORG) -> tuple[str, ...]:
     """The object keys (patterns) of one stack's state in Pulumi's S3 backend:
-    checkpoint (and its .bak, .attrs), history, backups, lock."""
+    checkpoint (and its .bak, .attrs), its tags (the CLI reads them on every run; the
+    engine tier found them missing), history, backups, lock."""
     project = spec_of(layer).project
     return (
         f"{PULUMI_DIR}/stacks/{project}/{env}.json*",
+        f"{PULUMI_DIR}/stacks/{project}/{env}{STACK_TAGS_SUFFIX}",
         f"{PULUMI_DIR}/history/{project}/{env}/*",
         f"{PULUMI_DIR}/backups/{project}/{env}/*",
         f"{PULUMI_DIR}/locks/{org}/{project}/{env}/*",

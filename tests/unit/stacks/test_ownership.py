@@ -300,3 +300,20 @@ def test_a_deny_wins():
     deny = {"Effect": "Deny", "Action": "s3:PutObject", "Resource": "*"}
     assert not matcher.allowed(documents.document([allow, deny]), "s3:PutObject", "x")
     assert matcher.allowed(documents.document([allow, deny]), "s3:GetObject", "x")
+
+
+def test_each_role_reads_and_writes_its_stacks_tags_object_only():
+    """The CLI's S3 backend reads and writes ``<stack>.pulumi-tags`` on every run (found
+    by tests/engine/test_ownership_rehearsal.py): each role has its own, not another's."""
+    for layer in Layer:
+        policy = documents.deploy_policy(scopes.Where(layer, "dev", REGION, MOCK_ACCOUNT_ID))
+        bucket = scopes.state_bucket_name(MOCK_ACCOUNT_ID, "dev")
+        for other in Layer:
+            tags = f"{scopes.checkpoint_key(other, 'dev')[: -len('.json')]}"
+            arn = f"arn:aws:s3:::{bucket}/{tags}{scopes.STACK_TAGS_SUFFIX}"
+            for action in ("s3:GetObject", "s3:PutObject"):
+                assert matcher.allowed(policy, action, arn, {}) is (other is layer), (
+                    layer,
+                    other,
+                    action,
+                )

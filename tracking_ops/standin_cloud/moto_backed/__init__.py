@@ -24,6 +24,13 @@ ENDPOINT_ENV = "TRACKING_STANDIN_ENDPOINT"
 LOOPBACK_PREFIXES = ("http://127.0.0.1:", "http://localhost:")
 # moto accepts any key pair; these name no real account and sign nothing real.
 STANDIN_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+# The caller's key pair (and session token), as boto3 names its arguments: with moto's
+# IAM enforcement on, a user moto knows (the stand-in pair is then refused).
+CREDENTIAL_VARIABLES = {
+    "aws_access_key_id": "AWS_ACCESS_KEY_ID",
+    "aws_secret_access_key": "AWS_SECRET_ACCESS_KEY",
+    "aws_session_token": "AWS_SESSION_TOKEN",
+}
 
 Properties = dict[str, Any]  # the engine's property names (camelCase), plain data
 
@@ -34,10 +41,12 @@ class StandinEndpointError(Exception):
 
 @dataclass
 class Cloud:
-    """moto's server at ``endpoint``, in ``region``: one boto3 client per service."""
+    """moto's server at ``endpoint``, in ``region``: one boto3 client per service,
+    signed with ``credentials`` (boto3's argument names; the stand-in pair if none)."""
 
     endpoint: str
     region: str
+    credentials: dict[str, str] = field(default_factory=lambda: dict(STANDIN_CREDENTIALS))
     _clients: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def client(self, service: str) -> Any:
@@ -45,9 +54,13 @@ class Cloud:
             import boto3
 
             self._clients[service] = boto3.client(
-                service, endpoint_url=self.endpoint, region_name=self.region, **STANDIN_CREDENTIALS
+                service, endpoint_url=self.endpoint, region_name=self.region, **self.credentials
             )
         return self._clients[service]
+
+    def signed_with(self, credentials: dict[str, str]) -> Cloud:
+        """The same server and region, every client signed with ``credentials``."""
+        return Cloud(self.endpoint, self.region, dict(credentials))
 
 
 class Backend(Protocol):
@@ -98,8 +111,19 @@ def backends() -> dict[str, Backend]:
     return BACKENDS
 
 
+def caller_credentials() -> dict[str, str]:
+    """The key pair the environment names (the engine passes the task's on), else the
+    stand-in pair: they only ever sign requests to the loopback server."""
+    found = {
+        arg: os.environ[var] for arg, var in CREDENTIAL_VARIABLES.items() if os.environ.get(var)
+    }
+    if "aws_access_key_id" in found and "aws_secret_access_key" in found:
+        return found
+    return dict(STANDIN_CREDENTIALS)
+
+
 def cloud_from_environment(region: str) -> Cloud | None:
-    """The moto server the switch names, or None (state only)."""
+    """The moto server the switch names, or None (state only), with the caller's keys."""
     endpoint = os.environ.get(ENDPOINT_ENV, "").rstrip("/")
     if not endpoint:
         return None
@@ -108,4 +132,4 @@ def cloud_from_environment(region: str) -> Cloud | None:
             f"{ENDPOINT_ENV}={endpoint} is not a loopback address: the stand-in provider "
             "only talks to a moto server on 127.0.0.1"
         )
-    return Cloud(endpoint, region)
+    return Cloud(endpoint, region, caller_credentials())
