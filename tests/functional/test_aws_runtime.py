@@ -89,7 +89,7 @@ def test_notifier_time_budget_per_record_fits_its_timeout():
     assert BUDGET_SHARE * defs.NOTIFIER_FUNCTION.timeout_s * 1000 >= notifier.RECORD_BUDGET_MS
 
 
-def test_hung_ssm_and_storage_answer_503_before_the_function_timeout(api, faults):
+def test_hung_ssm_and_storage_answer_503_before_the_function_timeout(api, real_clock, faults):
     fault = faults("dynamodb", "ssm")  # SSM behind the extension's stand-in
     fault.hang(GET_PARAMETER)
     fault.hang(TRANSACT_WRITE)
@@ -446,7 +446,9 @@ def test_an_ambiguous_failure_of_a_write_that_was_not_applied_is_503(api, faults
     assert api.status("tracking_id=PKG-1").status == 404
 
 
-def test_a_batch_during_a_storage_hang_answers_every_item_within_the_budget(api, faults):
+def test_a_batch_during_a_storage_hang_answers_every_item_within_the_budget(
+    api, real_clock, faults
+):
     """One time budget for the whole request: the first item's write hangs until the
     SDK gives up, and the items that no longer fit are reported 503, never unknown."""
     fault = faults("dynamodb")
