@@ -3,6 +3,7 @@ route, batch-derived keys that cannot collide, and replays by JSON value."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 from tests.conftest import Reply
@@ -89,3 +90,18 @@ def test_the_same_json_value_spelled_differently_is_a_replay(api):
     assert (again.status, again.headers.get("Idempotent-Replayed")) == (201, "true"), again.body
     assert again.body == first.body
     assert len(api.status("tracking_id=PKG-1").body["updates"]) == 1
+
+
+def test_a_scoped_key_is_the_digest_of_its_compact_parts_so_it_outlives_a_deploy():
+    """Stored keys outlive a deploy: a retry sent after one must find its record, so a
+    scoped key's form is fixed: the SHA-256 of the compact JSON array of its parts."""
+    from tracking_api.idempotency import scoped_key
+
+    def digest(text: str) -> str:
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    caller = "AROAEXAMPLE:courier-7"
+    assert scoped_key(caller, "POST /track", "K-1") == digest(f'["{caller}","POST /track","K-1"]')
+    assert scoped_key(caller, "POST /track/batch", "K-1", 0) == digest(
+        f'["{caller}","POST /track/batch","K-1",0]'
+    )

@@ -17,6 +17,13 @@ API_FUNCTIONAL = (
     "tests/functional/test_concurrency.py",
     "tests/functional/test_metrics.py",
     "tests/functional/test_storage_reads.py",
+    # The contract's hostile input, long histories and ambiguous failures (issue 22).
+    "tests/functional/test_batch_per_item.py",
+    "tests/functional/test_encodings.py",
+    "tests/functional/test_idempotency_scope.py",
+    "tests/functional/test_lost_reply.py",
+    "tests/functional/test_milestones_kept.py",
+    "tests/functional/test_strict_json.py",
 )
 NOTIFIER = (
     "tests/unit/functions/test_projection.py",
