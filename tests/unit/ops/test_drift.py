@@ -49,6 +49,7 @@ class _Stack:
     def __init__(self, events, fails=True):
         self.events = events
         self.fails = fails
+        self.changes = {"same": 3}
         self.workspace = SimpleNamespace(env_vars={})
 
     def preview_refresh(self, on_output, on_event, expect_no_changes, config_file=None):
@@ -56,7 +57,7 @@ class _Stack:
             on_event(event)
         if self.fails:
             raise CommandError(SimpleNamespace(stdout="", stderr="error: changes were proposed"))
-        return SimpleNamespace(change_summary={"same": 3})
+        return SimpleNamespace(change_summary=self.changes)
 
 
 def test_a_failed_drift_check_raises_the_finding(monkeypatch):
@@ -68,11 +69,13 @@ def test_a_failed_drift_check_raises_the_finding(monkeypatch):
     stack.events = []  # nothing drifted: the engine's own error stands
     with pytest.raises(CommandError):
         deployer.refresh(Layer.CONFIG, expect_no_changes=True)
-    # A preview the engine lets pass while the events show a change still fails.
+    # A preview the engine lets pass while it counts a change still fails.
     stack.events, stack.fails = [refreshed("flags", {"value": "a"}, {"value": "b"})], False
+    stack.changes = {"same": 2, "update": 1}
     with pytest.raises(drift.DriftFound, match="Parameter flags: value"):
         deployer.refresh(Layer.CONFIG, expect_no_changes=True)
-    stack.events = []
+    # Events that differ (an asset's two forms) with nothing counted: no drift.
+    stack.changes = {"same": 3}
     assert deployer.refresh(Layer.CONFIG, expect_no_changes=True) == {"same": 3}
 
 
