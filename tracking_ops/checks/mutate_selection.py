@@ -136,6 +136,7 @@ DEPLOY_TESTS = (
             "destroy_review",
             "drift",
             "engine_errors",
+            "engine_error_line",
             "engine_messages",
             "engine_tasks_preflight",
             "fingerprints",
