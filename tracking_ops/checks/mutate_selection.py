@@ -132,6 +132,7 @@ DEPLOY_TESTS = (
             "canary_steps",
             "deployer",
             "deployer_automation",
+            "deployer_stack_ops",
             "deploy_roles",
             "destroy_review",
             "drift",
