@@ -73,3 +73,26 @@ def test_verbose_shows_the_full_output_first(capsys):
 def test_other_exceptions_are_not_swallowed():
     with pytest.raises(KeyError), one_line_errors():
         raise KeyError("x")
+
+
+# -- the survivors of engine_errors.py's third run (issue 28) ----------------------------
+ACCOUNT = "123456789012"
+
+
+def test_a_denial_without_a_resource_names_no_resource():
+    text = (
+        f"error: User: arn:aws:sts::{ACCOUNT}:assumed-role/tracking-deploy-api-dev/s1 "
+        "is not authorized to perform: apigateway:GET\n"
+    )
+    assert engine_errors.access_denied(text) == (
+        f"tracking-deploy-api-dev may not apigateway:GET; {engine_errors.ROLE_RIGHTS_HINT}"
+    )
+
+
+def test_only_colons_are_stripped_from_the_end_of_a_message():
+    assert engine_errors.engine_message("error: unknown flag X:\n") == "unknown flag X"
+
+
+def test_without_a_reason_the_last_error_line_wins_over_the_last_line():
+    text = "error: update failed\nResources:\n    3 unchanged\n"
+    assert engine_errors.engine_message(text) == "update failed"

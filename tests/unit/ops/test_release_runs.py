@@ -115,7 +115,12 @@ def canary_wiring(monkeypatch) -> dict:
         seen["order"].append(("run_layers", layers, action.__func__ is Flow.apply, verb))
 
     monkeypatch.setattr(engine_runs, "open_deployer", open_deployer)
-    monkeypatch.setattr(engine_runs, "build_assets", lambda layers: dict(ASSETS))
+
+    def build_assets(layers):
+        seen["built"] = layers
+        return dict(ASSETS)
+
+    monkeypatch.setattr(engine_runs, "build_assets", build_assets)
     monkeypatch.setattr(engine_runs, "run_layers", run_layers)
     monkeypatch.setattr(release_runs, "Canary", Canary)
     monkeypatch.setattr(release_runs, "DeployFlow", Flow)
@@ -144,6 +149,7 @@ def test_a_canary_bakes_with_its_flags_on_the_envs_alarms(canary_wiring):
     release_runs.canary_release(canary_run(verbose=True, plan=False))
     seen = canary_wiring
     assert seen["deployer"] == ("staging", True, False)
+    assert seen["built"] == [Layer.COMPUTE]  # the assets of compute alone
     assert seen["canary"] == dict(
         engine=True,
         env="staging",

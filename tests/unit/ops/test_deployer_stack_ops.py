@@ -1,0 +1,147 @@
+"""PulumiDeployer's destroy, remove, refresh and outputs over a recording stack (issue 28:
+code only the engine tier ran): the options each passes the engine, and a stack that
+does not exist, an engine failure and a drift."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+from pulumi import automation as auto
+from pulumi.automation.errors import CommandError
+
+from tracking_ops.deploy import deployer as deployer_module
+from tracking_ops.deploy.deployer import PulumiDeployer
+from tracking_ops.deploy.drift import DriftFound
+from tracking_stacks import environments
+from tracking_stacks.registry import Layer
+
+pytestmark = pytest.mark.unit
+
+CHANGES = {"delete": 3}
+
+
+def printer(line: str) -> None:
+    pass
+
+
+class Stack:
+    """A stack of the Automation API: each call recorded, a summary of CHANGES."""
+
+    def __init__(self, refresh_events=(), refresh_error: Exception | None = None) -> None:
+        self.calls: list[tuple[str, dict]] = []
+        self.refresh_events, self.refresh_error = refresh_events, refresh_error
+        self.workspace = SimpleNamespace(
+            remove_stack=lambda name: self.calls.append(("remove_stack", {"name": name}))
+        )
+
+    def _result(self):
+        return SimpleNamespace(summary=SimpleNamespace(resource_changes=dict(CHANGES)))
+
+    def destroy(self, **options):
+        self.calls.append(("destroy", options))
+        return self._result()
+
+    def refresh(self, **options):
+        self.calls.append(("refresh", {k: v for k, v in options.items() if k != "on_event"}))
+        for event in self.refresh_events:
+            options["on_event"](event)
+        if self.refresh_error:
+            raise self.refresh_error
+        return self._result()
+
+    def outputs(self):
+        return {"table": SimpleNamespace(value="tracking-table-dev")}
+
+
+@pytest.fixture
+def engine(monkeypatch):
+    """A deployer whose stack() answers ``state["stack"]`` (or raises StackNotFoundError)."""
+    state: dict = {"stack": Stack(), "asked": []}
+
+    def stack(self, layer, create=True):
+        state["asked"].append((layer, create))
+        if state["stack"] is None:
+            raise auto.StackNotFoundError(CommandResult())
+        return state["stack"]
+
+    monkeypatch.setattr(PulumiDeployer, "stack", stack)
+    deployer = PulumiDeployer("dev", None, {}, on_output=printer, sandbox=None)
+    return deployer, state
+
+
+class CommandResult:
+    stdout, stderr, code = "", "no stack named dev", 255
+
+    def __str__(self) -> str:
+        return self.stderr
+
+
+def test_destroy_selects_without_creating_and_returns_the_changes(engine):
+    deployer, state = engine
+    assert deployer.destroy(Layer.DATA) == CHANGES
+    assert state["asked"] == [(Layer.DATA, False)]
+    assert state["stack"].calls == [("destroy", {"on_output": printer, "config_file": None})]
+
+
+def test_a_stack_never_deployed_has_nothing_to_destroy_remove_or_output(engine):
+    deployer, state = engine
+    state["stack"] = None
+    assert deployer.destroy(Layer.API) == {}
+    assert deployer.remove(Layer.API) is None
+    assert deployer.outputs(Layer.API) is None
+    assert state["asked"] == [(Layer.API, False)] * 3
+
+
+def test_remove_drops_the_stack_and_its_config_file(engine, monkeypatch, tmp_path):
+    deployer, state = engine
+    config = tmp_path / "Pulumi.dev.yaml"
+    config.write_text("config: {}\n")
+    monkeypatch.setattr(
+        environments, "config_file", lambda layer, env: config if env == "dev" else None
+    )
+    deployer.remove(Layer.CONFIG)
+    assert state["stack"].calls == [("remove_stack", {"name": "dev"})]
+    assert not config.exists()
+    deployer.remove(Layer.CONFIG)  # the file already gone: no error
+
+
+def test_outputs_are_the_stacks_output_values(engine):
+    deployer, _ = engine
+    assert deployer.outputs(Layer.DATA) == {"table": "tracking-table-dev"}
+
+
+def test_refresh_passes_its_expectation_and_returns_the_changes(engine):
+    deployer, state = engine
+    assert deployer.refresh(Layer.DATA, expect_no_changes=True) == CHANGES
+    assert state["stack"].calls == [
+        ("refresh", {"on_output": printer, "expect_no_changes": True, "config_file": None})
+    ]
+    assert deployer.refresh(Layer.DATA) == CHANGES
+    assert state["stack"].calls[-1][1]["expect_no_changes"] is False
+
+
+def failure() -> CommandError:
+    return CommandError(SimpleNamespace(stdout="", stderr="refresh failed", code=255))
+
+
+def test_a_failed_refresh_expecting_no_changes_with_a_drift_names_it(engine, monkeypatch):
+    deployer, state = engine
+    monkeypatch.setattr(deployer_module.drift, "collector", lambda found: found.append)
+    state["stack"] = Stack(refresh_events=["aws:dynamodb/table:Table t: billingMode"])
+    state["stack"].refresh_error = failure()
+    with pytest.raises(DriftFound) as found:
+        deployer.refresh(Layer.DATA, expect_no_changes=True)
+    assert "aws:dynamodb/table:Table t: billingMode" in str(found.value)
+
+
+def test_a_failed_refresh_without_drift_or_expectation_stays_the_engines_error(engine, monkeypatch):
+    deployer, state = engine
+    monkeypatch.setattr(deployer_module.drift, "collector", lambda found: found.append)
+    state["stack"] = Stack(refresh_error=failure())
+    with pytest.raises(CommandError):
+        deployer.refresh(Layer.DATA, expect_no_changes=True)
+    state["stack"] = Stack(refresh_events=["a drift"], refresh_error=failure())
+    with pytest.raises(CommandError) as raised:
+        deployer.refresh(Layer.DATA)
+    assert not isinstance(raised.value, DriftFound)
