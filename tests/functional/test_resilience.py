@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import socket
 from types import SimpleNamespace
 
@@ -57,6 +58,8 @@ class TestStorageOutage:
 
 # DynamoDB's error codes for "throttled or briefly unavailable" (written out here, not
 # imported from the code: dropping one from the code's list must fail a test).
+# For tests of what the settings' extension answers, not of its timeouts.
+PATIENT_EXTENSION_SECONDS = 30.0
 THROTTLING_CODES = (
     "ProvisionedThroughputExceededException",
     "ThrottlingException",
@@ -229,6 +232,9 @@ class TestSsmOutage:
         assert api.track(update()).status == 201
         assert "milestones" in api.status("tracking_id=PKG-1").body  # dev flags read from SSM
         loader = api_module.settings_loader()
+        # The refresh must land (a timed-out one keeps the old settings, by design): a
+        # patient socket, as a busy machine slows the extension's stand-in.
+        loader.provider = dataclasses.replace(loader._provider(), timeout=PATIENT_EXTENSION_SECONDS)
         monkeypatch.setattr(loader, "_fresh_until", 0.0)  # the cache expired...
         monkeypatch.setenv("AWS_ENDPOINT_URL_SSM", dead_endpoint())  # ...and SSM is down
 
@@ -249,11 +255,14 @@ class TestSsmOutage:
         from tracking_api.settings import ParametersExtension, ParameterUnavailable
 
         name = defs.FEATURE_FLAGS_PARAM.path("dev")
-        extension = ParametersExtension.from_environment()
+        # What is answered, not how fast: a patient socket (a busy machine slows the stand-in).
+        extension = dataclasses.replace(
+            ParametersExtension.from_environment(), timeout=PATIENT_EXTENSION_SECONDS
+        )
         stored = defs.parameter_values("dev", defs.table_name("dev"))[defs.FEATURE_FLAGS_PARAM]
         assert extension.get(name) == stored
         with pytest.raises(ParameterUnavailable, match="HTTP 401"):
-            ParametersExtension(extension.port, token="another environment's").get(name)
+            dataclasses.replace(extension, token="another environment's").get(name)
         with pytest.raises(ParameterUnavailable, match="HTTP 400"):
             extension.get("/tracking/dev/no-such-parameter")
 
