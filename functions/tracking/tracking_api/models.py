@@ -154,7 +154,7 @@ class BatchItemResult(BaseModel):
         "budget): retry it"
     )
     event_id: str | None = Field(default=None, description="With 201")
-    error: dict[str, Any] | None = Field(
+    error: ErrorBody | None = Field(
         default=None, description="Otherwise: {code, message, details?} as every error"
     )
 
@@ -170,11 +170,24 @@ class HealthResponse(BaseModel):
     status: Literal["ok"]
 
 
+class ErrorDetail(BaseModel):
+    model_config = _DEFERRED
+    field: str = Field(
+        description="The field, parameter or header: dotted for nesting (updates.1.status)"
+    )
+    reason: str = Field(
+        description="A stable word for the rule it breaks (missing, string_too_long, batch_size, ...)"
+    )
+    message: str = Field(description="A sentence: what is wrong and what is allowed")
+
+
 class ErrorBody(BaseModel):
     model_config = _DEFERRED
     code: str
     message: str
-    details: list[Any] | None = None
+    details: list[ErrorDetail] | None = Field(
+        default=None, description="With validation_error: one entry per field at fault"
+    )
 
 
 class ErrorResponse(BaseModel):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import jsonschema
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -159,3 +161,32 @@ def test_fastcheck_accepts_the_edges_pydantic_accepts(payload):
 def test_fastcheck_refuses_a_keyword_it_does_not_implement():
     with pytest.raises(ValueError, match="minLength"):
         fastcheck.compile_schema({"type": "string", "minLength": 1})
+
+
+@pytest.mark.parametrize(
+    "refuse",
+    [
+        lambda domain: domain.validate_update({}, now_ms=0),
+        lambda domain: domain.validate_update({"tracking_id": "P1", "status": "lost"}, now_ms=0),
+        lambda domain: domain.validate_update(
+            {"tracking_id": "P1", "status": "in_transit", "location": {"lat": 99, "lon": 0}},
+            now_ms=0,
+        ),
+        lambda domain: domain.validate_batch({"updates": []}),
+        lambda domain: domain.parse_limit("0", 20, 100),
+        lambda domain: domain.decode_cursor("not-a-cursor", "scope", re.compile(".*")),
+    ],
+)
+def test_every_error_detail_has_the_documented_shape(refuse):
+    """The OpenAPI document promises field, reason and message in each detail."""
+    from tracking_api import domain, models
+    from tracking_api.errors import ApiError
+
+    documented = openapi_document()["components"]["schemas"]["ErrorResponse"]
+    detail = documented["properties"]["error"]["properties"]["details"]["items"]
+    assert sorted(detail["required"]) == ["field", "message", "reason"]
+    with pytest.raises(ApiError) as refused:
+        refuse(domain)
+    body = refused.value.body()
+    assert body["error"]["details"], body
+    assert models.ErrorResponse.model_validate(body).model_dump(exclude_none=True) == body
