@@ -28,9 +28,8 @@ import pytest
 
 from tests.engine.conftest import TASK_TIMEOUT_S
 from tests.engine.ownership_driver import FAILURE_FILE
-from tests.functional.test_ownership_iam import ADMIN_SETUP_CALLS, NO_AUTH_COUNT, Session
+from tests.functional.test_ownership_iam import Session, enforcing_moto_server
 from tracking_ops.deploy import engine_errors
-from tracking_ops.local import standin
 from tracking_ops.standin_cloud.moto_backed import ENDPOINT_ENV
 from tracking_stacks import definitions as defs
 from tracking_stacks.definitions import REPO_ROOT
@@ -46,16 +45,8 @@ S3_BACKEND_OPTIONS = "disableSSL=true&s3ForcePathStyle=true&region=" + REGION
 
 @pytest.fixture(scope="module")
 def enforced() -> Iterator[str]:
-    previous = os.environ.get(NO_AUTH_COUNT)
-    os.environ[NO_AUTH_COUNT] = str(ADMIN_SETUP_CALLS)
-    try:
-        with standin.moto_server_process() as url:
-            yield url
-    finally:
-        if previous is None:
-            os.environ.pop(NO_AUTH_COUNT, None)
-        else:
-            os.environ[NO_AUTH_COUNT] = previous
+    with enforcing_moto_server() as url:
+        yield url
 
 
 class Platform:

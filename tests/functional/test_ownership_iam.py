@@ -13,6 +13,7 @@ boundaries. Those the unit tier proves (tests/unit/stacks/test_ownership.py).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from collections.abc import Iterator
@@ -35,9 +36,10 @@ ADMIN_SETUP_CALLS = 3
 ADMIN = "platform-admin"
 
 
-@pytest.fixture(scope="module")
-def endpoint() -> Iterator[str]:
-    """moto's server in a process of its own whose environment turns IAM checks on."""
+@contextlib.contextmanager
+def enforcing_moto_server() -> Iterator[str]:
+    """moto's server in a process of its own whose environment turns IAM checks on once
+    the admin's setup calls are made."""
     previous = os.environ.get(NO_AUTH_COUNT)
     os.environ[NO_AUTH_COUNT] = str(ADMIN_SETUP_CALLS)
     try:
@@ -48,6 +50,12 @@ def endpoint() -> Iterator[str]:
             os.environ.pop(NO_AUTH_COUNT, None)
         else:
             os.environ[NO_AUTH_COUNT] = previous
+
+
+@pytest.fixture(scope="module")
+def endpoint() -> Iterator[str]:
+    with enforcing_moto_server() as url:
+        yield url
 
 
 class Session:

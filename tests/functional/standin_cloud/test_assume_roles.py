@@ -12,16 +12,14 @@ its DLQ's ARN, is refused the DLQ's creation here (AWS allows it). Pinned below.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 
 import pytest
 from pulumi.provider.experimental.provider import ConfigureRequest, CreateRequest, InvokeRequest
 
 from tests.functional.standin_cloud.engine_calls import run, unwired, urn, wired
-from tests.functional.test_ownership_iam import ADMIN_SETUP_CALLS, NO_AUTH_COUNT, Session
+from tests.functional.test_ownership_iam import Session, enforcing_moto_server
 from tracking_ops.deploy import deploy_roles, engine_errors
-from tracking_ops.local import standin
 from tracking_ops.standin_cloud import assume_roles, moto_backed
 from tracking_ops.standin_cloud.moto_backed import identity
 from tracking_ops.standin_cloud.moto_backed.dynamodb import TABLE
@@ -40,17 +38,8 @@ QUEUES_ONLY = "tracking-queues-only"  # a role moto can tell apart: SQS on `*`, 
 
 @pytest.fixture(scope="module")
 def enforced() -> Iterator[str]:
-    """moto's server in a process of its own with IAM enforcement on."""
-    previous = os.environ.get(NO_AUTH_COUNT)
-    os.environ[NO_AUTH_COUNT] = str(ADMIN_SETUP_CALLS)
-    try:
-        with standin.moto_server_process() as url:
-            yield url
-    finally:
-        if previous is None:
-            os.environ.pop(NO_AUTH_COUNT, None)
-        else:
-            os.environ[NO_AUTH_COUNT] = previous
+    with enforcing_moto_server() as url:
+        yield url
 
 
 def _user(iam, name: str, statements: list[dict]) -> tuple[str, str]:
