@@ -28,7 +28,7 @@ import pytest
 
 from tests.engine.conftest import TASK_TIMEOUT_S
 from tests.engine.ownership_driver import FAILURE_FILE
-from tests.functional.test_ownership_iam import Session, enforcing_moto_server
+from tests.functional.test_ownership_iam import admin_session, enforcing_moto_server
 from tracking_ops.deploy import engine_errors
 from tracking_ops.standin_cloud.moto_backed import ENDPOINT_ENV
 from tracking_stacks import definitions as defs
@@ -38,7 +38,6 @@ from tracking_stacks.registry import REGISTRY, Layer
 
 REGION = "us-east-1"
 ENV = "dev"
-ADMIN = "platform-admin"
 HISTORY_SUFFIX = ".history.json"  # one per update in the backend's history folder
 S3_BACKEND_OPTIONS = "disableSSL=true&s3ForcePathStyle=true&region=" + REGION
 
@@ -54,17 +53,8 @@ class Platform:
 
     def __init__(self, endpoint: str, folder: Path):
         self.endpoint, self.folder = endpoint, folder
-        iam = Session(endpoint, "setup", "setup").client("iam")
-        iam.create_user(UserName=ADMIN)
-        everything = {"Effect": "Allow", "Action": "*", "Resource": "*"}
-        iam.put_user_policy(
-            UserName=ADMIN,
-            PolicyName="everything",
-            PolicyDocument=json.dumps(documents.document([everything])),
-        )
-        key = iam.create_access_key(UserName=ADMIN)["AccessKey"]
-        self.keys = (key["AccessKeyId"], key["SecretAccessKey"])
-        self.admin = Session(endpoint, *self.keys)
+        self.admin = admin_session(endpoint)
+        self.keys = (self.admin.key, self.admin.secret)
         caller = self.admin.client("sts").get_caller_identity()
         self.account, self.admin_arn = caller["Account"], caller["Arn"]
         self.bucket = scopes.state_bucket_name(self.account, ENV)

@@ -74,10 +74,10 @@ class Session:
         )
 
 
-@pytest.fixture(scope="module")
-def admin(endpoint: str) -> Session:
-    anonymous = Session(endpoint, "setup", "setup")
-    iam = anonymous.client("iam")
+def admin_session(endpoint: str) -> Session:
+    """The platform admin (everything allowed), made by the calls moto lets through
+    before it checks (ADMIN_SETUP_CALLS)."""
+    iam = Session(endpoint, "setup", "setup").client("iam")
     iam.create_user(UserName=ADMIN)
     everything = {"Effect": "Allow", "Action": "*", "Resource": "*"}
     iam.put_user_policy(
@@ -87,6 +87,11 @@ def admin(endpoint: str) -> Session:
     )
     key = iam.create_access_key(UserName=ADMIN)["AccessKey"]
     return Session(endpoint, key["AccessKeyId"], key["SecretAccessKey"])
+
+
+@pytest.fixture(scope="module")
+def admin(endpoint: str) -> Session:
+    return admin_session(endpoint)
 
 
 @pytest.fixture(scope="module")
