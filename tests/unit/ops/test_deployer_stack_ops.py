@@ -11,6 +11,7 @@ from pulumi import automation as auto
 from pulumi.automation.errors import CommandError
 
 from tracking_ops.deploy import deployer as deployer_module
+from tracking_ops.deploy import drift
 from tracking_ops.deploy.deployer import PulumiDeployer
 from tracking_ops.deploy.drift import DriftFound
 from tracking_stacks import environments
@@ -32,23 +33,32 @@ class Stack:
         self.calls: list[tuple[str, dict]] = []
         self.refresh_events, self.refresh_error = refresh_events, refresh_error
         self.workspace = SimpleNamespace(
-            remove_stack=lambda name: self.calls.append(("remove_stack", {"name": name}))
+            remove_stack=lambda name: self.calls.append(("remove_stack", {"name": name})),
+            env_vars={},
         )
 
     def _result(self):
-        return SimpleNamespace(summary=SimpleNamespace(resource_changes=dict(CHANGES)))
+        return SimpleNamespace(
+            summary=SimpleNamespace(resource_changes=dict(CHANGES)), change_summary=dict(CHANGES)
+        )
 
     def destroy(self, **options):
         self.calls.append(("destroy", options))
         return self._result()
 
-    def refresh(self, **options):
-        self.calls.append(("refresh", {k: v for k, v in options.items() if k != "on_event"}))
+    def _refreshed(self, name: str, options: dict):
+        self.calls.append((name, {k: v for k, v in options.items() if k != "on_event"}))
         for event in self.refresh_events:
             options["on_event"](event)
         if self.refresh_error:
             raise self.refresh_error
         return self._result()
+
+    def refresh(self, **options):
+        return self._refreshed("refresh", options)
+
+    def preview_refresh(self, **options):
+        return self._refreshed("preview_refresh", options)
 
     def outputs(self):
         return {"table": SimpleNamespace(value="tracking-table-dev")}
@@ -113,12 +123,18 @@ def test_outputs_are_the_stacks_output_values(engine):
 
 def test_refresh_passes_its_expectation_and_returns_the_changes(engine):
     deployer, state = engine
+    # The check is a preview of the refresh (nothing saved), with the check's environment.
     assert deployer.refresh(Layer.DATA, expect_no_changes=True) == CHANGES
     assert state["stack"].calls == [
-        ("refresh", {"on_output": printer, "expect_no_changes": True, "config_file": None})
+        ("preview_refresh", {"on_output": printer, "expect_no_changes": True, "config_file": None})
     ]
+    assert state["stack"].workspace.env_vars == drift.CHECK_ENV
+    # Without the expectation the refresh is applied and saved.
     assert deployer.refresh(Layer.DATA) == CHANGES
-    assert state["stack"].calls[-1][1]["expect_no_changes"] is False
+    assert state["stack"].calls[-1] == (
+        "refresh",
+        {"on_output": printer, "expect_no_changes": None, "config_file": None},
+    )
 
 
 def failure() -> CommandError:
