@@ -23,6 +23,7 @@ from typing import Any
 
 import yaml
 
+from tracking_ops.aws_errors import error_code
 from tracking_ops.deploy import engine_errors
 from tracking_stacks import environments
 from tracking_stacks.ownership import rights, scopes
@@ -132,7 +133,7 @@ def session_environment(role: DeployRole, sts: Any = None) -> dict[str, str]:
     try:
         found = sts.assume_role(RoleArn=role.role_arn, RoleSessionName=role.session_name)
     except Exception as exc:  # noqa: BLE001 - botocore's ClientError, told by its code
-        if _error_code(exc) not in DENIED_CODES:
+        if error_code(exc) not in DENIED_CODES:
             raise
         who = sts.get_caller_identity()["Arn"]
         raise RoleRefused(
@@ -152,11 +153,6 @@ def write_config_file(role: DeployRole, directory: Path, provider_assumes: bool 
     path = directory / f"Pulumi.{role.layer.value}-{role.env}.yaml"
     path.write_text(yaml.safe_dump(document, sort_keys=True))
     return path
-
-
-def _error_code(exc: Exception) -> str:
-    response = getattr(exc, "response", None) or {}
-    return str((response.get("Error") or {}).get("Code", ""))
 
 
 def whoami_line(layer: Layer, env: str, base: str | None = None) -> str:
@@ -184,7 +180,7 @@ def whoami(layer: Layer, env: str, sts: Any, base: str | None = None) -> str:
             RoleArn=role.role_arn, RoleSessionName=WHOAMI_SESSION, DurationSeconds=WHOAMI_SECONDS
         )
     except Exception as exc:  # noqa: BLE001 - botocore's ClientError, told by its code
-        if _error_code(exc) not in DENIED_CODES:
+        if error_code(exc) not in DENIED_CODES:
             raise
         return (
             f"{stack} deploys as {role.role_arn}; {who} may NOT assume it "

@@ -15,6 +15,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from tracking_ops.aws_errors import error_code
 from tracking_ops.standin_cloud.moto_backed import Cloud
 
 ASSUME_ROLES = "assumeRoles"  # the provider's config key (``aws:assumeRoles``)
@@ -52,11 +53,6 @@ def configured(args: Mapping[str, Any], variables: Mapping[str, str]) -> list[di
     return [dict(role) for role in value if role and role.get(ROLE_ARN)]
 
 
-def _error_code(exc: Exception) -> str:
-    response = getattr(exc, "response", None) or {}
-    return str((response.get("Error") or {}).get("Code", ""))
-
-
 def assume(cloud: Cloud, roles: list[dict[str, Any]]) -> Cloud:
     """``cloud`` signed as the last of ``roles``, each assumed with the previous one's
     credentials (the caller's for the first); ``cloud`` itself when there is none."""
@@ -71,7 +67,7 @@ def assume(cloud: Cloud, roles: list[dict[str, Any]]) -> Cloud:
         try:
             found = sts.assume_role(**request)["Credentials"]
         except Exception as exc:  # noqa: BLE001 - botocore's ClientError, told by its code
-            if _error_code(exc) not in DENIED_CODES:
+            if error_code(exc) not in DENIED_CODES:
                 raise
             caller = sts.get_caller_identity()["Arn"]  # always allowed, even denied
             raise AssumeRoleDenied(caller, role[ROLE_ARN], str(exc)) from None
