@@ -19,6 +19,22 @@ from tracking_stacks.definitions import REPO_ROOT
 TASK_TIMEOUT_S = 600  # a whole deploy-all on a busy 2-core machine, with margin
 
 
+def run_module(
+    module: str, *args: str, env: dict[str, str], cwd: Path = REPO_ROOT
+) -> subprocess.CompletedProcess[str]:
+    """``python -m module args`` as a user's shell runs it: no stdin, output captured, and
+    stopped after a whole deploy's bound."""
+    return subprocess.run(
+        [sys.executable, "-m", module, *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=TASK_TIMEOUT_S,
+        stdin=subprocess.DEVNULL,
+    )
+
+
 @dataclass
 class Tasks:
     """Runs `invoke <task>` as a user would, with TRACKING_SANDBOX set."""
@@ -33,15 +49,7 @@ class Tasks:
             self.switch: str(self.root),
             "PULUMI_CONFIG_PASSPHRASE": "",  # what dev's committed stack files are encrypted with
         }
-        done = subprocess.run(
-            [sys.executable, "-m", "invoke", *args],
-            cwd=self.cwd,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=TASK_TIMEOUT_S,
-            stdin=subprocess.DEVNULL,
-        )
+        done = run_module("invoke", *args, env=env, cwd=self.cwd)
         if check and done.returncode != 0:
             raise AssertionError(
                 f"invoke {' '.join(args)} exited {done.returncode}:\n"

@@ -19,20 +19,17 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.engine.conftest import TASK_TIMEOUT_S
+from tests.engine.conftest import run_module
 from tests.engine.ownership_driver import FAILURE_FILE
 from tests.functional.test_ownership_iam import admin_session, enforcing_moto_server
 from tracking_ops.deploy import engine_errors
 from tracking_ops.standin_cloud.moto_backed import ENDPOINT_ENV
 from tracking_stacks import definitions as defs
-from tracking_stacks.definitions import REPO_ROOT
 from tracking_stacks.ownership import documents, scopes
 from tracking_stacks.registry import REGISTRY, Layer
 
@@ -100,15 +97,7 @@ class Platform:
         }
         args = [str(self.folder / "sandbox"), layer.value, backend]
         args += [as_role.value] if as_role else []
-        done = subprocess.run(
-            [sys.executable, "-m", "tests.engine.ownership_driver", *args],
-            cwd=REPO_ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=TASK_TIMEOUT_S,
-            stdin=subprocess.DEVNULL,
-        )
+        done = run_module("tests.engine.ownership_driver", *args, env=env)
         failure = self.folder / "sandbox" / FAILURE_FILE
         full = failure.read_text() if done.returncode and failure.exists() else ""
         return done.returncode, done.stdout.strip().splitlines()[-1:], full, done.stderr

@@ -21,7 +21,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.engine import moto_checks, planting
-from tests.engine.conftest import TASK_TIMEOUT_S, Tasks
+from tests.engine.conftest import TASK_TIMEOUT_S, Tasks, run_module
 from tracking_ops.operate import dlq
 from tracking_ops.rehearsal import server
 from tracking_ops.rehearsal.moto_process import ENDPOINT_FILE
@@ -57,15 +57,7 @@ class Moto:
 
 def rehearse(folder: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k != SWITCH_ENV}
-    done = subprocess.run(
-        [sys.executable, "-m", "invoke", "rehearse", "--folder", str(folder), *args],
-        cwd=REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=TASK_TIMEOUT_S,
-        stdin=subprocess.DEVNULL,
-    )
+    done = run_module("invoke", "rehearse", "--folder", str(folder), *args, env=env)
     if check and done.returncode != 0:
         raise AssertionError(f"rehearse {args} exited {done.returncode}:\n{done.stdout[-4000:]}")
     return done
