@@ -16,7 +16,7 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 from tracking_ops.progress import Interrupted, Progress
@@ -80,28 +80,34 @@ class LoadResult:
         )
 
 
+class _Reply(NamedTuple):
+    status: int
+    body: Any
+    seconds: float
+    retry_after: str | None  # the Retry-After header, if the server sent one
+
+
 class _Client:
     """One keep-alive HTTP/1.1 connection."""
 
     def __init__(self, base_url: str):
         parts = urlsplit(base_url)
         self.connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
-        self.retry_after: str | None = None  # the last response's Retry-After header
 
     def request(
         self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None
-    ) -> tuple[int, Any, float]:
+    ) -> _Reply:
         data = json.dumps(body).encode() if body is not None else None
         all_headers = {"Content-Type": "application/json", **(headers or {})}
         started = time.perf_counter()
         self.connection.request(method, path, body=data, headers=all_headers)
         response = self.connection.getresponse()
         payload = response.read()
-        self.retry_after = response.getheader("Retry-After")
-        return (
+        return _Reply(
             response.status,
             json.loads(payload) if payload else None,
             time.perf_counter() - started,
+            response.getheader("Retry-After"),
         )
 
 
@@ -147,7 +153,7 @@ def run_load(
             if stop.is_set():
                 return
             for _ in range(IN_PROGRESS_RETRIES):
-                status, reply, seconds = connection.request(
+                status, reply, seconds, _ = connection.request(
                     "POST", "/track", body, {"Idempotency-Key": key}
                 )
                 with lock:
@@ -236,11 +242,11 @@ def retry_wait(retry_after: str | None, attempt: int) -> float:
 
 def _read_retrying(client: _Client, query: str, result: LoadResult) -> tuple[int, Any]:
     """GET ``query``; a 503 is tried again up to VERIFY_RETRIES times (counted)."""
-    status, body, _ = client.request("GET", query)
+    reply = client.request("GET", query)
     for attempt in range(VERIFY_RETRIES):
-        if status != UNAVAILABLE:
+        if reply.status != UNAVAILABLE:
             break
         result.verify_retries += 1
-        sleep(retry_wait(client.retry_after, attempt))
-        status, body, _ = client.request("GET", query)
-    return status, body
+        sleep(retry_wait(reply.retry_after, attempt))
+        reply = client.request("GET", query)
+    return reply.status, reply.body
