@@ -164,6 +164,14 @@ DEPLOY_TESTS = (
     "tests/functional/test_build.py",
 )
 SYNTH_TESTS = (*DEPLOY_TESTS, *EVERY_LAYER, STACK_TESTS + "test_deploy_order.py")
+# The engine adapter's own tests (issue 28, fourth round): its stacks and options over a
+# recording Automation API, the runs over fakes of it, and its roles' sessions.
+ENGINE_ADAPTER_TESTS = (
+    *DEPLOY_TESTS,
+    "tests/unit/ops/test_engine_runs.py",
+    "tests/unit/ops/test_deployer_stacks.py",
+    "tests/unit/ops/test_engine_as_role.py",
+)
 OPERATIONS_MODULES: dict[str, tuple[str, ...]] = {
     **{
         f"tracking_ops/deploy/{name}.py": DEPLOY_TESTS
@@ -192,6 +200,10 @@ OPERATIONS_MODULES: dict[str, tuple[str, ...]] = {
             "upstream",
             "version_alarms",
         )
+    },
+    **{
+        f"tracking_ops/deploy/{name}.py": ENGINE_ADAPTER_TESTS
+        for name in ("deploy_roles", "deployer", "engine_runs")
     },
     # `invoke diff`'s verdict on a combined preview: its own tests (a fake engine).
     "tracking_ops/deploy/diff.py": (
