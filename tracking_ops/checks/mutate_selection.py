@@ -163,7 +163,28 @@ DEPLOY_TESTS = (
     "tests/functional/test_canary.py",
     "tests/functional/test_build.py",
 )
-SYNTH_TESTS = (*DEPLOY_TESTS, *EVERY_LAYER, STACK_TESTS + "test_deploy_order.py")
+# synth.py and synth_output.py: their own unit tests, and of the deploy and stack tests
+# those that reach them (a synthesis, `invoke synth --diff`, the JSON document).
+SYNTH_OUTPUT_TESTS = (
+    "tests/unit/ops/test_synth_output.py",
+    "tests/unit/ops/test_tasks_and_affected.py",
+    STACK_TESTS + "test_deploy_order.py",
+)
+SYNTH_TESTS = (
+    *(
+        f"tests/unit/ops/test_{name}.py"
+        for name in (
+            "standin_provider",  # the stand-in provider's outputs are computed_outputs'
+            "deploy_flow",
+            "deploy_roles",
+            "fingerprints",
+            "tasks_and_affected",
+            "branch_envs",
+        )
+    ),
+    *EVERY_LAYER,
+    STACK_TESTS + "test_deploy_order.py",
+)
 OPERATIONS_MODULES: dict[str, tuple[str, ...]] = {
     **{
         f"tracking_ops/deploy/{name}.py": DEPLOY_TESTS
@@ -199,7 +220,7 @@ OPERATIONS_MODULES: dict[str, tuple[str, ...]] = {
         "tests/unit/ops/test_diff_verdict.py",
     ),
     "tracking_ops/deploy/synth.py": SYNTH_TESTS,
-    "tracking_ops/deploy/synth_output.py": SYNTH_TESTS,
+    "tracking_ops/deploy/synth_output.py": SYNTH_OUTPUT_TESTS,
     "tracking_ops/operate/dlq.py": ("tests/functional/test_replay_dlq.py",),
     "tracking_ops/local/watch.py": (
         "tests/unit/ops/test_watch.py",
