@@ -174,6 +174,7 @@ SYNTH_TESTS = (
     *(
         f"tests/unit/ops/test_{name}.py"
         for name in (
+            "synth_mocks",
             "standin_provider",  # the stand-in provider's outputs are computed_outputs'
             "deploy_flow",
             "deploy_roles",
