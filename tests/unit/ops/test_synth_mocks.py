@@ -484,3 +484,20 @@ def test_the_platform_is_the_bootstrap_alone_reading_no_layer():
         "acme",
     )
     assert bootstrap.references == [] and bootstrap.resources
+
+
+def test_a_stack_without_a_configured_region_is_synthesized_in_the_region_asked_for(
+    monkeypatch,
+):
+    read = synth.read_stack_config
+
+    def without_region(layer, env, base=None):
+        config = dict(read(layer, env, base))
+        config.pop("aws:region")
+        return config
+
+    monkeypatch.setattr(synth, "read_stack_config", without_region)
+    result = synth.synth_layer(Layer.DATA, "dev", {}, region="sa-east-1")
+    assert result.outputs["dlq_url"] == (
+        f"https://sqs.sa-east-1.amazonaws.com/{ACCOUNT}/tracking-dlq-dev"
+    )
