@@ -163,7 +163,29 @@ DEPLOY_TESTS = (
     "tests/functional/test_canary.py",
     "tests/functional/test_build.py",
 )
-SYNTH_TESTS = (*DEPLOY_TESTS, *EVERY_LAYER, STACK_TESTS + "test_deploy_order.py")
+# synth.py and synth_output.py: their own unit tests, and of the deploy and stack tests
+# those that reach them (a synthesis, `invoke synth --diff`, the JSON document).
+SYNTH_OUTPUT_TESTS = (
+    "tests/unit/ops/test_synth_output.py",
+    "tests/unit/ops/test_tasks_and_affected.py",
+    STACK_TESTS + "test_deploy_order.py",
+)
+SYNTH_TESTS = (
+    *(
+        f"tests/unit/ops/test_{name}.py"
+        for name in (
+            "synth_mocks",
+            "standin_provider",  # the stand-in provider's outputs are computed_outputs'
+            "deploy_flow",
+            "deploy_roles",
+            "fingerprints",
+            "tasks_and_affected",
+            "branch_envs",
+        )
+    ),
+    *EVERY_LAYER,
+    STACK_TESTS + "test_deploy_order.py",
+)
 # The engine adapter's own tests (issue 28, fourth round): its stacks and options over a
 # recording Automation API, the runs over fakes of it, and its roles' sessions.
 ENGINE_ADAPTER_TESTS = (
@@ -211,7 +233,7 @@ OPERATIONS_MODULES: dict[str, tuple[str, ...]] = {
         "tests/unit/ops/test_diff_verdict.py",
     ),
     "tracking_ops/deploy/synth.py": SYNTH_TESTS,
-    "tracking_ops/deploy/synth_output.py": SYNTH_TESTS,
+    "tracking_ops/deploy/synth_output.py": SYNTH_OUTPUT_TESTS,
     "tracking_ops/operate/dlq.py": ("tests/functional/test_replay_dlq.py",),
     "tracking_ops/local/watch.py": (
         "tests/unit/ops/test_watch.py",
