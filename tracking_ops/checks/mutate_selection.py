@@ -234,7 +234,13 @@ OPERATIONS_MODULES: dict[str, tuple[str, ...]] = {
     ),
     "tracking_ops/deploy/synth.py": SYNTH_TESTS,
     "tracking_ops/deploy/synth_output.py": SYNTH_OUTPUT_TESTS,
-    "tracking_ops/operate/dlq.py": ("tests/functional/test_replay_dlq.py",),
+    "tracking_ops/operate/dlq.py": (
+        "tests/unit/ops/test_dlq.py",  # fakes of SQS, Streams and Lambda: every branch
+        "tests/functional/test_replay_dlq.py",
+    ),
+    "tracking_ops/operate/logs.py": ("tests/unit/ops/test_logs.py",),
+    # `invoke smoke`'s checks against a fake API the tests serve on 127.0.0.1.
+    "tracking_ops/operate/smoke.py": ("tests/unit/ops/test_smoke.py",),
     "tracking_ops/local/watch.py": (
         "tests/unit/ops/test_watch.py",
         "tests/unit/ops/test_watch_snapshot.py",

@@ -49,6 +49,18 @@ def test_every_deploy_module_is_mutated():
     )
 
 
+def test_every_operations_module_is_mutated():
+    """Issue 28: every module of tracking_ops/operate/ too (smoke.py and logs.py were not)."""
+    operate = REPO_ROOT / "tracking_ops" / "operate"
+    modules = {
+        str(path.relative_to(REPO_ROOT)) for path in operate.glob("*.py") if path.stem != "__init__"
+    }
+    assert len(modules) >= 3
+    assert modules <= set(mutate_selection.OPERATIONS_MODULES), modules - set(
+        mutate_selection.OPERATIONS_MODULES
+    )
+
+
 def test_a_module_outside_the_core_is_refused_naming_the_core_ones():
     with pytest.raises(mutate_selection.MutateError, match="tracking_ops/deploy/planner.py"):
         mutate_selection.select("tracking_ops/local/runtime.py")
