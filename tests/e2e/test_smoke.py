@@ -124,12 +124,7 @@ def test_requests_are_sigv4_signed_for_execute_api_in_the_urls_region(monkeypatc
     assert "X-Amz-Date" in headers
 
 
-def test_a_deployed_api_needs_credentials_the_local_one_does_not(monkeypatch, tmp_path):
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+def test_a_deployed_api_needs_credentials_the_local_one_does_not(no_aws_credentials):
     with pytest.raises(SmokeError, match="no AWS credentials to sign requests with"):
         sigv4_signer("https://x.execute-api.us-east-1.amazonaws.com/dev", required=True)
     assert sigv4_signer("http://127.0.0.1:8787", required=False) is None

@@ -227,12 +227,7 @@ def test_a_message_that_is_not_a_stream_failure_is_reported_not_deleted(aws):
     assert report.kept == 1
 
 
-def test_without_credentials_the_task_says_so_in_one_line(monkeypatch, tmp_path):
-    for name in ("AWS_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+def test_without_credentials_the_task_says_so_in_one_line(no_aws_credentials):
     with pytest.raises(Exit) as failed:
         recover.replay_dlq(Context(), env="dev")
     assert failed.value.code == 1

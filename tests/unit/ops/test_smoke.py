@@ -534,14 +534,9 @@ def test_the_region_comes_from_the_host_else_the_fallback_else_the_default():
 
 
 @pytest.fixture
-def no_credentials(monkeypatch, tmp_path):
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-central-1")
-    return monkeypatch
+def no_credentials(no_aws_credentials):
+    no_aws_credentials.setenv("AWS_DEFAULT_REGION", "eu-central-1")
+    return no_aws_credentials
 
 
 def test_without_credentials_a_deployed_api_is_refused_and_a_local_one_unsigned(no_credentials):
