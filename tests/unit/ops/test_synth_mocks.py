@@ -186,14 +186,16 @@ def transformation_args(name, **options):
     return SimpleNamespace(name=name, opts=pulumi.ResourceOptions(**options) if options else None)
 
 
+# The three flags a resource's options may set, each on.
+EVERY_FLAG = {"protect": True, "retain_on_delete": True, "delete_before_replace": True}
+
+
 def test_the_options_a_transformation_sees_are_recorded_by_resource_name():
     mocks = SynthMocks(REGION, {})
     mocks.record_options(
         transformation_args(
             "table",
-            protect=True,
-            retain_on_delete=True,
-            delete_before_replace=True,
+            **EVERY_FLAG,
             replace_on_changes=["name", "hashKey"],
             depends_on=[Named("key"), Named("dlq"), Named("key")],
         )
@@ -223,9 +225,7 @@ def test_a_resource_is_recorded_with_its_options_and_aws_computed_state():
     mocks.record_options(
         transformation_args(
             "dlq",
-            protect=True,
-            retain_on_delete=True,
-            delete_before_replace=True,
+            **EVERY_FLAG,
             replace_on_changes=["name"],
             depends_on=[Named("key")],
         )
