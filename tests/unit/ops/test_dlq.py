@@ -14,11 +14,12 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from tracking_ops.deploy.synth import MOCK_ACCOUNT_ID as ACCOUNT
 from tracking_ops.operate import dlq
 
 pytestmark = pytest.mark.unit
 
-STREAM = "arn:aws:dynamodb:eu-west-1:123456789012:table/tracking-dev/stream/2026-12-07T00:00:00.000"
+STREAM = f"arn:aws:dynamodb:eu-west-1:{ACCOUNT}:table/tracking-dev/stream/2026-12-07T00:00:00.000"
 SHARD = "shardId-00000001"
 T0 = datetime(2026, 12, 7, 8, 0, 0, 123456, tzinfo=UTC)
 
@@ -117,7 +118,7 @@ def test_the_message_is_awss_on_failure_document_word_for_word():
     assert message == {
         "requestContext": {
             "requestId": "req-1",
-            "functionArn": "arn:aws:lambda:eu-west-1:123456789012:function:tracking-notifier-dev",
+            "functionArn": f"arn:aws:lambda:eu-west-1:{ACCOUNT}:function:tracking-notifier-dev",
             "condition": "RetryAttemptsExhausted",
             "approximateInvokeCount": 3,
         },
@@ -137,7 +138,7 @@ def test_the_message_is_awss_on_failure_document_word_for_word():
 
 
 def test_the_message_names_the_partition_and_a_function_error_and_other_conditions():
-    china = "arn:aws-cn:dynamodb:cn-north-1:210987654321:table/t/stream/x"
+    china = f"arn:aws-cn:dynamodb:cn-north-1:{ACCOUNT}:table/t/stream/x"
     message = dlq.stream_failure_message(
         [record(7)],
         shard_id=SHARD,
@@ -148,7 +149,7 @@ def test_the_message_names_the_partition_and_a_function_error_and_other_conditio
         function_error="Unhandled",
     )
     assert message["requestContext"]["functionArn"] == (
-        "arn:aws-cn:lambda:cn-north-1:210987654321:function:fn"
+        f"arn:aws-cn:lambda:cn-north-1:{ACCOUNT}:function:fn"
     )
     assert message["requestContext"]["condition"] == "RecordAgeExceeded"
     assert message["responseContext"] == {
@@ -384,7 +385,7 @@ class FakeSqs:
         self.calls.append(("visible", request))
 
 
-QUEUE = "http://127.0.0.1:1/123456789012/tracking-notifier-dlq-dev"
+QUEUE = f"http://127.0.0.1:1/{ACCOUNT}/tracking-notifier-dlq-dev"
 
 
 def test_replay_deletes_what_it_recovered_and_makes_the_rest_visible_at_the_end():
