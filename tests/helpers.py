@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 
@@ -23,3 +27,28 @@ def update(
         "location": {"lat": lat, "lng": lng},
         **extra,
     }
+
+
+@contextmanager
+def serve_on_loopback(
+    handler: type[BaseHTTPRequestHandler],
+    *,
+    poll_seconds: float = 0.5,
+    handlers_may_hang: bool = False,
+) -> Iterator[str]:
+    """Serve ``handler`` on 127.0.0.1, on a free port, from a thread; yields its base URL
+    and stops the server on exit. ``handlers_may_hang``: a test may hold a handler (or its
+    client give up on it), so stopping does not wait for handlers and their errors are not
+    printed."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    if handlers_may_hang:
+        server.daemon_threads = True
+        server.handle_error = lambda request, address: None
+    thread = threading.Thread(target=server.serve_forever, args=(poll_seconds,), daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(10)

@@ -6,12 +6,12 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 
+from tests.helpers import serve_on_loopback
 from tracking_ops.operate.smoke import Smoke, SmokeError, sigv4_signer
 from tracking_stacks.definitions import REPO_ROOT
 
@@ -74,12 +74,8 @@ class BrokenApi(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def broken_api() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), BrokenApi)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with serve_on_loopback(BrokenApi) as url:
+        yield url
 
 
 def test_smoke_fails_with_one_line_per_failed_check_and_exit_1(broken_api):

@@ -12,10 +12,11 @@ import sys
 import threading
 import time
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 
+from tests.helpers import serve_on_loopback
 from tracking_ops.measure import load
 from tracking_stacks.definitions import REPO_ROOT
 
@@ -40,12 +41,8 @@ class _FakeApi(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def fake_api():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _FakeApi)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with serve_on_loopback(_FakeApi) as url:
+        yield url
 
 
 def interrupt_when(args: list[str], marker: str, timeout: float = 600) -> tuple[int, str, str]:

@@ -6,11 +6,11 @@ of GET /status on 127.0.0.1; the waits are recorded, not slept."""
 from __future__ import annotations
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 
+from tests.helpers import serve_on_loopback
 from tracking_ops.measure import load
 
 PARCEL = "P-1"
@@ -50,17 +50,13 @@ class FakeStatus:
             def log_message(self, *args):
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.serving = serve_on_loopback(Handler)
 
     def __enter__(self) -> str:
-        self.thread.start()
-        return f"http://127.0.0.1:{self.server.server_port}"
+        return self.serving.__enter__()
 
     def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(5)
+        return self.serving.__exit__(*exc)
 
 
 @pytest.fixture

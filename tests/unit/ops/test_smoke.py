@@ -9,13 +9,14 @@ import socket
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from invoke import Context, Exit
 
+from tests.helpers import serve_on_loopback
 from tracking_ops.operate import smoke
 from tracking_ops.operate.smoke import Check, Reply, Smoke, SmokeError
 from tracking_ops.tasks import deploy as deploy_tasks
@@ -138,17 +139,11 @@ def handler_for(api: FakeApi) -> type[BaseHTTPRequestHandler]:
 @pytest.fixture
 def api() -> Iterator[FakeApi]:
     fake = FakeApi()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler_for(fake))
-    server.daemon_threads = True
-    server.handle_error = lambda request, address: None  # a client that gave up (timeout)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    fake.url = f"http://127.0.0.1:{server.server_address[1]}"
-    yield fake
-    fake.released.set()  # a handler held by a test lets go
-    server.shutdown()
-    server.server_close()
-    thread.join(10)
+    # A test may hold a handler, or its client give up on one (a timeout).
+    with serve_on_loopback(handler_for(fake), poll_seconds=0.05, handlers_may_hang=True) as url:
+        fake.url = url
+        yield fake
+        fake.released.set()  # a handler held by a test lets go
 
 
 def run_smoke(api: FakeApi, **options: Any) -> tuple[Smoke, dict[str, str]]:
