@@ -37,28 +37,22 @@ def test_every_core_module_and_its_tests_exist():
             assert test.startswith(("tests/unit/", "tests/functional/")), test
 
 
-def test_every_deploy_module_is_mutated():
-    """Issue 28: every module of tracking_ops/deploy/ is in the set (one left out, such
-    as diff.py was, would have no mutation score at all)."""
-    deploy = REPO_ROOT / "tracking_ops" / "deploy"
+@pytest.mark.parametrize(
+    ("package", "mutated"),
+    [
+        ("deploy", mutate_selection.CORE_MODULES),  # the planner and executor are core ones
+        ("operate", mutate_selection.OPERATIONS_MODULES),
+    ],
+)
+def test_every_module_of_the_deploy_and_operate_packages_is_mutated(package, mutated):
+    """Issue 28: every module of tracking_ops/deploy/ and tracking_ops/operate/ is in the
+    set (one left out, as diff.py, smoke.py and logs.py were, has no mutation score)."""
+    folder = REPO_ROOT / "tracking_ops" / package
     modules = {
-        str(path.relative_to(REPO_ROOT)) for path in deploy.glob("*.py") if path.stem != "__init__"
-    }
-    assert modules <= set(mutate_selection.CORE_MODULES), modules - set(
-        mutate_selection.CORE_MODULES
-    )
-
-
-def test_every_operations_module_is_mutated():
-    """Issue 28: every module of tracking_ops/operate/ too (smoke.py and logs.py were not)."""
-    operate = REPO_ROOT / "tracking_ops" / "operate"
-    modules = {
-        str(path.relative_to(REPO_ROOT)) for path in operate.glob("*.py") if path.stem != "__init__"
+        str(path.relative_to(REPO_ROOT)) for path in folder.glob("*.py") if path.stem != "__init__"
     }
     assert len(modules) >= 3
-    assert modules <= set(mutate_selection.OPERATIONS_MODULES), modules - set(
-        mutate_selection.OPERATIONS_MODULES
-    )
+    assert modules <= set(mutated), modules - set(mutated)
 
 
 def test_a_module_outside_the_core_is_refused_naming_the_core_ones():
