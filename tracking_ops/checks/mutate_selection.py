@@ -25,6 +25,10 @@ API_FUNCTIONAL = (
     "tests/functional/test_milestones_kept.py",
     "tests/functional/test_strict_json.py",
 )
+STORAGE_UNIT = (
+    "tests/unit/functions/test_storage_paths.py",
+    "tests/unit/functions/test_read_paths.py",
+)
 NOTIFIER = (
     "tests/unit/functions/test_projection.py",
     "tests/unit/functions/test_notifier_changes.py",
@@ -80,11 +84,13 @@ CORE_MODULES: dict[str, tuple[str, ...]] = {
         "tests/functional/test_reads.py",
     ),
     "functions/tracking/tracking_api/repository.py": API_FUNCTIONAL,
-    # The repository's jobs since its split (issue 21): the same tests judge them.
+    # The repository's jobs since its split (issue 21): the same tests judge them, and
+    # the unit tests of their exact requests against a recording client.
     **{
-        f"functions/tracking/tracking_api/{name}.py": API_FUNCTIONAL
-        for name in ("writes", "reads", "store", "idempotency")
+        f"functions/tracking/tracking_api/{name}.py": (*API_FUNCTIONAL, *STORAGE_UNIT)
+        for name in ("writes", "reads", "store")
     },
+    "functions/tracking/tracking_api/idempotency.py": API_FUNCTIONAL,
     "functions/tracking/tracking_api/api.py": (
         *API_FUNCTIONAL,
         "tests/functional/test_cold_container.py",
