@@ -34,6 +34,7 @@ def validate_env(env: str) -> str:
 # The organization name of Pulumi's self-managed (file/S3) backend since 3.61;
 # set `org` in a stack's config for a Pulumi Cloud organization.
 DEFAULT_ORG = "organization"
+ORG_CONFIG_KEY = "org"  # each project's config key of the organization (Pulumi.yaml)
 PROJECT_TAG = "LogisticsTracking"
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pulumi
 
-from tracking_stacks.naming import DEFAULT_ORG, PROD, physical_name, tags
+from tracking_stacks.naming import DEFAULT_ORG, ORG_CONFIG_KEY, PROD, physical_name, tags
 from tracking_stacks.references import Upstream, read_fingerprints
 from tracking_stacks.registry import Layer, Output, PlatformLayer, spec_of
 
@@ -31,9 +31,8 @@ class StackContext:
                 f"expected {spec_of(layer).project!r}"
             )
         config = pulumi.Config()
-        return cls(
-            layer=layer, env=pulumi.get_stack(), org=config.get("org") or DEFAULT_ORG, config=config
-        )
+        org = config.get(ORG_CONFIG_KEY) or DEFAULT_ORG
+        return cls(layer=layer, env=pulumi.get_stack(), org=org, config=config)
 
     @property
     def is_prod(self) -> bool:

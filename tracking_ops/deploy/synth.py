@@ -25,7 +25,7 @@ from tracking_ops.deploy.planner import deploy_order
 from tracking_ops.deploy.synth_output import LayerSynth
 from tracking_stacks import environments
 from tracking_stacks.definitions import STACKS_DIR
-from tracking_stacks.naming import DEFAULT_ORG, stack_reference_name
+from tracking_stacks.naming import DEFAULT_ORG, ORG_CONFIG_KEY, stack_reference_name
 from tracking_stacks.registry import REGISTRY, Layer, PlatformLayer, spec_of
 
 MOCK_ACCOUNT_ID = "0" * 12  # stands for the caller identity's account; never a real one
@@ -244,11 +244,9 @@ def _run_program(
     org: str,
     mocks: SynthMocks,
     transformations: Sequence[Transformation],
-    base: str | None = None,
+    config: dict[str, Any],
 ) -> dict[str, Any]:
     spec = spec_of(layer)
-    # `base` only for a per-branch env (keeps read_stack_config(layer, env) the common call).
-    config = read_stack_config(layer, env, base) if base else read_stack_config(layer, env)
     region = str(config.get("aws:region", mocks.region))
     mocks.region = region
     pulumi.runtime.set_mocks(
@@ -280,14 +278,17 @@ def synth_layer(
     layer: Layer,
     env: str,
     upstream: dict[Layer, dict[str, Any]],
-    org: str = DEFAULT_ORG,
+    org: str | None = None,
     region: str = "us-east-1",
     transformations: Sequence[Transformation] = (),
     base: str | None = None,
 ) -> LayerSynth:
     """Run one program under mocks, its StackReferences answering with ``upstream``'s outputs.
 
-    ``transformations`` (stack transformations) let a test change what a program declares."""
+    ``org``: the organization of the StackReference names, which the program is given as
+    its ``org`` config; by default the one its stack config names, as `pulumi up` reads it
+    (else Pulumi's self-managed backend's). ``transformations`` (stack transformations)
+    let a test change what a program declares."""
     spec = spec_of(layer)
     for producer, required in spec.reads.items():
         if producer not in upstream:
@@ -301,13 +302,18 @@ def synth_layer(
                 f"{spec.project} requires {', '.join(missing)} from "
                 f"{REGISTRY[producer].project}, which does not export it"
             )
+    # `base` only for a per-branch env (keeps read_stack_config(layer, env) the common call).
+    config = read_stack_config(layer, env, base) if base else read_stack_config(layer, env)
+    org_key = f"{spec.project}:{ORG_CONFIG_KEY}"
+    org = org or str(config.get(org_key) or DEFAULT_ORG)
+    config = {**config, org_key: org}
     references = {
         stack_reference_name(org, producer, env): upstream[producer] for producer in spec.reads
     }
     mocks = SynthMocks(region, references)
     try:
         outputs = contextvars.Context().run(
-            _run_program, layer, env, org, mocks, tuple(transformations), base
+            _run_program, layer, env, org, mocks, tuple(transformations), config
         )
     except SynthError:
         raise
@@ -317,7 +323,10 @@ def synth_layer(
 
 
 def synth_all(
-    env: str, org: str = DEFAULT_ORG, progress=lambda layer, result: None, base: str | None = None
+    env: str,
+    org: str | None = None,
+    progress=lambda layer, result: None,
+    base: str | None = None,
 ) -> list[LayerSynth]:
     """``base``: the env a per-branch env (``pr-123``) takes its config from (default dev)."""
     results: dict[Layer, LayerSynth] = {}
@@ -328,6 +337,6 @@ def synth_all(
     return list(results.values())
 
 
-def synth_platform(env: str, org: str = DEFAULT_ORG, base: str | None = None) -> list[LayerSynth]:
+def synth_platform(env: str, org: str | None = None, base: str | None = None) -> list[LayerSynth]:
     """The platform projects (the bootstrap) under mocks: they read no layer."""
     return [synth_layer(layer, env, {}, org, base=base) for layer in PlatformLayer]

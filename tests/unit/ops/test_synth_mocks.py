@@ -21,6 +21,7 @@ from tracking_ops.deploy.synth import (
     computed_outputs,
 )
 from tracking_stacks.definitions import STACKS_DIR
+from tracking_stacks.naming import DEFAULT_ORG
 from tracking_stacks.registry import Layer, PlatformLayer
 
 REGION = "eu-west-1"
@@ -445,6 +446,29 @@ def test_a_consumer_reads_its_producers_outputs_through_the_orgs_references(monk
     assert config.references == ["acme/tracking-data/dev"]
     assert config.org == "acme"
     assert data.outputs["table_name"] in str([r["inputs"] for r in config.resources])
+
+
+def test_the_org_asked_for_is_the_programs_org_when_its_config_names_none():
+    data = synth.synth_layer(Layer.DATA, "dev", {}, org="acme")
+    config = synth.synth_layer(Layer.CONFIG, "dev", {Layer.DATA: data.outputs}, org="acme")
+    assert (data.org, config.org) == ("acme", "acme")
+    assert config.references == ["acme/tracking-data/dev"]
+
+
+@pytest.mark.parametrize(
+    ("asked", "configured", "org"),
+    [(None, "acme", "acme"), ("beta", "acme", "beta"), (None, None, DEFAULT_ORG)],
+    ids=["the config's", "the one asked for over the config's", "the self-managed backend's"],
+)
+def test_a_synthesis_reads_references_under_the_org_the_program_is_given(
+    monkeypatch, asked, configured, org
+):
+    if configured:
+        with_org(monkeypatch, configured)
+    data = synth.synth_layer(Layer.DATA, "dev", {}, org=asked)
+    compute = synth.synth_all("dev", org=asked)[deploy_order().index(Layer.COMPUTE)]
+    assert data.org == compute.org == org
+    assert compute.references == [f"{org}/tracking-data/dev", f"{org}/tracking-config/dev"]
 
 
 def test_every_layer_is_synthesized_in_deploy_order_each_reported_as_it_ends(monkeypatch):
