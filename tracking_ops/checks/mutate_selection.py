@@ -246,6 +246,7 @@ OPERATIONS_MODULES: dict[str, tuple[str, ...]] = {
         "tests/unit/ops/test_watch_snapshot.py",
     ),
     "tracking_ops/local/gateway.py": (
+        "tests/unit/ops/test_gateway_checks.py",  # every check's exact rejection
         "tests/unit/ops/test_invoke_payload.py",
         STACK_TESTS + "test_gateway_responses.py",
         STACK_TESTS + "test_local_lambda_failure.py",
