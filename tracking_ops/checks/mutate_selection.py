@@ -255,7 +255,10 @@ OPERATIONS_MODULES: dict[str, tuple[str, ...]] = {
         STACK_TESTS + "test_local_lambda_failure.py",
         "tests/unit/functions/test_hostile_input.py",
     ),
-    "tracking_ops/local/workers.py": ("tests/unit/ops/test_workers.py",),
+    "tracking_ops/local/workers.py": (
+        "tests/unit/ops/test_worker_pool.py",  # fakes of its children; the loop in-process
+        "tests/unit/ops/test_workers.py",
+    ),
     "tracking_ops/local/child_processes.py": (
         "tests/unit/ops/test_workers.py",
         "tests/unit/ops/test_child_processes.py",  # fakes of processes and pipes
