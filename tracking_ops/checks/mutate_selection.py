@@ -244,7 +244,10 @@ OPERATIONS_MODULES: dict[str, tuple[str, ...]] = {
         "tests/unit/ops/test_dlq.py",  # fakes of SQS, Streams and Lambda: every branch
         "tests/functional/test_replay_dlq.py",
     ),
-    "tracking_ops/operate/logs.py": ("tests/unit/ops/test_logs.py",),
+    "tracking_ops/operate/logs.py": (
+        "tests/unit/ops/test_logs.py",
+        "tests/unit/ops/test_logs_exact.py",  # a recording fake client: exact requests
+    ),
     # `invoke smoke`'s checks against a fake API the tests serve on 127.0.0.1.
     "tracking_ops/operate/smoke.py": ("tests/unit/ops/test_smoke.py",),
     "tracking_ops/local/watch.py": (
@@ -252,13 +255,21 @@ OPERATIONS_MODULES: dict[str, tuple[str, ...]] = {
         "tests/unit/ops/test_watch_snapshot.py",
     ),
     "tracking_ops/local/gateway.py": (
+        "tests/unit/ops/test_gateway_checks.py",  # every check's exact rejection
         "tests/unit/ops/test_invoke_payload.py",
         STACK_TESTS + "test_gateway_responses.py",
         STACK_TESTS + "test_local_lambda_failure.py",
         "tests/unit/functions/test_hostile_input.py",
     ),
-    "tracking_ops/local/workers.py": ("tests/unit/ops/test_workers.py",),
-    "tracking_ops/local/child_processes.py": ("tests/unit/ops/test_workers.py",),
+    "tracking_ops/local/workers.py": (
+        "tests/unit/ops/test_worker_pool.py",  # fakes of its children; the loop in-process
+        "tests/unit/ops/test_workers.py",
+    ),
+    "tracking_ops/local/child_processes.py": (
+        "tests/unit/ops/test_workers.py",
+        "tests/unit/ops/test_child_processes.py",  # fakes of processes and pipes
+        "tests/unit/ops/test_child_start_signals.py",
+    ),
 }
 CORE_MODULES.update(OPERATIONS_MODULES)
 # mutmut names the mutant a forked test process runs under in this variable

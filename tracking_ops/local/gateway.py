@@ -89,7 +89,13 @@ def check_request(
     errors = sorted(_VALIDATORS[model.__name__].iter_errors(payload), key=lambda e: list(e.path))
     if not errors:
         return None
-    details = [detail for error in errors for detail in _details(error)][:20]
+    # One detail per field, as the function gives: draft-4 raises "required" once per
+    # missing property, each naming them all, and a field may fail two keywords.
+    by_field: dict[str, dict[str, str]] = {}
+    for error in errors:
+        for detail in _details(error):
+            by_field.setdefault(detail["field"], detail)
+    details = list(by_field.values())[:20]
     fields = ", ".join(sorted({d["field"] for d in details}))
     return GatewayRejection(400, "validation_error", f"Invalid request body: {fields}.", details)
 
