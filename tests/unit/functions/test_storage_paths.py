@@ -499,8 +499,13 @@ def test_an_ambiguous_write_that_was_stored_is_success(failure):
     [{}, stored_event_item("01JOTHER"), client_error("ThrottlingException"), BotoCoreError()],
     ids=["absent", "another event", "read throttled", "read lost"],
 )
-def test_an_ambiguous_write_not_found_stored_is_503(read):
-    failure = client_error("ServiceUnavailable")
+@pytest.mark.parametrize(
+    "failure",
+    [lambda: client_error("ServiceUnavailable"), lambda: ReadTimeoutError(endpoint_url="x")],
+    ids=["service fault", "lost reply"],
+)
+def test_an_ambiguous_write_not_found_stored_is_503_caused_by_the_write_failure(read, failure):
+    failure = failure()
     client = RecordingClient(writes=[failure], reads=[read])
     with pytest.raises(StorageUnavailable) as failed:
         writer(client).record(EVENT)
