@@ -491,3 +491,30 @@ def test_a_session_refused_with_either_denied_code_is_one_line_other_errors_pass
     with pytest.raises(Exception, match="^denied$") as other:
         deploy_roles.session_environment(role, FakeSts("ExpiredToken"))
     assert type(other.value) is Exception
+
+
+def test_a_branch_env_deploys_as_roles_when_its_base_env_does(staging_as_roles):
+    roles = deploy_roles.resolve("pr-9", lambda: ACCOUNT, "staging")
+    assert roles == {layer: deploy_roles.deploy_role(layer, "pr-9", ACCOUNT) for layer in Layer}
+    assert deploy_roles.resolve("pr-9", never) == {}  # based on dev: no roles there
+    assert deploy_roles.resolve("pr-9", never, "dev") == {}
+
+
+def test_the_config_file_of_a_stack_without_one_is_the_role_alone(tmp_path, monkeypatch):
+    monkeypatch.setattr(environments, "STACKS_DIR", tmp_path / "empty")
+    role = deploy_roles.deploy_role(Layer.DATA, "dev", ACCOUNT)
+    path = deploy_roles.write_config_file(role, tmp_path)
+    assert path == tmp_path / "Pulumi.data-dev.yaml"
+    assert yaml.safe_load(path.read_text()) == {"config": deploy_roles.role_config(role)}
+
+
+def test_the_config_file_is_written_with_its_keys_in_order(as_roles, tmp_path):
+    role = deploy_roles.deploy_role(Layer.COMPUTE, "dev", ACCOUNT)
+    written = yaml.safe_load(deploy_roles.write_config_file(role, tmp_path).read_text())
+    committed = yaml.safe_load((as_roles / "compute" / "Pulumi.dev.yaml").read_text())
+    # The role's keys come after the stack's own in the document, yet are written in order.
+    assert list({**committed["config"], **deploy_roles.role_config(role)}) != sorted(
+        written["config"]
+    )
+    assert list(written["config"]) == sorted(written["config"])
+    assert list(written) == sorted(written)
