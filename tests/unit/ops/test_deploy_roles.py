@@ -16,7 +16,7 @@ import yaml
 
 from tests.unit.ops.test_cli_flags import cli, work  # noqa: F401 - the fixture
 from tests.unit.ops.test_deployer_automation import FakeStack
-from tracking_ops.deploy import deploy_roles, engine_errors, platform_runs, synth
+from tracking_ops.deploy import deploy_roles, engine_errors, platform_runs, review, synth
 from tracking_ops.deploy.deployer import PulumiDeployer
 from tracking_ops.deploy.engine_runs import ApplyFlags
 from tracking_ops.deploy.flow import Console
@@ -24,7 +24,7 @@ from tracking_ops.deploy.review import LayerPreview
 from tracking_stacks import environments
 from tracking_stacks.ownership import scopes
 from tracking_stacks.paths import STACKS_DIR
-from tracking_stacks.registry import Layer, PlatformLayer
+from tracking_stacks.registry import Layer, PlatformLayer, spec_of
 
 ACCOUNT = "000000000000"
 
@@ -288,3 +288,233 @@ def test_the_engine_adapter_gets_the_roles_only_when_the_env_deploys_as_roles(
     deployer = engine_runs.open_deployer("dev", verbose=False)
     assert deployer.roles == deploy_roles.resolve("dev", lambda: ACCOUNT)
     assert engine_runs.open_deployer("staging", verbose=False).roles == {}
+
+
+class RecordingPlatformDeployer:
+    """A platform deployer whose preview and update are given: it records its calls."""
+
+    def __init__(self, preview: LayerPreview, changes: dict[str, int]):
+        self.previewed, self.changes, self.calls = preview, changes, []
+
+    def preview(self, layer):
+        self.calls.append(("preview", layer))
+        return self.previewed
+
+    def up(self, layer):
+        self.calls.append(("up", layer))
+        return self.changes
+
+
+def _platform_run(monkeypatch, preview, changes=None, flags=None, env="dev", answer="y"):
+    """deploy_platform over a recording deployer: (its result, deployer, opened, asked, lines)."""
+    deployer = RecordingPlatformDeployer(preview, changes or {})
+    opened, asked, lines = [], [], []
+
+    def open_deployer(env, verbose):
+        opened.append((env, verbose))
+        return deployer
+
+    monkeypatch.setattr(platform_runs, "open_deployer", open_deployer)
+    console = Console(
+        out=lines.append, is_terminal=lambda: True, ask=lambda q: asked.append(q) or answer
+    )
+    result = platform_runs.deploy_platform(
+        env, PlatformLayer.BOOTSTRAP, flags or ApplyFlags(), console
+    )
+    return result, deployer, opened, asked, lines
+
+
+def _bootstrap_preview(**counts) -> LayerPreview:
+    return LayerPreview(PlatformLayer.BOOTSTRAP, {"create": 0, "update": 0, **counts})
+
+
+def test_the_bootstrap_deploy_prints_the_summary_asks_once_and_names_each_change(monkeypatch):
+    preview = _bootstrap_preview(create=1, update=2)
+    changes = {"update": 2, "same": 5, "create": 1, "delete": 0}
+    result, deployer, opened, asked, lines = _platform_run(
+        monkeypatch, preview, changes, ApplyFlags(verbose=True), env="staging"
+    )
+    assert result == changes
+    assert opened == [("staging", True)]
+    project = spec_of(PlatformLayer.BOOTSTRAP).project
+    assert asked == [f"Apply these changes to {project}/staging? [y/N] "]
+    assert lines == [
+        *review.summary_lines([preview]),
+        "[bootstrap] deploy succeeded (create 1, update 2)",
+    ]
+    assert lines[0] == "bootstrap: 1 to create, 2 to update, 0 to replace, 0 to delete"
+
+
+def test_the_bootstrap_deploy_with_yes_or_without_changes_asks_nothing(monkeypatch):
+    preview = _bootstrap_preview(create=3)
+    result, deployer, opened, asked, lines = _platform_run(
+        monkeypatch, preview, {"create": 3}, ApplyFlags(yes=True)
+    )
+    assert (asked, opened, result) == ([], [("dev", False)], {"create": 3})
+    assert lines[-1] == "[bootstrap] deploy succeeded (create 3)"
+    _, deployer, _, asked, lines = _platform_run(monkeypatch, _bootstrap_preview())
+    assert asked == []
+    assert deployer.calls == [("preview", PlatformLayer.BOOTSTRAP), ("up", PlatformLayer.BOOTSTRAP)]
+    assert lines == ["bootstrap: no changes", "[bootstrap] deploy succeeded (no changes)"]
+    _, _, _, _, lines = _platform_run(monkeypatch, _bootstrap_preview(), {"same": 4})
+    assert lines[-1] == "[bootstrap] deploy succeeded (no changes)"
+
+
+def test_the_bootstrap_deploy_refused_at_its_confirmation_applies_nothing(monkeypatch):
+    with pytest.raises(review.ReviewRefused, match="^not confirmed; nothing was applied$"):
+        _platform_run(monkeypatch, _bootstrap_preview(create=1), answer="n")
+    deployer = RecordingPlatformDeployer(_bootstrap_preview(create=1), {})
+    monkeypatch.setattr(platform_runs, "open_deployer", lambda env, verbose: deployer)
+    away = Console(out=lambda line: None, is_terminal=lambda: False, ask=lambda q: pytest.fail(q))
+    with pytest.raises(review.ReviewRefused, match="^no terminal to confirm on"):
+        platform_runs.deploy_platform("dev", PlatformLayer.BOOTSTRAP, ApplyFlags(), away)
+    assert deployer.calls == [("preview", PlatformLayer.BOOTSTRAP)]
+
+
+def test_the_bootstrap_deploy_in_prod_keeps_the_stateful_guard(monkeypatch):
+    key = "urn:pulumi:prod::tracking-bootstrap::aws:kms/key:Key::state"
+    preview = LayerPreview(
+        PlatformLayer.BOOTSTRAP,
+        {"delete": 1},
+        steps=[review.Step("delete", key, "aws:kms/key:Key")],
+    )
+    with pytest.raises(review.ReviewRefused) as refused:
+        _platform_run(monkeypatch, preview, env="prod")
+    assert str(refused.value) == (
+        "refusing to replace or delete stateful or protected resources in prod "
+        f"(bootstrap: state) without {review.ALLOW_FLAG}"
+    )
+    result, deployer, _, asked, _ = _platform_run(
+        monkeypatch, preview, {"delete": 1}, ApplyFlags(allow_stateful_changes=True), env="prod"
+    )
+    assert result == {"delete": 1}
+    assert deployer.calls[-1] == ("up", PlatformLayer.BOOTSTRAP)
+    assert len(asked) == 1
+
+
+@pytest.fixture
+def staging_as_roles(tmp_path, monkeypatch):
+    """stacks/ for dev and staging where only staging deploys as roles, and staging's
+    data layer is in a region of its own: what a branch env based on staging reads."""
+    stacks = tmp_path / "stacks"
+    for layer in [*Layer, PlatformLayer.BOOTSTRAP]:
+        (stacks / layer.value).mkdir(parents=True)
+        for env in ("dev", "staging"):
+            source = STACKS_DIR / layer.value / f"Pulumi.{env}.yaml"
+            (stacks / layer.value / source.name).write_text(source.read_text())
+    bootstrap = stacks / "bootstrap" / "Pulumi.staging.yaml"
+    document = yaml.safe_load(bootstrap.read_text())
+    document["config"][deploy_roles.bootstrap_key(deploy_roles.DEPLOY_AS_ROLES)] = True
+    bootstrap.write_text(yaml.safe_dump(document))
+    data = stacks / "data" / "Pulumi.staging.yaml"
+    document = yaml.safe_load(data.read_text())
+    document["config"]["aws:region"] = STAGING_DATA_REGION
+    data.write_text(yaml.safe_dump(document))
+    monkeypatch.setattr(environments, "STACKS_DIR", stacks)
+    return stacks
+
+
+STAGING_DATA_REGION = "eu-central-1"
+
+
+def clients_of(monkeypatch, client) -> list[tuple[tuple, dict]]:
+    """boto3.client replaced by one answering ``client``: the calls it got."""
+    import boto3
+
+    made: list[tuple[tuple, dict]] = []
+    monkeypatch.setattr(boto3, "client", lambda *a, **k: made.append((a, k)) or client)
+    return made
+
+
+def test_whoami_line_asks_sts_in_the_layers_region_of_the_base_env(staging_as_roles, monkeypatch):
+    sts = FakeSts()
+    made = clients_of(monkeypatch, sts)
+    line = deploy_roles.whoami_line(Layer.DATA, "pr-9", "staging")
+    assert made == [(("sts",), {"region_name": STAGING_DATA_REGION})]
+    assert line == deploy_roles.whoami(Layer.DATA, "pr-9", FakeSts(), "staging")
+    role = scopes.deploy_role_arn(ACCOUNT, Layer.DATA, "pr-9")
+    assert line == (
+        f"tracking-data/pr-9 deploys as {role}; arn:aws:iam::{ACCOUNT}:user/dev-1 may assume it"
+    )
+    assert sts.assumed == [
+        {"RoleArn": role, "RoleSessionName": "tracking-whoami", "DurationSeconds": 900}
+    ]
+    made.clear()
+    line = deploy_roles.whoami_line(Layer.DATA, "pr-9")  # based on dev: no roles there
+    assert made == [(("sts",), {"region_name": environments.stack_region(Layer.DATA, "dev")})]
+    assert line.endswith(": tracking-bootstrap:deployAsRoles is not set for pr-9")
+
+
+def test_whoami_when_the_caller_may_not_names_caller_and_role(as_roles):
+    line = deploy_roles.whoami(Layer.API, "dev", FakeSts("AccessDeniedException"))
+    role = f"arn:aws:iam::{ACCOUNT}:role/tracking-deploy-api-dev"
+    assert line == (
+        f"tracking-api/dev deploys as {role}; arn:aws:iam::{ACCOUNT}:user/dev-1 may NOT assume "
+        f"it (sts:AssumeRole denied on {role})"
+    )
+
+
+def test_the_callers_account_is_sts_own_answer(monkeypatch):
+    class Identity:
+        def get_caller_identity(self):
+            return {"Account": int(ACCOUNT), "Arn": "arn:aws:iam::1:user/x", "UserId": "u"}
+
+    made = clients_of(monkeypatch, Identity())
+    assert deploy_roles.caller_account() == str(int(ACCOUNT))
+    assert made == [(("sts",), {})]
+
+
+def test_the_session_is_assumed_in_the_layers_region_with_the_callers_sts(
+    staging_as_roles, monkeypatch
+):
+    from tests.unit.ops.test_engine_as_role import SESSION
+    from tests.unit.ops.test_engine_as_role import FakeSts as SessionSts
+
+    sts = SessionSts()
+    made = clients_of(monkeypatch, sts)
+    role = deploy_roles.deploy_role(Layer.DATA, "staging", ACCOUNT)
+    assert deploy_roles.session_environment(role) == SESSION
+    assert made == [(("sts",), {"region_name": STAGING_DATA_REGION})]
+    assert sts.asked == [{"RoleArn": role.role_arn, "RoleSessionName": "tracking-deploy-data"}]
+
+
+def test_a_session_refused_with_either_denied_code_is_one_line_other_errors_pass(as_roles):
+    role = deploy_roles.deploy_role(Layer.API, "dev", ACCOUNT)
+    for code in deploy_roles.DENIED_CODES:
+        with pytest.raises(deploy_roles.RoleRefused) as refused:
+            deploy_roles.session_environment(role, FakeSts(code))
+        assert str(refused.value) == (
+            f"arn:aws:iam::{ACCOUNT}:user/dev-1 may not sts:AssumeRole on {role.role_arn}; "
+            f"{engine_errors.ASSUME_HINT}"
+        )
+        assert refused.value.__cause__ is None and refused.value.__suppress_context__
+    with pytest.raises(Exception, match="^denied$") as other:
+        deploy_roles.session_environment(role, FakeSts("ExpiredToken"))
+    assert type(other.value) is Exception
+
+
+def test_a_branch_env_deploys_as_roles_when_its_base_env_does(staging_as_roles):
+    roles = deploy_roles.resolve("pr-9", lambda: ACCOUNT, "staging")
+    assert roles == {layer: deploy_roles.deploy_role(layer, "pr-9", ACCOUNT) for layer in Layer}
+    assert deploy_roles.resolve("pr-9", never) == {}  # based on dev: no roles there
+    assert deploy_roles.resolve("pr-9", never, "dev") == {}
+
+
+def test_the_config_file_of_a_stack_without_one_is_the_role_alone(tmp_path, monkeypatch):
+    monkeypatch.setattr(environments, "STACKS_DIR", tmp_path / "empty")
+    role = deploy_roles.deploy_role(Layer.DATA, "dev", ACCOUNT)
+    path = deploy_roles.write_config_file(role, tmp_path)
+    assert path == tmp_path / "Pulumi.data-dev.yaml"
+    assert yaml.safe_load(path.read_text()) == {"config": deploy_roles.role_config(role)}
+
+
+def test_the_config_file_is_written_with_its_keys_in_order(as_roles, tmp_path):
+    role = deploy_roles.deploy_role(Layer.COMPUTE, "dev", ACCOUNT)
+    written = yaml.safe_load(deploy_roles.write_config_file(role, tmp_path).read_text())
+    committed = yaml.safe_load((as_roles / "compute" / "Pulumi.dev.yaml").read_text())
+    # The role's keys come after the stack's own in the document, yet are written in order.
+    assert list({**committed["config"], **deploy_roles.role_config(role)}) != sorted(
+        written["config"]
+    )
+    assert list(written["config"]) == sorted(written["config"])
+    assert list(written) == sorted(written)

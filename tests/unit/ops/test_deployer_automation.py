@@ -11,9 +11,9 @@ import pytest
 from pulumi import automation as auto
 from pulumi.automation._cmd import CommandResult
 
-from tracking_ops.deploy import deployer
+from tracking_ops.deploy import deployer, drift
 from tracking_ops.deploy.deployer import PulumiDeployer
-from tracking_ops.deploy.review import Step
+from tracking_ops.deploy.review import LayerPreview, Step
 from tracking_stacks.registry import Layer
 
 
@@ -172,3 +172,153 @@ def test_a_stack_that_does_not_exist_is_not_deployed(adapter, monkeypatch):
     monkeypatch.setattr(deployer, "stack", missing)
     assert deployer.state(Layer.DATA) is None
     assert deployer.outputs(Layer.DATA) is None
+
+
+class RecordingStack(FakeStack):
+    """FakeStack with a history, resources and outputs of the test's choosing."""
+
+    def __init__(self, history=(), resources=(), outputs=None, deployment=True):
+        super().__init__()
+        self.updates, self.resources, self.given = list(history), list(resources), outputs or {}
+        self.deployment = deployment
+
+    def outputs(self):
+        return {name: auto.OutputValue(value, secret=False) for name, value in self.given.items()}
+
+    def history(self, page_size=None):
+        self.calls.append(("history", page_size))
+        return self.updates
+
+    def export_stack(self):
+        return auto.Deployment(3, {"resources": self.resources} if self.deployment else None)
+
+
+def recording(monkeypatch, stack) -> tuple[PulumiDeployer, list]:
+    """A deployer over ``stack``: the ``create`` argument of each stack() it asks."""
+    adapter = PulumiDeployer(env="dev", secrets_provider=None, engine_env={}, use_plans=True)
+    asked: list = []
+    monkeypatch.setattr(
+        adapter, "stack", lambda layer, create=True: asked.append((layer, create)) or stack
+    )
+    return adapter, asked
+
+
+def test_state_reads_an_existing_stack_and_its_latest_update_by_start_when_unfinished(monkeypatch):
+    updates = [
+        auto.UpdateSummary("destroy", datetime(2026, 2, 3), None, {}, {}, "succeeded"),
+        auto.UpdateSummary("update", datetime(2026, 2, 2), None, {}, {}, "in-progress"),
+        auto.UpdateSummary("update", datetime(2026, 2, 1), "old", {}, {}, "succeeded"),
+    ]
+    resources = [
+        {"urn": "urn:s", "type": "pulumi:pulumi:Stack", "protect": True},
+        {"urn": "urn:k", "type": "aws:kms/key:Key", "protect": False},
+        {"urn": "urn:t", "type": "aws:dynamodb/table:Table", "protect": True},
+    ]
+    stack = RecordingStack(updates, resources)  # no outputs: its resources make it deployed
+    adapter, asked = recording(monkeypatch, stack)
+    state = adapter.state(Layer.DATA)
+    assert asked == [(Layer.DATA, False)]  # never creates a stack to read one
+    assert ("history", deployer.HISTORY_PAGE) in stack.calls
+    assert state == deployer.LayerState(
+        outputs={},
+        resource_count=2,
+        last_update=datetime(2026, 2, 2),
+        last_result="in-progress",
+        last_message="",
+        protected=frozenset({"urn:s", "urn:t"}),
+        resources=(("urn:k", "aws:kms/key:Key"), ("urn:t", "aws:dynamodb/table:Table")),
+    )
+
+
+def test_state_without_any_update_or_resources_still_has_its_outputs(monkeypatch):
+    stack = RecordingStack(
+        [auto.UpdateSummary("refresh", datetime(2026, 2, 3), "r", {}, {}, "succeeded")],
+        outputs={"name": "t"},
+        deployment=False,
+    )
+    adapter, _ = recording(monkeypatch, stack)
+    assert adapter.state(Layer.DATA) == deployer.LayerState(
+        outputs={"name": "t"}, resource_count=0, last_update=None, last_result="", last_message=""
+    )
+    assert adapter.state(Layer.DATA).resources == () and not adapter.state(Layer.DATA).protected
+
+
+def test_preview_passes_the_runs_settings_and_reads_plain_step_events(monkeypatch):
+    stack = RecordingStack()
+    events = [
+        SimpleNamespace(resource_pre_event=None),
+        SimpleNamespace(resource_pre_event=SimpleNamespace(metadata=None)),
+        SimpleNamespace(
+            resource_pre_event=SimpleNamespace(
+                metadata=SimpleNamespace(op="delete", urn="urn:x::t::q", type="aws:sqs/queue:Queue")
+            )
+        ),
+    ]
+
+    def preview(**kwargs):
+        stack.calls.append(("preview", kwargs))
+        for event in events:
+            kwargs["on_event"](event)
+        return auto.PreviewResult("", "", {"delete": 1, "same": 2})
+
+    stack.preview = preview
+    adapter, asked = recording(monkeypatch, stack)
+    adapter.on_output, adapter.policy_packs = print, ("/packs/a", "/packs/b")
+    result = adapter.preview(Layer.DATA, plan="/tmp/data.plan.json")
+    assert result == LayerPreview(
+        Layer.DATA,
+        {"create": 0, "update": 0, "replace": 0, "delete": 1},
+        [Step("delete", "urn:x::t::q", "aws:sqs/queue:Queue")],
+        plan="/tmp/data.plan.json",
+    )
+    ((_, kwargs),) = stack.calls
+    on_event = kwargs.pop("on_event")
+    assert callable(on_event)
+    assert kwargs == {
+        "on_output": print,
+        "policy_packs": ["/packs/a", "/packs/b"],
+        "plan": "/tmp/data.plan.json",
+        "config_file": None,
+    }
+    assert asked == [(Layer.DATA, True)]
+
+
+def test_a_refresh_that_is_no_check_passes_no_expectation_and_returns_its_changes(monkeypatch):
+    stack = RecordingStack()
+
+    def refresh(**kwargs):
+        stack.calls.append(("refresh", kwargs))
+        return SimpleNamespace(summary=SimpleNamespace(resource_changes=None))
+
+    stack.refresh = refresh
+    adapter, asked = recording(monkeypatch, stack)
+    adapter.on_output = print
+    assert adapter.refresh(Layer.DATA) == {}
+    ((name, kwargs),) = stack.calls
+    assert name == "refresh" and callable(kwargs.pop("on_event"))
+    assert kwargs == {"on_output": print, "expect_no_changes": None, "config_file": None}
+    assert asked == [(Layer.DATA, False)]
+
+
+def test_a_check_that_counts_only_unchanged_resources_passes_with_a_finding(monkeypatch):
+    stack = RecordingStack()
+    stack.workspace = SimpleNamespace(env_vars={})
+
+    def preview_refresh(**kwargs):
+        stack.calls.append(("preview_refresh", kwargs))
+        meta = SimpleNamespace(
+            urn="urn:x::t::q",
+            type="aws:sqs/queue:Queue",
+            old=None,
+            new=None,
+            diffs=["delaySeconds"],
+        )
+        kwargs["on_event"](SimpleNamespace(res_outputs_event=SimpleNamespace(metadata=meta)))
+        return SimpleNamespace(change_summary={"same": 3, "update": 0})
+
+    stack.preview_refresh = preview_refresh
+    adapter, _ = recording(monkeypatch, stack)
+    assert adapter.refresh(Layer.DATA, expect_no_changes=True) == {"same": 3, "update": 0}
+    ((_, kwargs),) = stack.calls
+    assert kwargs["expect_no_changes"] is True and kwargs["on_output"] is None
+    assert stack.workspace.env_vars == drift.CHECK_ENV

@@ -118,3 +118,65 @@ def test_a_refresh_without_the_check_updates_the_state(monkeypatch):
     assert {"--yes", "--skip-preview"} <= set(args)
     assert not {"--preview-only", "--expect-no-changes"} & set(args)
     assert env["PULUMI_SKIP_CONFIRMATIONS"] == "true"
+
+
+def step_state(outputs=None, inputs=None):
+    return SimpleNamespace(outputs=outputs, inputs=inputs)
+
+
+def test_the_changed_properties_are_the_differing_top_level_outputs_in_order():
+    old = step_state({"b": 1, "a": 1, "kept": "x", "gone": 1}, {"ignored": 1})
+    new = step_state({"b": 2, "a": 2, "kept": "x", "added": 1}, {"ignored": 2})
+    assert drift.changed_properties(old, new) == ["a", "added", "b", "gone"]
+    assert drift.changed_properties(old, step_state({"kept": "x"})) == ["a", "b", "gone"]
+    assert drift.changed_properties(step_state(), new) == ["a", "added", "b", "kept"]
+    assert drift.changed_properties(old, old) == []
+
+
+def test_without_outputs_on_either_side_the_inputs_are_compared():
+    old, new = step_state(None, {"size": 1, "name": "q"}), step_state({}, {"size": 2, "name": "q"})
+    assert drift.changed_properties(old, new) == ["size"]
+    assert drift.changed_properties(step_state(), step_state(None, {"name": "q"})) == ["name"]
+    assert drift.changed_properties(step_state(), step_state()) == []
+
+
+def test_a_step_without_a_state_before_or_after_has_no_changed_properties():
+    state = step_state({"value": "a"})
+    assert drift.changed_properties(None, state) == []
+    assert drift.changed_properties(state, None) == []
+    assert drift.changed_properties(None, None) == []
+
+
+def test_a_resource_with_many_changed_properties_shows_the_first_ones_and_a_count():
+    found: list[str] = []
+    on_event = drift.collector(found)
+    many = [f"p{n}" for n in range(drift.MAX_PROPERTIES + 2)]
+    on_event(refreshed("wide", {}, {}, diffs=many))
+    on_event(refreshed("full", {}, {}, diffs=many[: drift.MAX_PROPERTIES]))
+    on_event(refreshed("gone", {"value": "a"}, {"value": "a"}, diffs=[]))  # nothing differs
+    shown = ", ".join(many[: drift.MAX_PROPERTIES])
+    assert found == [
+        f"aws:ssm/parameter:Parameter wide: {shown} +2 more",
+        f"aws:ssm/parameter:Parameter full: {shown}",
+    ]
+    assert drift.finding(found[1:]) == (
+        f"drift: aws:ssm/parameter:Parameter full: {shown} (moto or the cloud differs from the state)"
+    )
+    assert drift.finding(["a", "b"]) == "drift: a; b (moto or the cloud differs from the state)"
+
+
+def test_events_without_step_metadata_name_nothing():
+    found: list[str] = []
+    on_event = drift.collector(found)
+    on_event(SimpleNamespace())  # no outputs event at all
+    on_event(SimpleNamespace(res_outputs_event=SimpleNamespace(metadata=None)))
+    on_event(SimpleNamespace(res_outputs_event=SimpleNamespace()))
+    meta = SimpleNamespace(
+        urn=URN + "created",
+        type="aws:sqs/queue:Queue",
+        old=None,
+        new=step_state({"a": 1}),
+        diffs=None,
+    )
+    on_event(SimpleNamespace(res_outputs_event=SimpleNamespace(metadata=meta)))
+    assert found == []
