@@ -113,7 +113,9 @@ def _details(error: jsonschema.ValidationError) -> list[dict[str, str]]:
         kind = messages.UNKNOWN
     else:
         field = parent or "body"
-        return [{"field": field, "reason": reason, "message": messages.message(field, "invalid")}]
+        return [
+            {"field": field, "reason": reason, "message": messages.message(field, messages.INVALID)}
+        ]
     fields = [f"{parent}.{name}" if parent else name for name in names]
     return [
         {"field": field, "reason": reason, "message": messages.message(field, kind)}

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 
+import jsonschema
 import pytest
 
 from tests.helpers import update
@@ -296,3 +297,14 @@ def test_non_ascii_counts_its_utf8_bytes_not_an_escape():
     assert over.message.startswith(
         f"The request, as the function's event, is {EMPTY + 2 * count + 2} bytes"
     )
+
+
+def test_an_object_model_without_properties_names_every_member_unknown(monkeypatch):
+    """additionalProperties false and no properties: every member is unknown."""
+    closed = jsonschema.Draft4Validator({"type": "object", "additionalProperties": False})
+    monkeypatch.setitem(gateway._VALIDATORS, "TrackingUpdate", closed)
+    rejection = track({"b": 1, "a": 2})
+    assert rejection.details == [
+        detail("a", "additionalProperties", messages.UNKNOWN),
+        detail("b", "additionalProperties", messages.UNKNOWN),
+    ]

@@ -4,6 +4,8 @@ file's lines, an event's printed line and follow's once-only polls."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from tracking_ops.operate import logs
@@ -249,3 +251,20 @@ def test_follow_with_nothing_new_keeps_its_start_and_its_default_poll(monkeypatc
     assert logs.follow(source, 60, stop, pytest.fail, lambda: NOW) == 0
     assert source.starts == [NOW - 60_000] * 2
     assert stop.timeouts == [logs.FOLLOW_POLL_SECONDS] * 2
+
+
+def test_only_newlines_are_cut_from_a_messages_end(tmp_path):
+    assert logs.local_line(1, "w", "ends X \n") == "1\tw\tends X \n"
+    path = tmp_path / "api.log"
+    path.write_text("5\tw\tends X \n5\tw\tXnX\n")
+    assert [e.message for e in logs.LocalFileSource(path).events(0)] == ["ends X ", "XnX"]
+
+
+def test_an_event_line_is_utc_whatever_the_local_zone(monkeypatch):
+    monkeypatch.setenv("TZ", "Asia/Tokyo")
+    time.tzset()
+    try:
+        assert logs.LogEvent(NOW, "s", "m").line() == "2026-12-07T08:00:00.000Z s m"
+    finally:
+        monkeypatch.undo()
+        time.tzset()

@@ -325,6 +325,9 @@ WARMED: list[str] = []
 
 
 def handle(event, context):
+    if event.get("filters"):  # the first warning filter, as the loop set it
+        action, message = warnings.filters[0][:2]
+        return action, message.pattern if message else None
     if event.get("raise"):
         raise RuntimeError("boom in /snapshot/functions/api/x.py")
     return {
@@ -380,7 +383,7 @@ def test_a_worker_reports_ready_then_answers_each_event_until_a_none(loop):
     spec = workers.WorkerSpec(
         f"{__name__}:handle", {"B": "2"}, "fn-x", 2.5, f"{__name__}:warm", "/logs/api.log"
     )
-    conn = Loop({"n": 1}, {"raise": True}, None)
+    conn = Loop({"n": 1}, {"raise": True}, {"filters": True}, None)
     prepared, teed, codes = loop(conn, spec)
     assert prepared == [(CODE, {"B": "2"})] and teed == [("/logs/api.log", "worker")]
     assert WARMED == ["warm"] and codes == [0]
@@ -390,7 +393,8 @@ def test_a_worker_reports_ready_then_answers_each_event_until_a_none(loop):
     assert (reply["event"], reply["name"], reply["timeout_ms"]) == ({"n": 1}, "fn-x", 2500)
     assert 2000 < reply["left_ms"] <= 2500
     kind, text = conn.sent[2]
-    assert kind == "error" and len(conn.sent) == 3
+    assert kind == "error" and len(conn.sent) == 4
+    assert conn.sent[3] == ("ok", ("ignore", "No application metrics to publish"))
     assert "RuntimeError: boom in /user/functions/api/x.py" in text
     assert text.startswith("Traceback (most recent call last):")
 
@@ -427,3 +431,43 @@ def test_a_worker_ends_when_its_reply_cannot_be_sent(loop, error):
 
 def test_resolve_is_the_named_attribute_of_the_module():
     assert workers._resolve("os.path:join") is os.path.join
+
+
+def test_a_reference_names_the_module_before_its_first_colon():
+    with pytest.raises(AttributeError, match="'path:join'"):
+        workers._resolve("os:path:join")
+
+
+def test_a_retired_or_closed_pools_worker_is_stopped_not_replaced(pool, children):
+    busy = pool._acquire()
+    generation = pool.start_generation(workers.CodeVersion(5, "/s5", ()))
+    generation.wait(2)
+    pool.switch(generation)
+    started = len(children.started)
+    pool._replace(busy, "timed out")
+    assert children.stopped[-1] == ([busy.pid], 0)
+    assert pool.log_lines == [] and len(children.started) == started
+    current = pool._acquire()
+    pool._closed.set()
+    pool._replace(current, "timed out")
+    assert children.stopped[-1] == ([current.pid], 0)
+    assert pool.log_lines == [] and len(children.started) == started
+
+
+def test_waiting_for_an_idle_worker_ends_when_the_pool_closes(pool):
+    busy = [pool._acquire(), pool._acquire()]
+    outcome: list[BaseException] = []
+
+    def acquire() -> None:
+        try:
+            pool._acquire()
+        except workers.PoolClosed as closed:
+            outcome.append(closed)
+
+    thread = threading.Thread(target=acquire, daemon=True)
+    thread.start()
+    time.sleep(0.3)
+    pool._closed.set()
+    thread.join(3)
+    assert not thread.is_alive() and len(outcome) == 1
+    assert len(busy) == 2
