@@ -515,9 +515,16 @@ def test_an_ambiguous_write_not_found_stored_is_503_caused_by_the_write_failure(
 
 
 @pytest.mark.parametrize(("left", "reads"), [(1.5, True), (1.6, True), (1.4, False), (0, False)])
-def test_the_settling_read_runs_only_if_its_worst_case_fits_the_budget(monkeypatch, left, reads):
+@pytest.mark.parametrize(
+    "failure",
+    [lambda: client_error("InternalServerError"), BotoCoreError],
+    ids=["service fault", "lost reply"],
+)
+def test_the_settling_read_runs_only_if_its_worst_case_fits_the_budget(
+    monkeypatch, left, reads, failure
+):
     monkeypatch.setattr(writes, "clock", lambda: 100.0)
-    client = RecordingClient(writes=[BotoCoreError()], reads=[stored_event_item()])
+    client = RecordingClient(writes=[failure()], reads=[stored_event_item()])
     if reads:
         writer(client).record(EVENT, deadline=100.0 + left)
         assert len(client.gets) == 1
