@@ -484,3 +484,14 @@ def test_a_verbose_adapter_flushes_each_engine_line_as_it_comes(opened, monkeypa
     monkeypatch.setattr(engine_runs, "print", lambda *a, **k: printed.append((a, k)), raising=False)
     deployer.on_output("engine line")
     assert printed == [(("engine line",), {"flush": True})]
+
+
+def test_previews_come_back_and_are_summarized_in_the_order_asked_not_the_run_order(fake, capsys):
+    engine, _ = fake
+    engine.deploy_everything(lambda layer: {"program": "a"})
+    asked = [Layer.MONITORING, Layer.API, Layer.DATA]
+    previews = engine_runs.preview_layers("dev", asked)
+    assert [p.layer for p in previews] == asked
+    assert engine.previews() != asked  # the DAG previewed the producers first
+    summary = [line for line in capsys.readouterr().out.splitlines() if " to create, " in line]
+    assert [line.split(":")[0] for line in summary] == ["monitoring", "api", "data"]
