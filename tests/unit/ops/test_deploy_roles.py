@@ -437,7 +437,11 @@ def test_whoami_line_asks_sts_in_the_layers_region_of_the_base_env(staging_as_ro
         f"tracking-data/pr-9 deploys as {role}; arn:aws:iam::{ACCOUNT}:user/dev-1 may assume it"
     )
     assert sts.assumed == [
-        {"RoleArn": role, "RoleSessionName": "tracking-whoami", "DurationSeconds": 900}
+        {
+            "RoleArn": role,
+            "RoleSessionName": deploy_roles.WHOAMI_SESSION,
+            "DurationSeconds": deploy_roles.WHOAMI_SECONDS,
+        }
     ]
     made.clear()
     line = deploy_roles.whoami_line(Layer.DATA, "pr-9")  # based on dev: no roles there

@@ -12,11 +12,13 @@ from pathlib import Path
 import pytest
 
 from tests.unit.ops.fake_engine import FakeEngine
-from tracking_ops.deploy import deploy_roles, engine_runs, preflight
+from tracking_ops.deploy import deploy_roles, engine_runs, planner, preflight
 from tracking_ops.deploy.deploy_roles import DeployRole
+from tracking_ops.deploy.destroy_review import destroy_preview
 from tracking_ops.deploy.engine_runs import ApplyFlags, DeployRun, RunIncomplete
 from tracking_ops.deploy.executor import Unchanged
-from tracking_ops.deploy.review import LayerPreview
+from tracking_ops.deploy.flow import Console
+from tracking_ops.deploy.review import LayerPreview, summary_lines
 from tracking_ops.deploy.synth import SynthError
 from tracking_ops.progress import Interrupted
 from tracking_stacks.definitions import FUNCTIONS
@@ -444,3 +446,52 @@ def test_refresh_layers_refreshes_each_layer_with_the_expectation(fake, capsys):
     assert "[config] refresh succeeded" in capsys.readouterr().out
     engine_runs.refresh_layers("dev", [Layer.API], False)
     assert refreshed[-1] == (Layer.API, False) and opened[-1] == ("dev", False, "")
+
+
+def test_run_layers_counts_its_layers_under_its_verb(monkeypatch, capsys):
+    made = []
+
+    class Counted(engine_runs.Progress):
+        def __init__(self, label, total=None, **kwargs):
+            made.append((label, total))
+            super().__init__(label, total, **kwargs)
+
+    monkeypatch.setattr(engine_runs, "Progress", Counted)
+    engine_runs.run_layers([Layer.DATA, Layer.CONFIG], Recorder(), "refresh")
+    assert made == [("refresh", 2)]
+
+
+def test_destroying_a_layer_with_its_readers_asks_at_the_terminal_and_shows_the_console(fake):
+    engine, _ = fake
+    engine.deploy_everything(lambda layer: {"program": "a"})
+    asked, lines = [], []
+    console = Console(
+        out=lines.append, is_terminal=lambda: True, ask=lambda q: asked.append(q) or "y"
+    )
+    chosen = {Layer.COMPUTE, *downstream_of(Layer.COMPUTE)}
+    order = [layer for layer in planner.destroy_order() if layer in chosen]
+    shown = summary_lines(destroy_preview(layer, engine.state(layer)) for layer in order)
+    engine_runs.destroy_layers("dev", layer=Layer.COMPUTE, with_readers=True, console=console)
+    assert [layer for op, layer, _ in engine.calls if op == "destroy"] == order
+    assert asked == ["Destroy these resources in dev? [y/N] "]
+    assert lines == shown
+    assert lines[0] == "monitoring: 0 to create, 0 to update, 0 to replace, 3 to delete"
+
+
+def test_a_verbose_adapter_flushes_each_engine_line_as_it_comes(opened, monkeypatch):
+    printed = []
+    deployer = engine_runs.open_deployer("dev", verbose=True)
+    monkeypatch.setattr(engine_runs, "print", lambda *a, **k: printed.append((a, k)), raising=False)
+    deployer.on_output("engine line")
+    assert printed == [(("engine line",), {"flush": True})]
+
+
+def test_previews_come_back_and_are_summarized_in_the_order_asked_not_the_run_order(fake, capsys):
+    engine, _ = fake
+    engine.deploy_everything(lambda layer: {"program": "a"})
+    asked = [Layer.MONITORING, Layer.API, Layer.DATA]
+    previews = engine_runs.preview_layers("dev", asked)
+    assert [p.layer for p in previews] == asked
+    assert engine.previews() != asked  # the DAG previewed the producers first
+    summary = [line for line in capsys.readouterr().out.splitlines() if " to create, " in line]
+    assert [line.split(":")[0] for line in summary] == ["monitoring", "api", "data"]
