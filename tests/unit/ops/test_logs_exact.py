@@ -4,6 +4,9 @@ file's lines, an event's printed line and follow's once-only polls."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
 
 import pytest
@@ -255,6 +258,7 @@ def test_follow_with_nothing_new_keeps_its_start_and_its_default_poll(monkeypatc
 
 def test_only_newlines_are_cut_from_a_messages_end(tmp_path):
     assert logs.local_line(1, "w", "ends X \n") == "1\tw\tends X \n"
+    assert logs.local_line(1, "w", "endsX\n") == "1\tw\tendsX\n"
     path = tmp_path / "api.log"
     path.write_text("5\tw\tends X \n5\tw\tXnX\n")
     assert [e.message for e in logs.LocalFileSource(path).events(0)] == ["ends X ", "XnX"]
@@ -268,3 +272,19 @@ def test_an_event_line_is_utc_whatever_the_local_zone(monkeypatch):
     finally:
         monkeypatch.undo()
         time.tzset()
+
+
+READ_BACK = "from tracking_ops.operate import logs; import sys; print(ascii([e.message for e in logs.LocalFileSource(logs.Path(sys.argv[1])).events(0)]))"
+
+
+def test_a_local_file_is_read_as_utf8_under_any_locale(tmp_path):
+    """The runtime writes UTF-8; an ASCII locale (LC_ALL=C, no coercion) reads it the same."""
+    path = tmp_path / "api.log"
+    path.write_bytes(logs.local_line(1, "w", "café ✓").encode())
+    assert [e.message for e in logs.LocalFileSource(path).events(0)] == ["café ✓"]
+    ascii_locale = {"LC_ALL": "C", "PYTHONCOERCECLOCALE": "0", "PYTHONUTF8": "0"}
+    env = {**os.environ, **ascii_locale, "PYTHONPATH": os.pathsep.join(sys.path)}
+    read = subprocess.run(
+        [sys.executable, "-c", READ_BACK, str(path)], env=env, capture_output=True, text=True
+    )
+    assert (read.returncode, read.stdout) == (0, ascii(["café ✓"]) + "\n"), read.stderr

@@ -471,3 +471,36 @@ def test_waiting_for_an_idle_worker_ends_when_the_pool_closes(pool):
     thread.join(3)
     assert not thread.is_alive() and len(outcome) == 1
     assert len(busy) == 2
+
+
+class IdleQueue:
+    """The idle queue: empty for the first ``empty`` gets, then the given workers."""
+
+    def __init__(self, empty: int, *workers_):
+        self.empty, self.items, self.timeouts = empty, list(workers_), []
+
+    def get(self, timeout=None):
+        self.timeouts.append(timeout)
+        if self.empty:
+            self.empty -= 1
+            raise workers.queue.Empty
+        return self.items.pop(0)
+
+    def put(self, item):
+        self.items.append(item)
+
+
+def test_an_idle_wait_polls_in_tenths_and_goes_on_after_an_empty_one(pool):
+    worker = pool._acquire()
+    pool._idle = IdleQueue(2, worker)
+    assert pool._acquire() is worker
+    assert pool._idle.timeouts == [0.1, 0.1, 0.1]
+
+
+def test_a_worker_outside_the_current_set_is_never_handed_out(pool, children):
+    first, second = pool._acquire(), pool._acquire()
+    stranger = workers.Worker(Process(999), Conn(), 9)  # not gone, not current
+    pool._idle = IdleQueue(0, stranger, second)
+    assert pool._acquire() is second
+    assert children.stopped == [([999], workers.STOP_GRACE_SECONDS)]
+    assert first.pid != 999
