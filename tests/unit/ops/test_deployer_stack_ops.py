@@ -10,10 +10,11 @@ import pytest
 from pulumi import automation as auto
 from pulumi.automation.errors import CommandError
 
+from tracking_ops.deploy import deploy_roles, drift
 from tracking_ops.deploy import deployer as deployer_module
-from tracking_ops.deploy import drift
 from tracking_ops.deploy.deployer import PulumiDeployer
 from tracking_ops.deploy.drift import DriftFound
+from tracking_ops.deploy.synth import MOCK_ACCOUNT_ID
 from tracking_stacks import environments
 from tracking_stacks.registry import Layer
 
@@ -161,3 +162,27 @@ def test_a_failed_refresh_without_drift_or_expectation_stays_the_engines_error(e
     with pytest.raises(CommandError) as raised:
         deployer.refresh(Layer.DATA)
     assert not isinstance(raised.value, DriftFound)
+
+
+def test_destroy_uses_the_roles_config_file_of_the_layer(engine):
+    deployer, state = engine
+    deployer.roles = {
+        layer: deploy_roles.deploy_role(layer, "dev", MOCK_ACCOUNT_ID)
+        for layer in (Layer.DATA, Layer.API)
+    }
+    deployer.destroy(Layer.DATA)
+    ((_, options),) = state["stack"].calls
+    assert options["config_file"] == deployer._config_file(Layer.DATA)
+    assert options["config_file"].endswith("Pulumi.data-dev.yaml")
+
+
+def test_remove_drops_only_the_layers_own_config_file(engine, monkeypatch, tmp_path):
+    deployer, _ = engine
+    files = {layer: tmp_path / f"{layer.value}.yaml" for layer in Layer}
+    for path in files.values():
+        path.write_text("config: {}\n")
+    monkeypatch.setattr(environments, "config_file", lambda layer, env: files[layer])
+    deployer.remove(Layer.API)
+    assert sorted(path.name for path in tmp_path.iterdir()) == sorted(
+        f"{layer.value}.yaml" for layer in Layer if layer is not Layer.API
+    )

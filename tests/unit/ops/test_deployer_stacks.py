@@ -393,3 +393,23 @@ def test_a_check_with_only_unchanged_resources_or_no_finding_passes(monkeypatch)
     }
     assert checked(monkeypatch, RefreshStack([], {"update": 2})) == {"update": 2}
     assert checked(monkeypatch, RefreshStack([], None)) == {}
+
+
+def test_a_stack_selected_without_creating_gets_the_layers_options(selected, monkeypatch):
+    calls, _ = selected
+    monkeypatch.setenv(BACKEND_ENV, S3)
+    adapter = PulumiDeployer("dev", "awskms://k", {}, sandbox=None)
+    adapter.stack(Layer.API, create=False)
+    ((chose, chosen),) = calls
+    assert chose == "select" and set(chosen) == {"stack_name", "work_dir", "opts"}
+    assert chosen["opts"].work_dir == str(STACKS_DIR / "api")
+    assert chosen["opts"].secrets_provider == "awskms://k"
+
+
+def test_set_config_and_up_run_on_the_layers_own_stack(configured):
+    adapter, stack, asked = configured
+    adapter.set_config(Layer.API, {"stage": "v1"})
+    assert asked == [(Layer.API, True)]
+    stack.up = lambda **kwargs: SimpleNamespace(summary=SimpleNamespace(resource_changes=None))
+    assert adapter.up(Layer.CONFIG) == {}
+    assert asked[-1] == (Layer.CONFIG, True)

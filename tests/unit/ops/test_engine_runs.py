@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.unit.ops.fake_engine import FakeEngine
-from tracking_ops.deploy import deploy_roles, engine_runs, planner, preflight
+from tracking_ops.deploy import deploy_roles, destroy_review, engine_runs, planner, preflight
 from tracking_ops.deploy.deploy_roles import DeployRole
 from tracking_ops.deploy.destroy_review import destroy_preview
 from tracking_ops.deploy.engine_runs import ApplyFlags, DeployRun, RunIncomplete
@@ -495,3 +495,23 @@ def test_previews_come_back_and_are_summarized_in_the_order_asked_not_the_run_or
     assert engine.previews() != asked  # the DAG previewed the producers first
     summary = [line for line in capsys.readouterr().out.splitlines() if " to create, " in line]
     assert [line.split(":")[0] for line in summary] == ["monitoring", "api", "data"]
+
+
+def test_deploy_layers_builds_the_assets_of_the_layers_it_deploys(deploy_seams, monkeypatch):
+    built = []
+    monkeypatch.setattr(engine_runs, "build_assets", lambda layers: built.append(layers) or {})
+    engine_runs.deploy_layers(DeployRun("dev", [Layer.DATA, Layer.CONFIG], ApplyFlags()))
+    assert built == [[Layer.DATA, Layer.CONFIG]]
+
+
+def test_preview_and_destroy_by_default_open_the_env_quietly_without_a_base(fake, monkeypatch):
+    engine, opened = fake
+    engine.deploy_everything(lambda layer: {"program": "a"})
+    built = []
+    monkeypatch.setattr(engine_runs, "build_assets", lambda layers: built.append(layers) or {})
+    engine_runs.preview_layers("dev", [Layer.DATA])
+    assert (opened, built) == ([("dev", False, "")], [[Layer.DATA]])
+    with pytest.raises(destroy_review.DestroyRefused, match="^refusing to destroy compute alone"):
+        engine_runs.destroy_layers("dev", layer=Layer.COMPUTE, yes=True)  # readers kept
+    assert opened[-1] == ("dev", False, "")
+    assert [op for op, _, _ in engine.calls if op == "destroy"] == []
