@@ -26,7 +26,7 @@ from tracking_stacks.ownership import scopes
 from tracking_stacks.paths import STACKS_DIR
 from tracking_stacks.registry import Layer, PlatformLayer, spec_of
 
-ACCOUNT = "000000000000"
+ACCOUNT = synth.MOCK_ACCOUNT_ID
 
 
 def never() -> str:

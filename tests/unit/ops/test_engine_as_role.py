@@ -13,11 +13,12 @@ import yaml
 
 from tracking_ops.deploy import deploy_roles, engine_errors
 from tracking_ops.deploy.deployer import BACKEND_ENV, PulumiDeployer
+from tracking_ops.deploy.synth import MOCK_ACCOUNT_ID
 from tracking_stacks.ownership import scopes
 from tracking_stacks.registry import Layer
 
-ACCOUNT = "000000000000"
-S3_BACKEND = "s3://tracking-state-000000000000-dev?region=us-east-1"
+ACCOUNT = MOCK_ACCOUNT_ID
+S3_BACKEND = f"s3://tracking-state-{ACCOUNT}-dev?region=us-east-1"
 SESSION = {
     "AWS_ACCESS_KEY_ID": "ASIAROLE",
     "AWS_SECRET_ACCESS_KEY": "secret",
