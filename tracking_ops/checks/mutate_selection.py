@@ -249,7 +249,10 @@ OPERATIONS_MODULES: dict[str, tuple[str, ...]] = {
         "tests/unit/ops/test_logs_exact.py",  # a recording fake client: exact requests
     ),
     # `invoke smoke`'s checks against a fake API the tests serve on 127.0.0.1.
-    "tracking_ops/operate/smoke.py": ("tests/unit/ops/test_smoke.py",),
+    "tracking_ops/operate/smoke.py": (
+        "tests/unit/ops/test_smoke.py",
+        "tests/unit/ops/test_smoke_exact.py",  # defaults, methods, the list's bound, signing
+    ),
     "tracking_ops/local/watch.py": (
         "tests/unit/ops/test_watch.py",
         "tests/unit/ops/test_watch_snapshot.py",

@@ -452,3 +452,11 @@ def test_without_a_tracker_there_is_nothing_to_reap(monkeypatch):
     monkeypatch.setattr(cp.os, "waitpid", lambda p, f: pytest.fail("nothing to wait for"))
     cp.reap_resource_tracker()
     assert tracker._pid == 99
+
+
+def test_at_the_deadline_itself_the_stop_kills_without_waiting(monkeypatch):
+    process = FakeProcess()
+    monkeypatch.setattr(cp, "wait", lambda s, timeout: pytest.fail("waited at the deadline"))
+    monkeypatch.setattr(cp, "_monotonic", Clock(0.0, 1.0))
+    cp.stop_children([(process, None)], 1)
+    assert process.killed

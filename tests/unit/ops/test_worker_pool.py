@@ -120,6 +120,7 @@ def test_a_generation_starts_size_workers_on_its_code(pool, children):
     assert pool.pids() == [101, 102]
     assert pool.code is CODE
     assert pool._generation.state == "current" and pool._generation.size == 2
+    assert pool._others == set()  # the switched-in workers are current, nothing else
 
 
 def test_a_generation_of_count_workers_and_its_fill(children):
