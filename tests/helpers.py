@@ -52,3 +52,16 @@ def serve_on_loopback(
         server.shutdown()
         server.server_close()
         thread.join(10)
+
+
+# DynamoDB's error codes for "throttled or briefly unavailable" (written out here, not
+# imported from the code: dropping one from the code's list must fail a test).
+THROTTLING_CODES = (
+    "ProvisionedThroughputExceededException",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+    "InternalServerError",
+    "ServiceUnavailable",
+    "LimitExceededException",
+    "ResourceNotFoundException",
+)

@@ -11,7 +11,7 @@ import pytest
 from botocore.stub import Stubber
 
 from tests.conftest import reset_function_state
-from tests.helpers import update
+from tests.helpers import THROTTLING_CODES, update
 from tracking_api import api as api_module
 from tracking_common import table
 from tracking_common.runtime_config import PARAMETERS_EXTENSION
@@ -56,19 +56,8 @@ class TestStorageOutage:
         assert api.request("GET", "/shipments", query="status=pending").status == 503
 
 
-# DynamoDB's error codes for "throttled or briefly unavailable" (written out here, not
-# imported from the code: dropping one from the code's list must fail a test).
 # For tests of what the settings' extension answers, not of its timeouts.
 PATIENT_EXTENSION_SECONDS = 30.0
-THROTTLING_CODES = (
-    "ProvisionedThroughputExceededException",
-    "ThrottlingException",
-    "RequestLimitExceeded",
-    "InternalServerError",
-    "ServiceUnavailable",
-    "LimitExceededException",
-    "ResourceNotFoundException",
-)
 
 
 @contextlib.contextmanager

@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 from botocore.exceptions import BotoCoreError, ClientError, ReadTimeoutError
 
+from tests.helpers import THROTTLING_CODES
 from tests.unit.functions.recording_dynamodb import RecordingClient, cancelled, client_error
 from tracking_api import store, writes
 from tracking_api.domain import Event
@@ -177,18 +178,7 @@ def test_only_a_lost_reply_or_a_service_fault_is_ambiguous(exc, ambiguous):
     assert store.is_ambiguous(exc) is ambiguous
 
 
-@pytest.mark.parametrize(
-    "code",
-    [
-        "ProvisionedThroughputExceededException",
-        "ThrottlingException",
-        "RequestLimitExceeded",
-        "InternalServerError",
-        "ServiceUnavailable",
-        "LimitExceededException",
-        "ResourceNotFoundException",
-    ],
-)
+@pytest.mark.parametrize("code", THROTTLING_CODES)
 def test_a_failure_a_retry_can_fix_becomes_storage_unavailable(code):
     mapped = store.unavailable(client_error(code))
     assert type(mapped) is StorageUnavailable

@@ -33,23 +33,36 @@ def never() -> str:
     raise AssertionError("the caller's account is asked only when the env deploys as roles")
 
 
-@pytest.fixture
-def as_roles(tmp_path, monkeypatch):
-    """A copy of stacks/ whose bootstrap config for dev sets deployAsRoles."""
+DEPLOY_AS_ROLES_KEY = deploy_roles.bootstrap_key(deploy_roles.DEPLOY_AS_ROLES)
+
+
+def copied_stacks(tmp_path, monkeypatch, envs: tuple[str, ...]):
+    """A copy of every project's stack config files for ``envs``, read in place of stacks/."""
     stacks = tmp_path / "stacks"
     for layer in [*Layer, PlatformLayer.BOOTSTRAP]:
         (stacks / layer.value).mkdir(parents=True)
-        source = STACKS_DIR / layer.value / "Pulumi.dev.yaml"
-        (stacks / layer.value / "Pulumi.dev.yaml").write_text(source.read_text())
-    bootstrap = stacks / "bootstrap" / "Pulumi.dev.yaml"
-    document = yaml.safe_load(bootstrap.read_text())
-    document["config"][deploy_roles.bootstrap_key(deploy_roles.DEPLOY_AS_ROLES)] = True
-    bootstrap.write_text(yaml.safe_dump(document))
+        for env in envs:
+            source = STACKS_DIR / layer.value / f"Pulumi.{env}.yaml"
+            (stacks / layer.value / source.name).write_text(source.read_text())
+    monkeypatch.setattr(environments, "STACKS_DIR", stacks)
+    return stacks
+
+
+def edit_config(path, settings: dict) -> None:
+    document = yaml.safe_load(path.read_text())
+    document["config"].update(settings)
+    path.write_text(yaml.safe_dump(document))
+
+
+@pytest.fixture
+def as_roles(tmp_path, monkeypatch):
+    """A copy of stacks/ whose bootstrap config for dev sets deployAsRoles."""
+    stacks = copied_stacks(tmp_path, monkeypatch, ("dev",))
+    edit_config(stacks / "bootstrap" / "Pulumi.dev.yaml", {DEPLOY_AS_ROLES_KEY: True})
     compute = stacks / "compute" / "Pulumi.dev.yaml"
     kept = yaml.safe_load(compute.read_text())
     kept["encryptionsalt"] = "v1:salt"  # what the engine keeps in the stack's file
     compute.write_text(yaml.safe_dump(kept))
-    monkeypatch.setattr(environments, "STACKS_DIR", stacks)
     return stacks
 
 
@@ -396,21 +409,9 @@ def test_the_bootstrap_deploy_in_prod_keeps_the_stateful_guard(monkeypatch):
 def staging_as_roles(tmp_path, monkeypatch):
     """stacks/ for dev and staging where only staging deploys as roles, and staging's
     data layer is in a region of its own: what a branch env based on staging reads."""
-    stacks = tmp_path / "stacks"
-    for layer in [*Layer, PlatformLayer.BOOTSTRAP]:
-        (stacks / layer.value).mkdir(parents=True)
-        for env in ("dev", "staging"):
-            source = STACKS_DIR / layer.value / f"Pulumi.{env}.yaml"
-            (stacks / layer.value / source.name).write_text(source.read_text())
-    bootstrap = stacks / "bootstrap" / "Pulumi.staging.yaml"
-    document = yaml.safe_load(bootstrap.read_text())
-    document["config"][deploy_roles.bootstrap_key(deploy_roles.DEPLOY_AS_ROLES)] = True
-    bootstrap.write_text(yaml.safe_dump(document))
-    data = stacks / "data" / "Pulumi.staging.yaml"
-    document = yaml.safe_load(data.read_text())
-    document["config"]["aws:region"] = STAGING_DATA_REGION
-    data.write_text(yaml.safe_dump(document))
-    monkeypatch.setattr(environments, "STACKS_DIR", stacks)
+    stacks = copied_stacks(tmp_path, monkeypatch, ("dev", "staging"))
+    edit_config(stacks / "bootstrap" / "Pulumi.staging.yaml", {DEPLOY_AS_ROLES_KEY: True})
+    edit_config(stacks / "data" / "Pulumi.staging.yaml", {"aws:region": STAGING_DATA_REGION})
     return stacks
 
 
