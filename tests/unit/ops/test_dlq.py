@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import json
+import time
 import uuid
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
@@ -528,3 +529,25 @@ def test_an_in_process_notifier_that_raises_fails_the_whole_batch(monkeypatch):
     monkeypatch.setattr(notifier, "handler", handler)
     records = [dlq.lambda_record(record(n), STREAM) for n in (1, 2)]
     assert dlq.in_process_notifier()(records) == {"1", "2"}
+
+
+# ---- times in UTC in any zone; the default bound of a replay -------------------------
+
+
+def test_times_are_written_in_utc_whatever_the_machines_zone(monkeypatch):
+    monkeypatch.setenv("TZ", "IST-5:30")  # five and a half hours east, no tzdata needed
+    time.tzset()
+    try:
+        assert dlq._iso(T0, millis=False) == "2026-12-07T08:00:00Z"
+        assert dlq._iso(T0, millis=True) == "2026-12-07T08:00:00.123Z"
+        epoch = {"dynamodb": {"ApproximateCreationDateTime": T0.timestamp()}}
+        assert dlq._arrival(epoch) == "2026-12-07T08:00:00Z"
+    finally:
+        monkeypatch.undo()  # the zone the process had
+        time.tzset()
+
+
+def test_replay_reads_at_most_a_thousand_messages_by_default():
+    sqs = FakeSqs([body(1, 1, 1)] * 1003)
+    report = dlq.replay(sqs, FakeStreams([record(1)]), QUEUE, Notifier())
+    assert report.deleted == 1000 and len(sqs.waiting) == 3
