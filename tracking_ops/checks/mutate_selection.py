@@ -88,9 +88,8 @@ CORE_MODULES: dict[str, tuple[str, ...]] = {
     # the unit tests of their exact requests against a recording client.
     **{
         f"functions/tracking/tracking_api/{name}.py": (*API_FUNCTIONAL, *STORAGE_UNIT)
-        for name in ("writes", "reads", "store")
+        for name in ("writes", "reads", "store", "idempotency")
     },
-    "functions/tracking/tracking_api/idempotency.py": API_FUNCTIONAL,
     "functions/tracking/tracking_api/api.py": (
         *API_FUNCTIONAL,
         "tests/functional/test_cold_container.py",

@@ -448,17 +448,20 @@ def test_a_consumer_reads_its_producers_outputs_through_the_orgs_references(monk
     assert data.outputs["table_name"] in str([r["inputs"] for r in config.resources])
 
 
-def test_the_org_asked_for_is_the_programs_org_when_its_config_names_none():
-    data = synth.synth_layer(Layer.DATA, "dev", {}, org="acme")
-    config = synth.synth_layer(Layer.CONFIG, "dev", {Layer.DATA: data.outputs}, org="acme")
-    assert (data.org, config.org) == ("acme", "acme")
-    assert config.references == ["acme/tracking-data/dev"]
-
-
 @pytest.mark.parametrize(
     ("asked", "configured", "org"),
-    [(None, "acme", "acme"), ("beta", "acme", "beta"), (None, None, DEFAULT_ORG)],
-    ids=["the config's", "the one asked for over the config's", "the self-managed backend's"],
+    [
+        ("acme", None, "acme"),
+        (None, "acme", "acme"),
+        ("beta", "acme", "beta"),
+        (None, None, DEFAULT_ORG),
+    ],
+    ids=[
+        "the one asked for, the config naming none",
+        "the config's",
+        "the one asked for over the config's",
+        "the self-managed backend's",
+    ],
 )
 def test_a_synthesis_reads_references_under_the_org_the_program_is_given(
     monkeypatch, asked, configured, org
