@@ -285,6 +285,10 @@ def test_a_local_file_is_read_as_utf8_under_any_locale(tmp_path):
     ascii_locale = {"LC_ALL": "C", "PYTHONCOERCECLOCALE": "0", "PYTHONUTF8": "0"}
     env = {**os.environ, **ascii_locale, "PYTHONPATH": os.pathsep.join(sys.path)}
     read = subprocess.run(
-        [sys.executable, "-c", READ_BACK, str(path)], env=env, capture_output=True, text=True
+        [sys.executable, "-c", READ_BACK, str(path)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,  # a bounded wait: a hung child fails the test, not the run
     )
     assert (read.returncode, read.stdout) == (0, ascii(["café ✓"]) + "\n"), read.stderr
